@@ -1,0 +1,174 @@
+//! Turns the bytes of a file into UTF-8 text, honouring the XML declaration.
+//!
+//! quick-xml's serde path does not transcode, so this is done up front with
+//! `encoding_rs`, refusing (never replacing) undecodable bytes.
+
+use std::borrow::Cow;
+
+use encoding_rs::{DecoderResult, EncoderResult, Encoding, GB18030, GBK, UTF_8};
+
+use super::CodecError;
+
+/// The encodings the gateway reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charset {
+    /// UTF-8 (with or without BOM).
+    Utf8,
+    /// GBK; also what `GB2312` declarations are read as (a superset).
+    Gbk,
+    /// GB18030.
+    Gb18030,
+}
+
+impl Charset {
+    /// The name written in XML declarations.
+    pub fn label(self) -> &'static str {
+        match self {
+            Charset::Utf8 => "UTF-8",
+            Charset::Gbk => "GBK",
+            Charset::Gb18030 => "GB18030",
+        }
+    }
+
+    fn encoding(self) -> &'static Encoding {
+        match self {
+            Charset::Utf8 => UTF_8,
+            Charset::Gbk => GBK,
+            Charset::Gb18030 => GB18030,
+        }
+    }
+
+    /// Maps a declared label to a charset.
+    pub fn from_label(label: &str) -> Option<Charset> {
+        let l = label.trim().to_ascii_lowercase();
+        match l.as_str() {
+            "utf-8" | "utf8" | "us-ascii" | "ascii" => Some(Charset::Utf8),
+            "gb18030" => Some(Charset::Gb18030),
+            "gbk" | "gb2312" | "gb_2312" | "gb_2312-80" | "cp936" | "x-gbk" | "ms936"
+            | "windows-936" | "csgb2312" | "euc-cn" => Some(Charset::Gbk),
+            _ => None,
+        }
+    }
+}
+
+/// Decoded text plus the charset it came in.
+#[derive(Debug)]
+pub struct DecodedText<'a> {
+    /// The document as UTF-8, BOM removed.
+    pub text: Cow<'a, str>,
+    /// The charset of the bytes.
+    pub charset: Charset,
+}
+
+/// Decodes `bytes` into UTF-8 according to the BOM or XML declaration.
+pub fn decode_text(bytes: &[u8]) -> Result<DecodedText<'_>, CodecError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(CodecError::EncodingUnsupported {
+            label: "UTF-16".to_owned(),
+        });
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return utf8(rest, 3);
+    }
+    let charset = match declared_encoding(bytes) {
+        None => Charset::Utf8,
+        Some(label) => {
+            Charset::from_label(label).ok_or_else(|| CodecError::EncodingUnsupported {
+                label: label.to_owned(),
+            })?
+        }
+    };
+    match charset {
+        Charset::Utf8 => utf8(bytes, 0),
+        other => {
+            let text =
+                decode_strict(other.encoding(), bytes).map_err(|offset| CodecError::Encoding {
+                    charset: other.label(),
+                    offset,
+                })?;
+            Ok(DecodedText {
+                text: Cow::Owned(text),
+                charset: other,
+            })
+        }
+    }
+}
+
+fn utf8(bytes: &[u8], base: usize) -> Result<DecodedText<'_>, CodecError> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(DecodedText {
+            text: Cow::Borrowed(s),
+            charset: Charset::Utf8,
+        }),
+        Err(e) => Err(CodecError::Encoding {
+            charset: "UTF-8",
+            offset: base + e.valid_up_to(),
+        }),
+    }
+}
+
+/// Decodes without replacement; on failure returns the offset of the bad byte.
+fn decode_strict(encoding: &'static Encoding, bytes: &[u8]) -> Result<String, usize> {
+    let mut decoder = encoding.new_decoder_without_bom_handling();
+    let capacity = decoder
+        .max_utf8_buffer_length_without_replacement(bytes.len())
+        .unwrap_or(bytes.len().saturating_mul(3));
+    let mut out = String::with_capacity(capacity);
+    let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+    match result {
+        DecoderResult::InputEmpty => Ok(out),
+        DecoderResult::Malformed(bad, extra) => {
+            Err(read.saturating_sub(bad as usize + extra as usize))
+        }
+        // The buffer was sized for the worst case; treat anything else as the end.
+        DecoderResult::OutputFull => Err(read),
+    }
+}
+
+/// The `encoding="…"` value of the XML declaration, if any.
+fn declared_encoding(bytes: &[u8]) -> Option<&str> {
+    let head = &bytes[..bytes.len().min(1024)];
+    let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
+    let head = &head[start..];
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next()?;
+    if quote != '"' && quote != '\'' {
+        return None;
+    }
+    let rest = &rest[1..];
+    let close = rest.find(quote)?;
+    Some(&rest[..close])
+}
+
+/// Encodes UTF-8 text in `charset`; fails if a character has no mapping.
+pub fn encode_text(text: &str, charset: Charset) -> Result<Vec<u8>, char> {
+    if charset == Charset::Utf8 {
+        return Ok(text.as_bytes().to_vec());
+    }
+    let mut encoder = charset.encoding().new_encoder();
+    let mut out = Vec::with_capacity(text.len() + 16);
+    let mut rest = text;
+    loop {
+        out.reserve(
+            encoder
+                .max_buffer_length_from_utf8_without_replacement(rest.len())
+                .unwrap_or(rest.len() * 4),
+        );
+        let (result, read) =
+            encoder.encode_from_utf8_to_vec_without_replacement(rest, &mut out, true);
+        match result {
+            EncoderResult::InputEmpty => return Ok(out),
+            EncoderResult::Unmappable(c) => return Err(c),
+            EncoderResult::OutputFull => rest = &rest[read..],
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! customs-gateway: reads, checks and writes China Customs cross-border
+//! e-commerce (CEB) messages and customs-declaration receipts.
+//!
+//! # Layout
+//!
+//! The core is pure (no I/O, no clock, no panics on input):
+//!
+//! - [`schema`]: the field rules of every message, generated from `schemas/*.toml`.
+//! - [`model`]: the typed model ([`model::Message`], [`model::Document`], [`model::Record`]).
+//! - [`codec`]: bytes <-> model (tolerant reading, strict writing).
+//! - [`validate`]: per-document validation driven by [`schema`].
+//! - [`formats`]: dates, ID card check digits, telephone numbers.
+//! - [`diag`]: the diagnostics every check reports.
+//!
+//! The edges do I/O:
+//!
+//! - [`inspect`]: the `check` command (reads files, renders the report).
+
+pub mod codec;
+pub mod config;
+pub mod diag;
+pub mod formats;
+pub mod inspect;
+pub mod model;
+pub mod schema;
+pub mod validate;

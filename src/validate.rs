@@ -1,0 +1,560 @@
+//! Per-document validation, driven entirely by the schema tables.
+//!
+//! Pure: takes a [`Message`], returns [`Diagnostic`]s. The same walk serves the
+//! reader (tolerant: older field sets and over-long `max_read` values are
+//! warnings) and the writer (strict: they are errors).
+
+use rust_decimal::Decimal;
+
+use crate::diag::Diagnostic;
+use crate::formats;
+use crate::model::{Document, Message, Record, Value};
+use crate::schema::{
+    FieldKind, FieldSpec, Format, MessageKind, Namespace, RecordCheck, Severity, SignatureRule,
+    rule,
+};
+
+/// Whether a message is being read (tolerant) or written (strict).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Tolerate older field sets and `max_read` lengths, with warnings.
+    Read,
+    /// Everything the schema says is an error.
+    Write,
+}
+
+/// Validates a message (for a DXP envelope: the envelope and its inner message).
+pub fn validate(msg: &Message, mode: Mode) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    validate_into(msg, mode, &mut out);
+    out
+}
+
+fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
+    let spec = msg.spec;
+    let root = spec.root;
+    if let Some(dxp) = &msg.dxp {
+        check_record(&dxp.trans_info, None, mode, out);
+        if dxp.receiver_ids.is_empty() || dxp.receiver_ids.len() > 5 {
+            out.push(Diagnostic::new(
+                rule::CARDINALITY,
+                None,
+                "TransInfo/ReceiverIds/ReceiverId",
+                format!(
+                    "the envelope names {} receivers; 1 to 5 are allowed",
+                    dxp.receiver_ids.len()
+                ),
+            ));
+        }
+        if let Some(add) = &dxp.add_info {
+            check_record(add, None, mode, out);
+        }
+        if let Some(inner) = &dxp.inner {
+            validate_into(inner, mode, out);
+        }
+        return;
+    }
+    if spec.namespace == Namespace::Ceb {
+        check_attribute(root, "guid", msg.guid.as_deref(), 36, 36, out);
+        check_attribute(root, "version", msg.version.as_deref(), 1, 10, out);
+    }
+    let n = msg.documents.len();
+    if n < usize::from(spec.group_min) || n > usize::from(spec.group_max) {
+        out.push(Diagnostic::new(
+            rule::CARDINALITY,
+            None,
+            format!("{root}/{}", spec.group.unwrap_or(spec.head.element)),
+            format!(
+                "the message carries {n} business documents; {}..{} are allowed",
+                spec.group_min, spec.group_max
+            ),
+        ));
+    }
+    if spec.envelope {
+        match &msg.transfer {
+            Some(t) => check_record(t, None, mode, out),
+            None => out.push(Diagnostic::new(
+                rule::REQUIRED,
+                None,
+                format!("{root}/BaseTransfer"),
+                "the message has no <BaseTransfer>",
+            )),
+        }
+        if msg.subscribe.len() > 5 {
+            out.push(Diagnostic::new(
+                rule::CARDINALITY,
+                None,
+                format!("{root}/BaseSubscribe"),
+                format!(
+                    "{} <BaseSubscribe> elements; at most 5 are allowed",
+                    msg.subscribe.len()
+                ),
+            ));
+        }
+        for s in &msg.subscribe {
+            check_record(s, None, mode, out);
+        }
+        if let Some(e) = &msg.extend {
+            check_record(e, None, mode, out);
+        }
+    }
+    if let Some(fields) = &msg.root_fields {
+        check_record(fields, None, mode, out);
+    }
+    match (spec.signature, &msg.signature) {
+        (SignatureRule::Required, None) => out.push(Diagnostic::new(
+            rule::SIGNATURE_REQUIRED,
+            None,
+            format!("{root}/ds:Signature"),
+            format!(
+                "{} ({}) must carry a ds:Signature",
+                spec.name, spec.title_en
+            ),
+        )),
+        (SignatureRule::None, Some(_)) => out.push(Diagnostic::new(
+            rule::UNKNOWN_ELEMENT,
+            None,
+            format!("{root}/ds:Signature"),
+            format!("{} does not carry a signature; it was ignored", spec.name),
+        )),
+        _ => {}
+    }
+    for (i, doc) in msg.documents.iter().enumerate() {
+        check_document(msg, i, doc, mode, out);
+    }
+}
+
+fn check_attribute(
+    root: &str,
+    name: &str,
+    value: Option<&str>,
+    min: usize,
+    max: usize,
+    out: &mut Vec<Diagnostic>,
+) {
+    let path = format!("{root}/@{name}");
+    match value {
+        None => out.push(Diagnostic::new(
+            rule::ATTRIBUTE,
+            None,
+            path,
+            format!("the root element has no {name} attribute"),
+        )),
+        Some(v) => {
+            let len = v.chars().count();
+            if len < min || len > max {
+                let want = if min == max {
+                    format!("exactly {min}")
+                } else {
+                    format!("{min} to {max}")
+                };
+                out.push(Diagnostic::new(
+                    rule::ATTRIBUTE,
+                    None,
+                    path,
+                    format!("{name}=\"{v}\" has {len} characters; {want} are required"),
+                ));
+            }
+        }
+    }
+}
+
+fn check_document(
+    msg: &Message,
+    index: usize,
+    doc: &Document,
+    mode: Mode,
+    out: &mut Vec<Diagnostic>,
+) {
+    let spec = msg.spec;
+    check_record(&doc.head, Some(index), mode, out);
+    let Some(line) = &spec.line else { return };
+    let n = doc.lines.len();
+    if n < usize::from(line.min) || n > usize::from(line.max) {
+        out.push(Diagnostic::new(
+            rule::CARDINALITY,
+            Some(index),
+            line.record.element,
+            format!(
+                "the document has {n} <{}> lines; {}..{} are allowed",
+                line.record.element, line.min, line.max
+            ),
+        ));
+    }
+    for l in &doc.lines {
+        check_record(l, Some(index), mode, out);
+    }
+    if let Some(seq) = line.sequence {
+        let mut numbers: Vec<i64> = doc
+            .lines
+            .iter()
+            .filter_map(|l| match l.value(seq) {
+                Value::Int(i) => Some(*i),
+                _ => None,
+            })
+            .collect();
+        let found: Vec<String> = numbers.iter().map(i64::to_string).collect();
+        numbers.sort_unstable();
+        let in_sequence = numbers
+            .iter()
+            .enumerate()
+            .all(|(i, &g)| i64::try_from(i + 1) == Ok(g));
+        if !in_sequence {
+            out.push(Diagnostic::new(
+                rule::GNUM_SEQUENCE,
+                Some(index),
+                format!("{}/{}", line.record.element, line.record.fields[seq].name),
+                format!(
+                    "line numbers are [{}]; they must be 1..{} without gaps or repeats",
+                    found.join(", "),
+                    numbers.len()
+                ),
+            ));
+        }
+    }
+}
+
+/// Checks every field of a record, then its cross-field rules.
+pub fn check_record(record: &Record, doc: Option<usize>, mode: Mode, out: &mut Vec<Diagnostic>) {
+    let spec = record.spec();
+    for (i, field) in spec.fields.iter().enumerate() {
+        check_field(record, i, field, doc, mode, out);
+    }
+    for check in spec.checks {
+        match check {
+            RecordCheck::Product {
+                rule,
+                factors,
+                equals,
+                tolerance,
+            } => {
+                let values: Option<Vec<Decimal>> = factors
+                    .iter()
+                    .map(|&f| match record.value(f) {
+                        Value::Dec(d) => Some(*d),
+                        _ => None,
+                    })
+                    .collect();
+                let (Some(values), Value::Dec(expected)) = (values, record.value(*equals)) else {
+                    continue;
+                };
+                let Some(product) = values
+                    .iter()
+                    .try_fold(Decimal::ONE, |acc, v| acc.checked_mul(*v))
+                else {
+                    continue;
+                };
+                let tolerance = crate::model::parse_decimal(tolerance).unwrap_or(Decimal::ZERO);
+                if (product - *expected).abs() > tolerance {
+                    let names: Vec<String> = factors
+                        .iter()
+                        .map(|&f| format!("{}={}", spec.fields[f].name, record.value(f)))
+                        .collect();
+                    out.push(Diagnostic::new(
+                        rule,
+                        doc,
+                        format!("{}/{}", spec.element, spec.fields[*equals].name),
+                        format!(
+                            "{}={} but {} gives {} (tolerance {tolerance})",
+                            spec.fields[*equals].name,
+                            expected,
+                            names.join(" × "),
+                            product.normalize()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn check_field(
+    record: &Record,
+    index: usize,
+    field: &FieldSpec,
+    doc: Option<usize>,
+    mode: Mode,
+    out: &mut Vec<Diagnostic>,
+) {
+    let spec = record.spec();
+    let path = || format!("{}/{}", spec.element, field.name);
+    let value = record.value(index);
+    match value {
+        Value::Absent => {
+            if !field.required {
+                return;
+            }
+            if field.legacy && mode == Mode::Read {
+                out.push(Diagnostic::new(
+                    rule::LEGACY_FIELD,
+                    doc,
+                    path(),
+                    format!(
+                        "<{}> ({}) is missing; accepted as an older (2016-era) field set, but it is required since 2018",
+                        field.name, field.zh
+                    ),
+                ));
+            } else {
+                out.push(Diagnostic::new(
+                    rule::REQUIRED,
+                    doc,
+                    path(),
+                    format!(
+                        "<{}> ({}) is required but missing or empty",
+                        field.name, field.zh
+                    ),
+                ));
+            }
+        }
+        Value::Invalid(raw) => {
+            let (rule, what) = match field.kind {
+                FieldKind::Int { digits } => (
+                    rule::INTEGER,
+                    format!("an integer of at most {digits} digits"),
+                ),
+                FieldKind::Decimal { digits, scale } => (
+                    rule::DECIMAL,
+                    format!(
+                        "a decimal number of at most {digits} digits with at most {scale} decimals"
+                    ),
+                ),
+                _ => (rule::XML_MALFORMED, "text".to_owned()),
+            };
+            out.push(Diagnostic::new(
+                rule,
+                doc,
+                path(),
+                format!("\"{raw}\" is not {what}"),
+            ));
+        }
+        Value::Dec(d) => {
+            if let FieldKind::Decimal { digits, scale } = field.kind {
+                let n = d.normalize();
+                let total = count_digits(n.mantissa().unsigned_abs());
+                if n.scale() > u32::from(scale) || total > u32::from(digits) {
+                    out.push(Diagnostic::new(
+                        rule::DECIMAL,
+                        doc,
+                        path(),
+                        format!("{d} has {total} digits with {} decimals; at most {digits} digits with {scale} decimals are allowed", n.scale()),
+                    ));
+                }
+            }
+        }
+        Value::Int(i) => {
+            if let FieldKind::Int { digits } = field.kind
+                && count_digits(i.unsigned_abs().into()) > u32::from(digits)
+            {
+                out.push(Diagnostic::new(
+                    rule::INTEGER,
+                    doc,
+                    path(),
+                    format!("{i} has more than {digits} digits"),
+                ));
+            }
+        }
+        Value::Text(text) => check_text(record, field, text, doc, mode, &path(), out),
+    }
+}
+
+fn check_text(
+    record: &Record,
+    field: &FieldSpec,
+    text: &str,
+    doc: Option<usize>,
+    mode: Mode,
+    path: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if field.kind == FieldKind::Xml {
+        return;
+    }
+    let len = text.chars().count();
+    if let Some(min) = field.min
+        && len < usize::from(min)
+    {
+        out.push(length(field, text, len, doc, path, Severity::Error));
+    }
+    if let Some(max) = field.max
+        && len > usize::from(max)
+    {
+        let tolerated = mode == Mode::Read && field.max_read.is_some_and(|m| len <= usize::from(m));
+        let severity = if tolerated {
+            Severity::Warning
+        } else {
+            Severity::Error
+        };
+        out.push(length(field, text, len, doc, path, severity));
+    }
+    if let Some(fixed) = field.fixed
+        && text != fixed
+    {
+        out.push(Diagnostic::new(
+            rule::FIXED,
+            doc,
+            path,
+            format!(
+                "<{}> ({}) is \"{text}\"; the only allowed value is \"{fixed}\"",
+                field.name, field.zh
+            ),
+        ));
+    }
+    if let Some(codes) = field.codes
+        && codes.meaning(text).is_none()
+    {
+        if codes.open {
+            out.push(Diagnostic::new(
+                rule::UNKNOWN_CODE,
+                doc,
+                path,
+                format!(
+                    "<{}> \"{text}\" is not in the national table; kept as a raw value",
+                    field.name
+                ),
+            ));
+        } else {
+            let known: Vec<&str> = codes.entries.iter().take(12).map(|(c, _)| *c).collect();
+            let more = if codes.entries.len() > 12 {
+                ", …"
+            } else {
+                ""
+            };
+            out.push(Diagnostic::new(
+                rule::CODE_LIST,
+                doc,
+                path,
+                format!(
+                    "<{}> ({}) \"{text}\" is not in code list {} ({}{more})",
+                    field.name,
+                    field.zh,
+                    codes.name,
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let Some(format) = field.format else { return };
+    if let Some((other, equals)) = field.format_when
+        && record.value(other) != &Value::Text(equals.to_owned())
+    {
+        return;
+    }
+    let t = text.trim();
+    let (ok, rule, want) = match format {
+        Format::DateTime14 => (
+            formats::is_datetime14(t),
+            rule::DATE_FORMAT,
+            "a real date and time as YYYYMMDDhhmmss",
+        ),
+        Format::Date8 => (
+            formats::is_date8(t),
+            rule::DATE_FORMAT,
+            "a real date as YYYYMMDD",
+        ),
+        Format::Time17 => {
+            if formats::is_datetime14(t) {
+                out.push(
+                    Diagnostic::new(
+                        rule::DATE_FORMAT,
+                        doc,
+                        path,
+                        format!("<{}> \"{t}\" has 14 digits; YYYYMMDDhhmmssSSS (17) is the current format", field.name),
+                    )
+                    .with_severity(Severity::Warning),
+                );
+                return;
+            }
+            (
+                formats::is_time17(t),
+                rule::DATE_FORMAT,
+                "a real time as YYYYMMDDhhmmssSSS",
+            )
+        }
+        Format::IsoDateTime => (
+            formats::is_iso_datetime(t),
+            rule::DATE_FORMAT,
+            "a date-time as yyyy-MM-ddTHH:mm:ss",
+        ),
+        Format::IdCard => (
+            formats::is_prc_id_card(t),
+            rule::ID_CARD,
+            "an 18-character PRC ID card number with a valid check digit",
+        ),
+        Format::Phone => (
+            formats::is_plausible_phone(t),
+            rule::PHONE,
+            "a plausible telephone number",
+        ),
+        Format::Digits => (
+            formats::all_digits(t.as_bytes()),
+            rule::DIGITS,
+            "digits only",
+        ),
+        Format::IntText => (
+            t.strip_prefix('-')
+                .is_some_and(|r| formats::all_digits(r.as_bytes()))
+                || formats::all_digits(t.as_bytes()),
+            rule::INTEGER,
+            "an integer",
+        ),
+    };
+    if !ok {
+        out.push(Diagnostic::new(
+            rule,
+            doc,
+            path,
+            format!("<{}> ({}) \"{text}\" is not {want}", field.name, field.zh),
+        ));
+    }
+}
+
+fn length(
+    field: &FieldSpec,
+    text: &str,
+    len: usize,
+    doc: Option<usize>,
+    path: &str,
+    severity: Severity,
+) -> Diagnostic {
+    let want = match (field.min, field.max) {
+        (Some(a), Some(b)) if a == b => format!("exactly {a}"),
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        (None, Some(b)) => format!("at most {b}"),
+        (Some(a), None) => format!("at least {a}"),
+        (None, None) => "any number of".to_owned(),
+    };
+    let shown: String = if len > 80 {
+        text.chars().take(77).chain("...".chars()).collect()
+    } else {
+        text.to_owned()
+    };
+    let note = if severity == Severity::Warning {
+        " (accepted when reading: older schemas allowed it)"
+    } else {
+        ""
+    };
+    Diagnostic::new(
+        rule::LENGTH,
+        doc,
+        path,
+        format!(
+            "<{}> ({}) \"{shown}\" has {len} characters; {want} are allowed{note}",
+            field.name, field.zh
+        ),
+    )
+    .with_severity(severity)
+}
+
+fn count_digits(mut n: u128) -> u32 {
+    let mut d = 1;
+    while n >= 10 {
+        n /= 10;
+        d += 1;
+    }
+    d
+}
+
+/// Whether a message is a request (something an enterprise sends to customs).
+pub fn is_request(msg: &Message) -> bool {
+    msg.business().spec.kind == MessageKind::Request
+}
