@@ -86,6 +86,8 @@ struct FieldDef {
     required: bool,
     #[serde(default)]
     legacy: bool,
+    #[serde(default)]
+    present: bool,
     len: Option<u16>,
     min: Option<u16>,
     max: Option<u16>,
@@ -317,8 +319,8 @@ fn gen_records(
                 };
                 writeln!(
                     out,
-                    "    FieldSpec {{ name: {:?}, zh: {:?}, kind: {kind}, required: {}, legacy: {}, min: {min:?}, max: {max:?}, max_read: {:?}, fixed: {:?}, codes: {codes}, format: {format}, format_when: {format_when} }},",
-                    fd.name, fd.zh, fd.required || fd.legacy, fd.legacy, fd.max_read, fd.fixed
+                    "    FieldSpec {{ name: {:?}, zh: {:?}, kind: {kind}, required: {}, legacy: {}, present: {}, min: {min:?}, max: {max:?}, max_read: {:?}, fixed: {:?}, codes: {codes}, format: {format}, format_when: {format_when} }},",
+                    fd.name, fd.zh, fd.required || fd.legacy, fd.legacy, fd.present || fd.required || fd.legacy, fd.max_read, fd.fixed
                 )
                 .map_err(|e| e.to_string())?;
             }

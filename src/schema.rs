@@ -153,6 +153,9 @@ pub struct FieldSpec {
     pub required: bool,
     /// Required, but missing from older field sets: only a warning when reading.
     pub legacy: bool,
+    /// The element is always written, empty when the value is absent (the XSD
+    /// requires it but allows it empty).
+    pub present: bool,
     /// Minimum length in characters.
     pub min: Option<u16>,
     /// Maximum length in characters.

@@ -181,8 +181,8 @@ fn check_document(
             ),
         ));
     }
-    for l in &doc.lines {
-        check_record(l, Some(index), mode, out);
+    for (n, l) in doc.lines.iter().enumerate() {
+        check_record_at(l, Some(index), Some(n + 1), mode, out);
     }
     if let Some(seq) = line.sequence {
         let mut numbers: Vec<i64> = doc
@@ -193,12 +193,17 @@ fn check_document(
                 _ => None,
             })
             .collect();
-        let found: Vec<String> = numbers.iter().map(i64::to_string).collect();
-        numbers.sort_unstable();
-        let in_sequence = numbers
+        let in_document_order = numbers
             .iter()
             .enumerate()
             .all(|(i, &g)| i64::try_from(i + 1) == Ok(g));
+        let in_sequence = in_document_order || {
+            numbers.sort_unstable();
+            numbers
+                .iter()
+                .enumerate()
+                .all(|(i, &g)| i64::try_from(i + 1) == Ok(g))
+        };
         if !in_sequence {
             out.push(Diagnostic::new(
                 rule::GNUM_SEQUENCE,
@@ -206,8 +211,12 @@ fn check_document(
                 format!("{}/{}", line.record.element, line.record.fields[seq].name),
                 format!(
                     "line numbers are [{}]; they must be 1..{} without gaps or repeats",
-                    found.join(", "),
-                    numbers.len()
+                    doc.lines
+                        .iter()
+                        .map(|l| l.value(seq).to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    doc.lines.len()
                 ),
             ));
         }
@@ -216,9 +225,25 @@ fn check_document(
 
 /// Checks every field of a record, then its cross-field rules.
 pub fn check_record(record: &Record, doc: Option<usize>, mode: Mode, out: &mut Vec<Diagnostic>) {
+    check_record_at(record, doc, None, mode, out);
+}
+
+/// Like [`check_record`] for the `position`-th (1-based) of repeated records:
+/// paths read `OrderList[2]/qty`.
+fn check_record_at(
+    record: &Record,
+    doc: Option<usize>,
+    position: Option<usize>,
+    mode: Mode,
+    out: &mut Vec<Diagnostic>,
+) {
     let spec = record.spec();
+    let element = match position {
+        Some(n) => format!("{}[{n}]", spec.element),
+        None => spec.element.to_owned(),
+    };
     for (i, field) in spec.fields.iter().enumerate() {
-        check_field(record, i, field, doc, mode, out);
+        check_field(record, i, field, &element, doc, mode, out);
     }
     for check in spec.checks {
         match check {
@@ -253,7 +278,7 @@ pub fn check_record(record: &Record, doc: Option<usize>, mode: Mode, out: &mut V
                     out.push(Diagnostic::new(
                         rule,
                         doc,
-                        format!("{}/{}", spec.element, spec.fields[*equals].name),
+                        format!("{element}/{}", spec.fields[*equals].name),
                         format!(
                             "{}={} but {} gives {} (tolerance {tolerance})",
                             spec.fields[*equals].name,
@@ -272,12 +297,12 @@ fn check_field(
     record: &Record,
     index: usize,
     field: &FieldSpec,
+    element: &str,
     doc: Option<usize>,
     mode: Mode,
     out: &mut Vec<Diagnostic>,
 ) {
-    let spec = record.spec();
-    let path = || format!("{}/{}", spec.element, field.name);
+    let path = || format!("{element}/{}", field.name);
     let value = record.value(index);
     match value {
         Value::Absent => {
@@ -353,7 +378,7 @@ fn check_field(
                 ));
             }
         }
-        Value::Text(text) => check_text(record, field, text, doc, mode, &path(), out),
+        Value::Text(text) => check_text(record, field, text, doc, mode, &path, out),
     }
 }
 
@@ -363,7 +388,7 @@ fn check_text(
     text: &str,
     doc: Option<usize>,
     mode: Mode,
-    path: &str,
+    path: &dyn Fn() -> String,
     out: &mut Vec<Diagnostic>,
 ) {
     if field.kind == FieldKind::Xml {
@@ -373,7 +398,7 @@ fn check_text(
     if let Some(min) = field.min
         && len < usize::from(min)
     {
-        out.push(length(field, text, len, doc, path, Severity::Error));
+        out.push(length(field, text, len, doc, &path(), Severity::Error));
     }
     if let Some(max) = field.max
         && len > usize::from(max)
@@ -384,7 +409,7 @@ fn check_text(
         } else {
             Severity::Error
         };
-        out.push(length(field, text, len, doc, path, severity));
+        out.push(length(field, text, len, doc, &path(), severity));
     }
     if let Some(fixed) = field.fixed
         && text != fixed
@@ -392,7 +417,7 @@ fn check_text(
         out.push(Diagnostic::new(
             rule::FIXED,
             doc,
-            path,
+            path(),
             format!(
                 "<{}> ({}) is \"{text}\"; the only allowed value is \"{fixed}\"",
                 field.name, field.zh
@@ -406,7 +431,7 @@ fn check_text(
             out.push(Diagnostic::new(
                 rule::UNKNOWN_CODE,
                 doc,
-                path,
+                path(),
                 format!(
                     "<{}> \"{text}\" is not in the national table; kept as a raw value",
                     field.name
@@ -422,7 +447,7 @@ fn check_text(
             out.push(Diagnostic::new(
                 rule::CODE_LIST,
                 doc,
-                path,
+                path(),
                 format!(
                     "<{}> ({}) \"{text}\" is not in code list {} ({}{more})",
                     field.name,
@@ -457,7 +482,7 @@ fn check_text(
                     Diagnostic::new(
                         rule::DATE_FORMAT,
                         doc,
-                        path,
+                        path(),
                         format!("<{}> \"{t}\" has 14 digits; YYYYMMDDhhmmssSSS (17) is the current format", field.name),
                     )
                     .with_severity(Severity::Warning),
@@ -502,7 +527,7 @@ fn check_text(
         out.push(Diagnostic::new(
             rule,
             doc,
-            path,
+            path(),
             format!("<{}> ({}) \"{text}\" is not {want}", field.name, field.zh),
         ));
     }

@@ -37,8 +37,6 @@ pub struct Node<'a> {
     pub span: (usize, usize),
     /// Byte range of the element's content (between its tags).
     pub inner: (usize, usize),
-    /// Line in the source where the element starts (1-based).
-    pub line: usize,
 }
 
 impl<'a> Node<'a> {
@@ -71,6 +69,12 @@ impl<'a> Dom<'a> {
         &self.nodes[id]
     }
 
+    /// The 1-based line where a node starts (computed on demand: only
+    /// diagnostics need it).
+    pub fn line(&self, node: &Node<'_>) -> usize {
+        line_of(self.src, node.span.0)
+    }
+
     /// The source text of a byte range.
     pub fn slice(&self, range: (usize, usize)) -> &'a str {
         self.src.get(range.0..range.1).unwrap_or("")
@@ -87,7 +91,8 @@ struct Binding<'a> {
 pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
     let mut reader = Reader::from_str(src);
     reader.config_mut().check_end_names = true;
-    let mut nodes: Vec<Node<'a>> = Vec::with_capacity(64);
+    // Customs messages run at about one element per 40 bytes.
+    let mut nodes: Vec<Node<'a>> = Vec::with_capacity(src.len() / 40 + 8);
     let mut stack: Vec<NodeId> = Vec::with_capacity(16);
     let mut bindings: Vec<Binding<'a>> = Vec::with_capacity(8);
     let mut root_closed = false;
@@ -129,7 +134,7 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
                     let value = attr
                         .normalized_value(quick_xml::XmlVersion::Explicit1_0)
                         .map_err(|e| malformed(src, before, &e.to_string()))?;
-                    let value: Cow<'a, str> = Cow::Owned(value.into_owned());
+                    let value: Cow<'a, str> = intern(value);
                     if key == "xmlns" {
                         declares_own_ns |= prefix.is_none();
                         bindings.push(Binding {
@@ -171,7 +176,6 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
                     children: Vec::new(),
                     span: (before, after),
                     inner: (after, after),
-                    line: 0,
                 });
                 if let Some(&parent) = stack.last() {
                     let p = &mut nodes[parent];
@@ -269,7 +273,6 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
             ),
         });
     }
-    fill_lines(src, &mut nodes);
     Ok(Dom { src, nodes })
 }
 
@@ -293,6 +296,23 @@ fn slice_name<'a>(src: &'a str, from: usize, name: &str) -> &'a str {
     match region.find(name) {
         Some(i) => &region[i..i + name.len()],
         None => "",
+    }
+}
+
+/// Known namespace URIs become static borrows, so resolving an element's
+/// namespace (once per element) never allocates.
+fn intern<'a>(value: Cow<'_, str>) -> Cow<'a, str> {
+    const KNOWN: [&str; 6] = [
+        crate::schema::NS_CEB,
+        crate::schema::NS_DS,
+        crate::schema::NS_DXP,
+        crate::schema::NS_DEC,
+        "http://www.w3.org/2001/XMLSchema-instance",
+        "",
+    ];
+    match KNOWN.iter().find(|k| **k == value) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(value.into_owned()),
     }
 }
 
@@ -331,17 +351,4 @@ pub fn line_of(src: &str, at: usize) -> usize {
         .filter(|&&b| b == b'\n')
         .count()
         + 1
-}
-
-fn fill_lines(src: &str, nodes: &mut [Node<'_>]) {
-    let bytes = src.as_bytes();
-    let mut line = 1;
-    let mut at = 0;
-    // Nodes are in document order, so one forward pass counts the lines.
-    for node in nodes.iter_mut() {
-        let target = node.span.0.min(bytes.len());
-        line += bytes[at..target].iter().filter(|&&b| b == b'\n').count();
-        at = target;
-        node.line = line;
-    }
 }

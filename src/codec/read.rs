@@ -75,6 +75,8 @@ impl Reader<'_, '_> {
         if spec.namespace == Namespace::Ceb {
             msg.guid = root.attr("guid").map(str::to_owned);
             msg.version = root.attr("version").map(str::to_owned);
+        } else if spec.namespace == Namespace::Dxp {
+            msg.version = root.attr("ver").map(str::to_owned);
         }
         if spec.root_is_head {
             let doc = self.read_document(0, 0);
@@ -141,7 +143,8 @@ impl Reader<'_, '_> {
                     format!("{}/{}", root.local, child.local),
                     format!(
                         "<{}> at line {} comes after an element the XSD puts behind it",
-                        child.local, child.line
+                        child.local,
+                        self.dom.line(child)
                     ),
                 ));
             }
@@ -207,7 +210,8 @@ impl Reader<'_, '_> {
                         format!("{}/{}", node.local, child.local),
                         format!(
                             "<{}> at line {} must come before the lines",
-                            child.local, child.line
+                            child.local,
+                            self.dom.line(child)
                         ),
                     ));
                 }
@@ -230,7 +234,9 @@ impl Reader<'_, '_> {
                 format!("{}/{}", node.local, spec.head.element),
                 format!(
                     "<{}> at line {} has no <{}>",
-                    node.local, node.line, spec.head.element
+                    node.local,
+                    self.dom.line(node),
+                    spec.head.element
                 ),
             ));
             Record::new(spec.head)
@@ -293,7 +299,9 @@ impl Reader<'_, '_> {
                 format!("{}/{}", spec.element, child.local),
                 format!(
                     "<{}> at line {} comes after <{}>; the XSD puts it before",
-                    child.local, child.line, spec.fields[prev].name
+                    child.local,
+                    self.dom.line(child),
+                    spec.fields[prev].name
                 ),
             ));
         }
@@ -327,7 +335,9 @@ impl Reader<'_, '_> {
             format!("{parent}/{}", child.local),
             format!(
                 "<{}> ({ns}) at line {} is not part of {}; it was ignored",
-                child.local, child.line, parent
+                child.local,
+                self.dom.line(child),
+                parent
             ),
         ));
     }

@@ -14,7 +14,7 @@ use thiserror::Error;
 use super::charset::{self, Charset};
 use crate::diag::Diagnostic;
 use crate::model::{Message, Record, Value};
-use crate::schema::{FieldKind, MessageKind, NS_DS, Namespace};
+use crate::schema::{Category, FieldKind, MessageKind, NS_DS, Namespace};
 use crate::validate::{Mode, validate};
 
 /// How to write.
@@ -53,13 +53,21 @@ fn summary(diagnostics: &[Diagnostic]) -> String {
     errors.join("; ")
 }
 
-/// Writes a message as XML bytes, refusing it if it is not valid.
+/// Writes a message as XML bytes, refusing it if it breaks its schema.
+///
+/// Structural rules (what the official XSD checks: presence, lengths, fixed
+/// values, cardinality, digits) refuse the write; business findings (a line
+/// total that does not add up) are the validator's and the engine's to
+/// report, and do not stop a message from being written as it is.
 pub fn encode(msg: &Message, options: &EncodeOptions) -> Result<Vec<u8>, WriteError> {
-    let diagnostics = validate(msg, Mode::Write);
-    if diagnostics.iter().any(Diagnostic::is_error) {
+    let diagnostics: Vec<Diagnostic> = validate(msg, Mode::Write)
+        .into_iter()
+        .filter(|d| d.is_error() && d.rule.category != Category::Business)
+        .collect();
+    if !diagnostics.is_empty() {
         return Err(WriteError::Invalid(diagnostics));
     }
-    let mut w = XmlWriter::new(msg.spec.namespace, msg.spec.kind);
+    let mut w = XmlWriter::new(msg.spec.namespace, msg.spec.kind, msg.spec.root_is_head);
     w.document(msg, options.charset);
     charset::encode_text(&w.out, options.charset)
         .map_err(|c| WriteError::Unmappable(c, options.charset.label()))
@@ -71,10 +79,12 @@ struct XmlWriter {
 }
 
 impl XmlWriter {
-    fn new(namespace: Namespace, kind: MessageKind) -> XmlWriter {
+    fn new(namespace: Namespace, kind: MessageKind, root_is_head: bool) -> XmlWriter {
         let prefix = match (namespace, kind) {
             (Namespace::Ceb, MessageKind::Request) => "ceb:",
-            (Namespace::Dxp, _) => "dxp:",
+            // DxpMsg as in the official samples; DxpRep (root is the head)
+            // keeps its verbatim children in the default namespace.
+            (Namespace::Dxp, _) if !root_is_head => "dxp:",
             _ => "",
         };
         XmlWriter {
@@ -153,7 +163,7 @@ impl XmlWriter {
                     }
                     self.close("ReceiverIds");
                 }
-                self.value(f.name, f.kind, info.value(i));
+                self.field(info, i);
             }
             self.close("TransInfo");
             let data = base64::engine::general_purpose::STANDARD.encode(&dxp.data);
@@ -241,9 +251,20 @@ impl XmlWriter {
 
     fn fields_in(&mut self, record: &Record, range: std::ops::Range<usize>) {
         for i in range {
-            if let Some(f) = record.spec().fields.get(i) {
-                self.value(f.name, f.kind, record.value(i));
-            }
+            self.field(record, i);
+        }
+    }
+
+    /// Writes field `i` of `record`: absent fields are omitted, unless the
+    /// XSD requires the element (then it is written empty).
+    fn field(&mut self, record: &Record, i: usize) {
+        let Some(f) = record.spec().fields.get(i) else {
+            return;
+        };
+        if f.present && record.value(i).is_absent() {
+            self.leaf(f.name, "");
+        } else {
+            self.value(f.name, f.kind, record.value(i));
         }
     }
 

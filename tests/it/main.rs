@@ -1,1 +1,11 @@
-fn main() {}
+//! The one integration-test binary; each module covers one capability.
+
+mod cli;
+mod differential;
+mod docs;
+mod encodings;
+mod hostile;
+mod official;
+mod props;
+mod roundtrip;
+mod util;

@@ -1,0 +1,73 @@
+//! Property tests: no input makes the codec panic, and what the writer writes
+//! the reader reads back unchanged.
+
+use customs_gateway::codec::{self, EncodeOptions};
+use customs_gateway::schema::fields::order_head;
+use customs_gateway::validate::{Mode, validate};
+use proptest::prelude::*;
+use rust_decimal::Decimal;
+
+use crate::util;
+
+fn order_bytes() -> Vec<u8> {
+    std::fs::read(util::root().join("samples/set-ok/CEB311-order.xml")).unwrap()
+}
+
+/// Decoding, validating and (when readable) re-encoding must never panic.
+fn exercise(bytes: &[u8]) {
+    if let Ok(decoded) = codec::decode(bytes) {
+        let _ = validate(&decoded.message, Mode::Read);
+        let _ = codec::encode(&decoded.message, &EncodeOptions::default());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        exercise(&bytes);
+    }
+
+    #[test]
+    fn damaged_messages_never_panic(
+        cut in 0usize..4000,
+        flips in proptest::collection::vec((0usize..4000, any::<u8>()), 0..8),
+    ) {
+        let mut bytes = order_bytes();
+        for (at, b) in flips {
+            let len = bytes.len();
+            bytes[at % len] = b;
+        }
+        bytes.truncate(cut.max(1).min(bytes.len()));
+        exercise(&bytes);
+    }
+
+    #[test]
+    fn text_values_survive_a_round_trip(
+        name in "[a-zA-Z0-9 <>&'\"林晓彤订单]{0,20}[a-zA-Z林]",
+        note in "[a-zA-Z0-9 <>&'\"\n中文]{0,200}[0-9]",
+    ) {
+        let mut msg = codec::decode(&order_bytes()).unwrap().message;
+        msg.documents[0].head.set(order_head::BUYER_NAME, name.clone());
+        msg.documents[0].head.set(order_head::NOTE, note.clone());
+        if let Ok(out) = codec::encode(&msg, &EncodeOptions::default()) {
+            let back = codec::decode(&out).unwrap().message;
+            prop_assert_eq!(back.documents[0].head.str(order_head::BUYER_NAME), name.as_str());
+            prop_assert_eq!(&back, &msg);
+        } else {
+            // Only a value over the schema's length may be refused.
+            prop_assert!(name.chars().count() > 60 || note.chars().count() > 1000);
+        }
+    }
+
+    #[test]
+    fn money_survives_a_round_trip(mantissa in 0i64..100_000_000_000_000, scale in 0u32..=5) {
+        let value = Decimal::new(mantissa, scale);
+        let mut msg = codec::decode(&order_bytes()).unwrap().message;
+        msg.documents[0].head.set_dec(order_head::GOODS_VALUE, value);
+        let out = codec::encode(&msg, &EncodeOptions::default()).unwrap();
+        let back = codec::decode(&out).unwrap().message;
+        prop_assert_eq!(back.documents[0].head.dec(order_head::GOODS_VALUE), Some(value));
+    }
+}

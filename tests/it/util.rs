@@ -1,0 +1,72 @@
+//! Shared helpers: paths to the reference material, xmllint, the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use customs_gateway::schema::{MessageSpec, Namespace};
+
+/// The project root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/reference`, read in place (never copied into the project).
+pub fn reference() -> PathBuf {
+    root().join("../shared/reference")
+}
+
+/// Every `*.xml` below `dir`, sorted.
+pub fn xml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())) {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "xml") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The official XSD for a message type, if one is published.
+pub fn xsd_for(spec: &MessageSpec) -> Option<PathBuf> {
+    let xsd = reference().join("xsd");
+    match spec.namespace {
+        Namespace::Ceb => Some(xsd.join("ceb-import-2022.xsd")),
+        Namespace::Dec => Some(xsd.join("DecImportResponse.xsd")),
+        Namespace::Dxp => Some(xsd.join("dxp-terminal-2022.xsd")),
+        Namespace::None => None,
+    }
+}
+
+/// Validates `bytes` against `xsd` with xmllint; Err carries xmllint's output.
+///
+/// xmllint is installed by the README's test command (`scripts/test.sh`); a
+/// missing xmllint fails the test rather than skipping it.
+pub fn xmllint(bytes: &[u8], xsd: &Path) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doc.xml");
+    std::fs::write(&file, bytes).unwrap();
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(xsd)
+        .arg(&file)
+        .output()
+        .expect("xmllint not found: run scripts/test.sh, which installs libxml2-utils");
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// The built `customs-gateway` binary.
+pub fn gateway() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_customs-gateway"))
+}
