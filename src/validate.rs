@@ -10,8 +10,7 @@ use crate::diag::Diagnostic;
 use crate::formats;
 use crate::model::{Document, Message, Record, Value};
 use crate::schema::{
-    FieldKind, FieldSpec, Format, MessageKind, Namespace, RecordCheck, Severity, SignatureRule,
-    rule,
+    FieldKind, FieldSpec, Format, Namespace, RecordCheck, Severity, SignatureRule, rule,
 };
 
 /// Whether a message is being read (tolerant) or written (strict).
@@ -577,9 +576,4 @@ fn count_digits(mut n: u128) -> u32 {
         d += 1;
     }
     d
-}
-
-/// Whether a message is a request (something an enterprise sends to customs).
-pub fn is_request(msg: &Message) -> bool {
-    msg.business().spec.kind == MessageKind::Request
 }

@@ -94,11 +94,7 @@ impl Reader<'_, '_> {
                 if msg.signature.is_some() {
                     self.report_duplicate(None, "Signature");
                 }
-                msg.signature = Some(Signature {
-                    xml: dom.slice(child.span).to_owned(),
-                    prefix: child.prefix.map(str::to_owned),
-                    self_declared: child.declares_own_ns,
-                });
+                msg.signature = Some(signature(dom, child));
             } else if child.ns != spec.namespace.uri() {
                 self.unknown(None, root.local, child);
                 continue;
@@ -352,6 +348,15 @@ impl Reader<'_, '_> {
     }
 }
 
+/// `ds:Signature`, kept byte for byte.
+fn signature(dom: &Dom<'_>, node: &Node<'_>) -> Signature {
+    Signature {
+        xml: dom.slice(node.span).to_owned(),
+        prefix: node.prefix.map(str::to_owned),
+        self_declared: node.declares_own_ns,
+    }
+}
+
 fn read_dxp(
     dom: &Dom<'_>,
     spec: &'static MessageSpec,
@@ -412,11 +417,7 @@ fn read_dxp(
                 add_info = Some(rec);
             }
             "Signature" => {
-                msg.signature = Some(Signature {
-                    xml: dom.slice(child.span).to_owned(),
-                    prefix: child.prefix.map(str::to_owned),
-                    self_declared: child.declares_own_ns,
-                });
+                msg.signature = Some(signature(dom, child));
             }
             _ => reader.unknown(None, root.local, child),
         }
