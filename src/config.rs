@@ -8,6 +8,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::codec::Limits;
+use crate::engine::{EngineConfig, Registry};
 
 /// Why a configuration file was refused.
 #[derive(Debug, Error)]
@@ -56,6 +57,11 @@ impl Default for LimitsConfig {
 pub struct Config {
     /// Input bounds.
     pub limits: LimitsConfig,
+    /// Tolerances and limits of the cross-document check.
+    pub engine: EngineConfig,
+    /// The enterprise registry file (relative paths are relative to this
+    /// configuration file). Without one the registration rule is skipped.
+    pub registry: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -70,6 +76,17 @@ impl Config {
                 path: name.clone(),
                 source,
             })?;
+        cfg.engine.check().map_err(|e| ConfigError::Invalid {
+            path: name.clone(),
+            message: e.to_string(),
+        })?;
+        let mut cfg = cfg;
+        if let Some(registry) = &cfg.registry
+            && registry.is_relative()
+            && let Some(dir) = path.parent()
+        {
+            cfg.registry = Some(dir.join(registry));
+        }
         if cfg.limits.max_bytes == 0 || cfg.limits.max_depth < 4 {
             return Err(ConfigError::Invalid {
                 path: name,
@@ -78,6 +95,24 @@ impl Config {
             });
         }
         Ok(cfg)
+    }
+
+    /// Reads the enterprise registry the configuration names, if any.
+    pub fn load_registry(&self) -> Result<Option<Registry>, ConfigError> {
+        let Some(path) = &self.registry else {
+            return Ok(None);
+        };
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Invalid {
+            path: name.clone(),
+            message: format!("cannot read the registry: {e}"),
+        })?;
+        Registry::from_toml(&text)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid {
+                path: name,
+                message: e.to_string(),
+            })
     }
 
     /// The codec limits this configuration sets.

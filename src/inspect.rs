@@ -11,6 +11,7 @@ use thiserror::Error;
 
 use crate::codec::{self, CodecError, Limits};
 use crate::diag::Diagnostic;
+use crate::engine::{DocKind, Engine, QuotaLedger};
 use crate::model::{Message, document_key};
 use crate::schema::Severity;
 use crate::validate::{self, Mode};
@@ -161,6 +162,42 @@ pub fn inspect_bytes(file: &str, bytes: &[u8], limits: &Limits) -> FileReport {
         diagnostics: out,
         message: Some(decoded.message),
     }
+}
+
+/// Feeds the order, payment, waybill and inventory documents of a message to
+/// the cross-document engine. A document the engine refuses (a change for an
+/// order it never saw declared twice, an unknown appType) becomes a
+/// diagnostic. Pure.
+pub fn submit_to_engine<L: QuotaLedger>(
+    engine: &mut Engine<L>,
+    file: &str,
+    message: &Message,
+    now_ms: u64,
+) -> Vec<DiagnosticReport> {
+    let business = message.business();
+    let mut out = Vec::new();
+    if DocKind::of(business.spec).is_none() {
+        return out;
+    }
+    for (i, doc) in business.documents.iter().enumerate() {
+        let source = if business.documents.len() > 1 {
+            format!("{file}#{}", i + 1)
+        } else {
+            file.to_owned()
+        };
+        if let Err(e) = engine.submit(business.spec, doc, &source, now_ms) {
+            out.push(DiagnosticReport {
+                file: file.to_owned(),
+                ty: business.spec.name.to_owned(),
+                key: document_key(business.spec, doc),
+                rule: e.rule().code,
+                severity: Severity::Error,
+                field: String::new(),
+                message: e.to_string(),
+            });
+        }
+    }
+    out
 }
 
 /// Expands paths into the files to check: files as given, folders recursively

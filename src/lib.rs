@@ -9,6 +9,7 @@
 //! - [`model`]: the typed model ([`model::Message`], [`model::Document`], [`model::Record`]).
 //! - [`codec`]: bytes <-> model (tolerant reading, strict writing).
 //! - [`validate`]: per-document validation driven by [`schema`].
+//! - [`engine`]: the cross-document check (三单对碰) over order, payment, waybill and inventory.
 //! - [`formats`]: dates, ID card check digits, telephone numbers.
 //! - [`diag`]: the diagnostics every check reports.
 //!
@@ -19,6 +20,7 @@
 pub mod codec;
 pub mod config;
 pub mod diag;
+pub mod engine;
 pub mod formats;
 pub mod inspect;
 pub mod model;

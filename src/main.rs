@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use customs_gateway::codec::{self, EncodeOptions};
 use customs_gateway::config::Config;
+use customs_gateway::engine::{self, Engine, SetReport, Status};
 use customs_gateway::inspect::{self, DiagnosticReport, DocumentReport};
 use customs_gateway::schema::Severity;
 
@@ -30,6 +32,10 @@ enum Command {
         /// Configuration file (TOML).
         #[arg(long, value_name = "FILE")]
         config: Option<PathBuf>,
+        /// Write, for every document of a failed order set, the receipt customs
+        /// would send back (CEB312/412/512/622, returnStatus 100) into DIR.
+        #[arg(long, value_name = "DIR")]
+        receipts: Option<PathBuf>,
         /// Files or folders to check.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -62,37 +68,62 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check {
             json,
             config,
+            receipts,
             paths,
-        } => check(json, config, &paths),
+        } => check(json, config, receipts, &paths),
     }
 }
 
-fn check(json: bool, config: Option<PathBuf>, paths: &[PathBuf]) -> anyhow::Result<ExitCode> {
+fn check(
+    json: bool,
+    config: Option<PathBuf>,
+    receipts: Option<PathBuf>,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
     let config = match config {
         Some(path) => Config::load(&path)?,
         None => Config::default(),
     };
     let limits = config.limits();
+    let registry = config.load_registry()?;
     let files = inspect::collect_files(paths)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0);
+    let mut engine = Engine::new(config.engine.clone(), registry)?;
     let mut documents: Vec<DocumentReport> = Vec::new();
     let mut diagnostics: Vec<DiagnosticReport> = Vec::new();
     for file in &files {
         let report = inspect::inspect_path(file, &limits)?;
+        if let Some(message) = &report.message {
+            diagnostics.extend(inspect::submit_to_engine(
+                &mut engine,
+                &file.display().to_string(),
+                message,
+                now_ms,
+            ));
+        }
         documents.extend(report.documents);
         diagnostics.extend(report.diagnostics);
     }
-    let failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    let sets: Vec<SetReport> = engine.reports();
+    let failed = diagnostics.iter().any(|d| d.severity == Severity::Error)
+        || sets.iter().any(|s| s.status() == Status::Fail);
+    if let Some(dir) = receipts {
+        write_receipts(&engine, &sets, &dir, now_ms)?;
+    }
     let mut out = std::io::stdout().lock();
     if json {
         let value = serde_json::json!({
             "documents": documents,
             "diagnostics": diagnostics,
-            "sets": [],
+            "sets": sets,
         });
         serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
     } else {
-        render_text(&mut out, files.len(), &documents, &diagnostics)?;
+        render_text(&mut out, files.len(), &documents, &diagnostics, &sets)?;
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -101,11 +132,58 @@ fn check(json: bool, config: Option<PathBuf>, paths: &[PathBuf]) -> anyhow::Resu
     })
 }
 
+/// Writes the rejection receipts of every failed set as `<type>_<key>.xml`.
+fn write_receipts(
+    engine: &Engine,
+    sets: &[SetReport],
+    dir: &std::path::Path,
+    now_ms: u64,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+    for set in sets.iter().filter(|s| s.status() == Status::Fail) {
+        for receipt in engine.receipts(&set.key, now_ms)? {
+            let name = format!(
+                "{}_{}.xml",
+                receipt.kind.name(),
+                sanitize(&receipt.document_key)
+            );
+            match receipt.message {
+                Ok(message) => {
+                    let bytes = codec::encode(&message, &EncodeOptions::default())?;
+                    let path = dir.join(name);
+                    std::fs::write(&path, bytes).with_context(|| format!("{}", path.display()))?;
+                }
+                Err(e) => eprintln!(
+                    "customs-gateway: no receipt for {} {}: {e}",
+                    receipt.kind.name(),
+                    receipt.source
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A business key as a file-name part.
+fn sanitize(key: &str) -> String {
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 fn render_text(
     out: &mut impl std::io::Write,
     n_files: usize,
     documents: &[DocumentReport],
     diagnostics: &[DiagnosticReport],
+    sets: &[SetReport],
 ) -> std::io::Result<()> {
     for d in diagnostics {
         let what = match (d.ty.is_empty(), d.key.is_empty()) {
@@ -127,14 +205,22 @@ fn render_text(
             d.message
         )?;
     }
+    for set in sets {
+        write!(out, "{}", engine::describe(set))?;
+    }
     let count = |s: &str| documents.iter().filter(|d| d.status == s).count();
+    let sets_with = |status: Status| sets.iter().filter(|s| s.status() == status).count();
     let unreadable = diagnostics.iter().filter(|d| d.ty.is_empty()).count();
     writeln!(
         out,
-        "{n_files} files, {} documents: {} ok, {} with warnings, {} with errors; {unreadable} files unreadable",
+        "{n_files} files, {} documents: {} ok, {} with warnings, {} with errors; {unreadable} files unreadable; {} order sets: {} pass, {} fail, {} incomplete",
         documents.len(),
         count("ok"),
         count("warning"),
         count("error"),
+        sets.len(),
+        sets_with(Status::Pass),
+        sets_with(Status::Fail),
+        sets_with(Status::Incomplete),
     )
 }

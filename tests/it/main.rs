@@ -4,6 +4,7 @@ mod cli;
 mod differential;
 mod docs;
 mod encodings;
+mod engine;
 mod hostile;
 mod official;
 mod props;

@@ -1,0 +1,243 @@
+//! What the cross-document check is configured with: tolerances and limits
+//! ([`EngineConfig`]) and the enterprise registry ([`Registry`]).
+//!
+//! Both deserialize from TOML (unknown keys are refused) and can be parsed
+//! from text without I/O ([`EngineConfig::from_toml`], [`Registry::from_toml`]).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize};
+
+use super::EngineError;
+use crate::model::parse_decimal;
+
+/// Tolerances and limits of the cross-document check.
+///
+/// ```toml
+/// amount_tolerance = "1"          # yuan; a number is accepted too
+/// single_limit = 5000
+/// annual_limit = 26000
+/// incomplete_timeout_secs = 86400
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Largest accepted difference between amounts that must agree, in yuan
+    /// (inclusive: a difference equal to the tolerance passes).
+    #[serde(deserialize_with = "decimal")]
+    pub amount_tolerance: Decimal,
+    /// Personal single-transaction limit in yuan (inclusive).
+    #[serde(deserialize_with = "decimal")]
+    pub single_limit: Decimal,
+    /// Personal annual limit per buyer and calendar year in yuan (inclusive).
+    #[serde(deserialize_with = "decimal")]
+    pub annual_limit: Decimal,
+    /// A set still incomplete after this many seconds is reported by
+    /// [`super::Engine::overdue`].
+    pub incomplete_timeout_secs: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            amount_tolerance: Decimal::ONE,
+            single_limit: Decimal::from(5000),
+            annual_limit: Decimal::from(26000),
+            incomplete_timeout_secs: 24 * 60 * 60,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Parses a TOML text (no I/O) and checks the values.
+    pub fn from_toml(text: &str) -> Result<EngineConfig, EngineError> {
+        let cfg: EngineConfig = parse_toml(text)?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    /// Refuses negative tolerances and non-positive limits.
+    pub fn check(&self) -> Result<(), EngineError> {
+        if self.amount_tolerance.is_sign_negative() {
+            return Err(EngineError::Config(format!(
+                "amount_tolerance must not be negative (is {})",
+                self.amount_tolerance
+            )));
+        }
+        for (name, value) in [
+            ("single_limit", self.single_limit),
+            ("annual_limit", self.annual_limit),
+        ] {
+            if value <= Decimal::ZERO {
+                return Err(EngineError::Config(format!(
+                    "{name} must be positive (is {value})"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What an enterprise is registered for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// E-commerce platform (`ebpCode`).
+    Platform,
+    /// E-commerce enterprise (`ebcCode`).
+    Ecommerce,
+    /// Payment enterprise (`payCode`).
+    Payment,
+    /// Logistics enterprise (`logisticsCode`).
+    Logistics,
+    /// Declaring agent (`agentCode`).
+    Agent,
+}
+
+impl Role {
+    /// The lower-case name used in configuration and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Platform => "platform",
+            Role::Ecommerce => "ecommerce",
+            Role::Payment => "payment",
+            Role::Logistics => "logistics",
+            Role::Agent => "agent",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One registered enterprise.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Enterprise {
+    /// Customs registration code (10 characters) or credit code (18).
+    pub code: String,
+    /// Registered name.
+    pub name: String,
+    /// What it may appear as.
+    pub roles: Vec<Role>,
+}
+
+/// The enterprises customs knows (海关备案企业), as configuration:
+///
+/// ```toml
+/// [[enterprise]]
+/// code = "3301960A01"
+/// name = "杭州示例跨境平台有限公司"
+/// roles = ["platform", "ecommerce"]
+/// ```
+///
+/// Codes are unique. Without a registry the engine reports `SET_REGISTRY` as
+/// skipped, never as passed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "RegistryFile")]
+pub struct Registry {
+    enterprises: Vec<Enterprise>,
+    index: HashMap<String, usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryFile {
+    #[serde(default)]
+    enterprise: Vec<Enterprise>,
+}
+
+impl TryFrom<RegistryFile> for Registry {
+    type Error = EngineError;
+
+    fn try_from(file: RegistryFile) -> Result<Self, Self::Error> {
+        Registry::new(file.enterprise)
+    }
+}
+
+impl Registry {
+    /// A registry of these enterprises; refuses a code listed twice.
+    pub fn new(enterprises: Vec<Enterprise>) -> Result<Registry, EngineError> {
+        let mut index = HashMap::with_capacity(enterprises.len());
+        for (i, e) in enterprises.iter().enumerate() {
+            let code = e.code.trim();
+            if code.is_empty() {
+                return Err(EngineError::Config(format!(
+                    "enterprise #{} has an empty code",
+                    i + 1
+                )));
+            }
+            if index.insert(code.to_owned(), i).is_some() {
+                return Err(EngineError::DuplicateEnterprise {
+                    code: code.to_owned(),
+                });
+            }
+        }
+        Ok(Registry { enterprises, index })
+    }
+
+    /// Parses a TOML text (no I/O).
+    pub fn from_toml(text: &str) -> Result<Registry, EngineError> {
+        parse_toml(text)
+    }
+
+    /// The enterprise registered under `code`.
+    pub fn get(&self, code: &str) -> Option<&Enterprise> {
+        self.index
+            .get(code.trim())
+            .and_then(|&i| self.enterprises.get(i))
+    }
+
+    /// Every registered enterprise, in configuration order.
+    pub fn enterprises(&self) -> &[Enterprise] {
+        &self.enterprises
+    }
+}
+
+fn parse_toml<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, EngineError> {
+    config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml))
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(|e| EngineError::Config(e.to_string()))
+}
+
+/// Reads a decimal from a string (`"1.00"`), an integer or a float (taken by
+/// its shortest decimal rendering, so `0.1` is exactly 0.1).
+fn decimal<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Decimal;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a decimal amount such as 1 or \"1.00\"")
+        }
+
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Decimal, E> {
+            Ok(Decimal::from(v))
+        }
+
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Decimal, E> {
+            Ok(Decimal::from(v))
+        }
+
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Decimal, E> {
+            if !v.is_finite() {
+                return Err(E::custom(format!("{v} is not an amount")));
+            }
+            parse_decimal(&v.to_string())
+                .ok_or_else(|| E::custom(format!("{v} is not representable as a decimal")))
+        }
+
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Decimal, E> {
+            parse_decimal(v.trim()).ok_or_else(|| E::custom(format!("\"{v}\" is not a decimal")))
+        }
+    }
+    deserializer.deserialize_any(V)
+}

@@ -1,0 +1,962 @@
+//! The cross-document rules over one complete set. Pure: reads the four
+//! documents, appends [`Violation`]s; formats text only when a rule fails.
+
+use rust_decimal::Decimal;
+
+use super::config::{EngineConfig, Registry, Role};
+use super::{DocKind, Skipped, Violation};
+use crate::formats::is_prc_id_card;
+use crate::model::{Document, Record, Value};
+use crate::schema::fields::{
+    inventory_head as ih, inventory_list as il, logistics_head as lh, order_head as oh,
+    order_list as ol, payment_head as ph,
+};
+use crate::schema::{Dec, Field, Int, RuleInfo, Text, rule};
+
+/// The four documents of a complete set.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Docs<'a> {
+    pub order: &'a Document,
+    pub payment: &'a Document,
+    pub waybill: &'a Document,
+    pub inventory: &'a Document,
+}
+
+/// Who is counted against the annual limit, for which year, with how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct QuotaSubject {
+    /// `buyerIdNumber`, trimmed, upper case.
+    pub buyer: String,
+    pub year: u16,
+    /// The order's `acturalPaid`.
+    pub amount: Decimal,
+    /// Where the year came from.
+    pub year_path: &'static str,
+}
+
+/// The annual-limit input the engine prepares from its ledger.
+pub(crate) enum Annual {
+    /// The subject and what the ledger holds for it from other orders.
+    Check {
+        subject: QuotaSubject,
+        used: Decimal,
+    },
+    /// The rule cannot be applied; why.
+    Skip(String),
+}
+
+/// Who, which year and how much this set counts against the annual limit.
+pub(crate) fn quota_subject(docs: &Docs<'_>) -> Result<QuotaSubject, String> {
+    let order = &docs.order.head;
+    let buyer = order.str(oh::BUYER_ID_NUMBER).trim();
+    if buyer.is_empty() {
+        return Err("OrderHead/buyerIdNumber is absent".to_owned());
+    }
+    let Some(amount) = order.dec(oh::ACTURAL_PAID) else {
+        return Err("OrderHead/acturalPaid is absent or not a number".to_owned());
+    };
+    let (year, year_path) = match year_of(order.str(oh::APP_TIME)) {
+        Some(y) => (y, "OrderHead/appTime"),
+        None => match year_of(docs.inventory.head.str(ih::DECL_TIME)) {
+            Some(y) => (y, "InventoryHead/declTime"),
+            None => {
+                return Err(
+                    "neither OrderHead/appTime nor InventoryHead/declTime starts with a year"
+                        .to_owned(),
+                );
+            }
+        },
+    };
+    Ok(QuotaSubject {
+        buyer: buyer.to_ascii_uppercase(),
+        year,
+        amount,
+        year_path,
+    })
+}
+
+fn year_of(s: &str) -> Option<u16> {
+    let s = s.trim();
+    let y = s.get(..4)?;
+    if !y.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    y.parse::<u16>().ok().filter(|&y| y > 0)
+}
+
+/// Runs every rule over a complete set.
+pub(crate) fn check(
+    docs: &Docs<'_>,
+    cfg: &EngineConfig,
+    registry: Option<&Registry>,
+    annual: &Annual,
+    out: &mut Vec<Violation>,
+    skipped: &mut Vec<Skipped>,
+) {
+    let mut ck = Ck { cfg, out };
+    let o = At::new(DocKind::Order, &docs.order.head);
+    let p = At::new(DocKind::Payment, &docs.payment.head);
+    let w = At::new(DocKind::Waybill, &docs.waybill.head);
+    let i = At::new(DocKind::Inventory, &docs.inventory.head);
+
+    // 1. goodsValue = Σ OrderList/totalPrice
+    ck.goods_value(o, &docs.order.lines);
+    // 2. acturalPaid = goodsValue + freight + taxTotal - discount
+    ck.amounts(
+        rule::SET_ACTURAL_PAID,
+        o.dec(oh::ACTURAL_PAID),
+        &[
+            (Sign::Plus, o.dec(oh::GOODS_VALUE)),
+            (Sign::Plus, o.dec(oh::FREIGHT)),
+            (Sign::Plus, o.dec(oh::TAX_TOTAL)),
+            (Sign::Minus, o.dec(oh::DISCOUNT)),
+        ],
+    );
+    // 3. buyer = payer (1327)
+    ck.same(
+        rule::SET_BUYER_PAYER,
+        o.text(oh::BUYER_NAME),
+        p.text(ph::PAYER_NAME),
+    );
+    ck.same(
+        rule::SET_BUYER_PAYER,
+        o.text(oh::BUYER_ID_TYPE),
+        p.text(ph::PAYER_ID_TYPE),
+    );
+    ck.same_id(
+        rule::SET_BUYER_PAYER,
+        o.text(oh::BUYER_ID_NUMBER),
+        p.text(ph::PAYER_ID_NUMBER),
+    );
+    // 4. acturalPaid = amountPaid (1332)
+    ck.amounts(
+        rule::SET_PAID_AMOUNT,
+        o.dec(oh::ACTURAL_PAID),
+        &[(Sign::Plus, p.dec(ph::AMOUNT_PAID))],
+    );
+    // 5. platform, e-commerce enterprise, payment enterprise, logistics
+    ck.same(
+        rule::SET_PLATFORM,
+        o.text(oh::EBP_CODE),
+        p.text(ph::EBP_CODE),
+    );
+    ck.same(
+        rule::SET_PLATFORM,
+        o.text(oh::EBP_NAME),
+        p.text(ph::EBP_NAME),
+    );
+    ck.same(
+        rule::SET_PLATFORM,
+        o.text(oh::EBP_CODE),
+        i.text(ih::EBP_CODE),
+    );
+    ck.same(
+        rule::SET_PLATFORM,
+        o.text(oh::EBP_NAME),
+        i.text(ih::EBP_NAME),
+    );
+    ck.same(
+        rule::SET_ECOMMERCE,
+        o.text(oh::EBC_CODE),
+        i.text(ih::EBC_CODE),
+    );
+    ck.same(
+        rule::SET_ECOMMERCE,
+        o.text(oh::EBC_NAME),
+        i.text(ih::EBC_NAME),
+    );
+    ck.same(
+        rule::SET_PAY_ENTERPRISE,
+        o.text(oh::PAY_CODE),
+        p.text(ph::PAY_CODE),
+    );
+    ck.same(
+        rule::SET_PAY_ENTERPRISE,
+        o.text(oh::PAY_NAME),
+        p.text(ph::PAY_NAME),
+    );
+    ck.same(
+        rule::SET_PAY_ENTERPRISE,
+        o.text(oh::PAY_TRANSACTION_ID),
+        p.text(ph::PAY_TRANSACTION_ID),
+    );
+    ck.same(
+        rule::SET_LOGISTICS,
+        w.text(lh::LOGISTICS_CODE),
+        i.text(ih::LOGISTICS_CODE),
+    );
+    ck.same(
+        rule::SET_LOGISTICS,
+        w.text(lh::LOGISTICS_NAME),
+        i.text(ih::LOGISTICS_NAME),
+    );
+    ck.same(
+        rule::SET_LOGISTICS,
+        w.text(lh::LOGISTICS_NO),
+        i.text(ih::LOGISTICS_NO),
+    );
+    // 6. consignee: order = waybill
+    ck.same(
+        rule::SET_CONSIGNEE,
+        o.text(oh::CONSIGNEE),
+        w.text(lh::CONSIGNEE),
+    );
+    ck.same(
+        rule::SET_CONSIGNEE,
+        o.text(oh::CONSIGNEE_TELEPHONE),
+        w.text(lh::CONSIGNEE_TELEPHONE),
+    );
+    ck.same(
+        rule::SET_CONSIGNEE,
+        o.text(oh::CONSIGNEE_ADDRESS),
+        w.text(lh::CONSIGNEE_ADDRESS),
+    );
+    // 7. buyer: order = inventory (13127, phone 130126)
+    ck.same(
+        rule::SET_BUYER,
+        o.text(oh::BUYER_NAME),
+        i.text(ih::BUYER_NAME),
+    );
+    ck.same(
+        rule::SET_BUYER,
+        o.text(oh::BUYER_ID_TYPE),
+        i.text(ih::BUYER_ID_TYPE),
+    );
+    ck.same_id(
+        rule::SET_BUYER,
+        o.text(oh::BUYER_ID_NUMBER),
+        i.text(ih::BUYER_ID_NUMBER),
+    );
+    ck.same(
+        rule::SET_BUYER_PHONE,
+        o.text(oh::BUYER_TELEPHONE),
+        i.text(ih::BUYER_TELEPHONE),
+    );
+    // 8. order freight = inventory freight + insuredFee
+    ck.amounts(
+        rule::SET_FREIGHT,
+        o.dec(oh::FREIGHT),
+        &[
+            (Sign::Plus, i.dec(ih::FREIGHT)),
+            (Sign::Plus, i.dec(ih::INSURED_FEE)),
+        ],
+    );
+    // 9. goods lines (1322)
+    ck.goods(&docs.order.lines, &docs.inventory.lines);
+    // 10. packNo
+    ck.same_int(rule::SET_PACK_NO, w.int(lh::PACK_NO), i.int(ih::PACK_NO));
+    // 11. weights
+    ck.weight(i, &docs.inventory.lines);
+    // 12. registry (22001)
+    match registry {
+        Some(reg) => ck.registry(reg, o, p, w, i),
+        None => skipped.push(Skipped {
+            rule: rule::SET_REGISTRY,
+            reason: "no enterprise registry is configured".to_owned(),
+        }),
+    }
+    // 13. personal limits
+    ck.single_limit(o, i, &docs.inventory.lines);
+    match annual {
+        Annual::Check { subject, used } => ck.annual_limit(o, subject, *used),
+        Annual::Skip(reason) => skipped.push(Skipped {
+            rule: rule::SET_ANNUAL_LIMIT,
+            reason: reason.clone(),
+        }),
+    }
+    // 14. ID card check digits
+    ck.real_name(o.text(oh::BUYER_ID_TYPE), o.text(oh::BUYER_ID_NUMBER));
+    ck.real_name(p.text(ph::PAYER_ID_TYPE), p.text(ph::PAYER_ID_NUMBER));
+    ck.real_name(i.text(ih::BUYER_ID_TYPE), i.text(ih::BUYER_ID_NUMBER));
+}
+
+/// One document's head (or line) record.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    kind: DocKind,
+    rec: &'a Record,
+}
+
+impl<'a> At<'a> {
+    fn new(kind: DocKind, rec: &'a Record) -> At<'a> {
+        At { kind, rec }
+    }
+
+    fn text(self, field: Field<Text>) -> TextAt<'a> {
+        TextAt {
+            kind: self.kind,
+            field,
+            value: self.rec.str(field).trim(),
+        }
+    }
+
+    fn dec(self, field: Field<Dec>) -> DecAt<'a> {
+        DecAt {
+            kind: self.kind,
+            field,
+            rec: self.rec,
+        }
+    }
+
+    fn int(self, field: Field<Int>) -> IntAt<'a> {
+        IntAt {
+            kind: self.kind,
+            field,
+            rec: self.rec,
+        }
+    }
+}
+
+/// A text field of one document, trimmed.
+#[derive(Clone, Copy)]
+struct TextAt<'a> {
+    kind: DocKind,
+    field: Field<Text>,
+    value: &'a str,
+}
+
+impl TextAt<'_> {
+    fn shown(&self) -> &str {
+        shown_text(self.value)
+    }
+}
+
+/// A decimal field of one document.
+#[derive(Clone, Copy)]
+struct DecAt<'a> {
+    kind: DocKind,
+    field: Field<Dec>,
+    rec: &'a Record,
+}
+
+impl DecAt<'_> {
+    fn get(&self) -> Option<Decimal> {
+        self.rec.dec(self.field)
+    }
+
+    fn shown(&self) -> String {
+        shown_value(self.rec.value(self.field.index))
+    }
+
+    fn path(&self) -> String {
+        self.field.path()
+    }
+}
+
+/// An integer field of one document.
+#[derive(Clone, Copy)]
+struct IntAt<'a> {
+    kind: DocKind,
+    field: Field<Int>,
+    rec: &'a Record,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Sign {
+    Plus,
+    Minus,
+}
+
+fn shown_text(s: &str) -> &str {
+    if s.is_empty() { "(absent)" } else { s }
+}
+
+fn shown_value(v: &Value) -> String {
+    match v {
+        Value::Absent => "(absent)".to_owned(),
+        Value::Invalid(s) => format!("\"{s}\" (not a number)"),
+        v => v.to_string(),
+    }
+}
+
+fn kinds(list: &[DocKind]) -> Vec<DocKind> {
+    let mut out: Vec<DocKind> = Vec::with_capacity(list.len());
+    for k in list {
+        if !out.contains(k) {
+            out.push(*k);
+        }
+    }
+    out.sort();
+    out
+}
+
+struct Ck<'a> {
+    cfg: &'a EngineConfig,
+    out: &'a mut Vec<Violation>,
+}
+
+impl Ck<'_> {
+    fn push(
+        &mut self,
+        rule: &'static RuleInfo,
+        documents: &[DocKind],
+        paths: Vec<String>,
+        message: String,
+    ) {
+        self.out.push(Violation {
+            rule,
+            severity: rule.severity,
+            documents: kinds(documents),
+            paths,
+            message,
+        });
+    }
+
+    /// `|a - b| <= tolerance`; `None` when the difference overflows.
+    fn within(&self, a: Decimal, b: Decimal) -> Result<(), Option<Decimal>> {
+        match a.checked_sub(b).map(|d| d.abs()) {
+            Some(d) if d <= self.cfg.amount_tolerance => Ok(()),
+            d => Err(d),
+        }
+    }
+
+    fn difference(&self, d: Option<Decimal>) -> String {
+        match d {
+            Some(d) => format!("difference {d} > tolerance {}", self.cfg.amount_tolerance),
+            None => "difference out of range".to_owned(),
+        }
+    }
+
+    fn same(&mut self, rule: &'static RuleInfo, a: TextAt<'_>, b: TextAt<'_>) {
+        if a.value != b.value {
+            self.text_mismatch(rule, a, b);
+        }
+    }
+
+    /// ID numbers: the check character `x` and `X` are the same.
+    fn same_id(&mut self, rule: &'static RuleInfo, a: TextAt<'_>, b: TextAt<'_>) {
+        if !a.value.eq_ignore_ascii_case(b.value) {
+            self.text_mismatch(rule, a, b);
+        }
+    }
+
+    fn text_mismatch(&mut self, rule: &'static RuleInfo, a: TextAt<'_>, b: TextAt<'_>) {
+        let (pa, pb) = (a.field.path(), b.field.path());
+        let message = format!("{pa}={} but {pb}={}", a.shown(), b.shown());
+        self.push(rule, &[a.kind, b.kind], vec![pa, pb], message);
+    }
+
+    fn same_int(&mut self, rule: &'static RuleInfo, a: IntAt<'_>, b: IntAt<'_>) {
+        let (va, vb) = (a.rec.value(a.field.index), b.rec.value(b.field.index));
+        let equal = match (a.rec.int(a.field), b.rec.int(b.field)) {
+            (Some(x), Some(y)) => x == y,
+            _ => false,
+        };
+        if !equal {
+            let (pa, pb) = (a.field.path(), b.field.path());
+            let message = format!("{pa}={} but {pb}={}", shown_value(va), shown_value(vb));
+            self.push(rule, &[a.kind, b.kind], vec![pa, pb], message);
+        }
+    }
+
+    /// `left = ±right[0] ±right[1] …` within the amount tolerance.
+    fn amounts(&mut self, rule: &'static RuleInfo, left: DecAt<'_>, right: &[(Sign, DecAt<'_>)]) {
+        let mut sum = Some(Decimal::ZERO);
+        let mut all_present = left.get().is_some();
+        for (sign, term) in right {
+            match term.get() {
+                Some(v) => {
+                    sum = sum.and_then(|s| match sign {
+                        Sign::Plus => s.checked_add(v),
+                        Sign::Minus => s.checked_sub(v),
+                    });
+                }
+                None => all_present = false,
+            }
+        }
+        let verdict = match (left.get(), sum, all_present) {
+            (Some(l), Some(s), true) => match self.within(l, s) {
+                Ok(()) => return,
+                Err(d) => Some(d),
+            },
+            _ => None,
+        };
+        let mut paths = vec![left.path()];
+        let mut docs = vec![left.kind];
+        let mut terms = String::new();
+        for (n, (sign, term)) in right.iter().enumerate() {
+            let p = term.path();
+            match (n, sign) {
+                (0, Sign::Plus) => {}
+                (_, Sign::Plus) => terms.push_str(" + "),
+                (_, Sign::Minus) => terms.push_str(" - "),
+            }
+            terms.push_str(&format!("{p}={}", term.shown()));
+            paths.push(p);
+            docs.push(term.kind);
+        }
+        let message = match verdict {
+            Some(d) => {
+                let total = if right.len() > 1 {
+                    sum.map(|s| format!(" = {s}")).unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{}={} but {terms}{total} ({})",
+                    left.path(),
+                    left.shown(),
+                    self.difference(d)
+                )
+            }
+            None => format!(
+                "{}={} cannot be compared with {terms}: a value is absent or not a number",
+                left.path(),
+                left.shown()
+            ),
+        };
+        self.push(rule, &docs, paths, message);
+    }
+
+    fn goods_value(&mut self, o: At<'_>, lines: &[Record]) {
+        let left = o.dec(oh::GOODS_VALUE);
+        let mut sum = Some(Decimal::ZERO);
+        let mut all_present = true;
+        for l in lines {
+            match l.dec(ol::TOTAL_PRICE) {
+                Some(v) => sum = sum.and_then(|s| s.checked_add(v)),
+                None => all_present = false,
+            }
+        }
+        let verdict = match (left.get(), sum, all_present) {
+            (Some(g), Some(s), true) => match self.within(g, s) {
+                Ok(()) => return,
+                Err(d) => Some(d),
+            },
+            _ => None,
+        };
+        let parts: Vec<String> = lines
+            .iter()
+            .map(|l| shown_value(l.value(ol::TOTAL_PRICE.index)))
+            .collect();
+        let sum_text = sum.map(|s| s.to_string()).unwrap_or_else(|| "?".to_owned());
+        let message = match verdict {
+            Some(d) => format!(
+                "OrderHead/goodsValue={} but the sum of OrderList/totalPrice={sum_text} ({}) ({})",
+                left.shown(),
+                parts.join(" + "),
+                self.difference(d)
+            ),
+            None => format!(
+                "OrderHead/goodsValue={} cannot be compared with the sum of OrderList/totalPrice ({}): a value is absent or not a number",
+                left.shown(),
+                parts.join(" + ")
+            ),
+        };
+        self.push(
+            rule::SET_GOODS_VALUE,
+            &[DocKind::Order],
+            vec![left.path(), ol::TOTAL_PRICE.path()],
+            message,
+        );
+    }
+
+    fn goods(&mut self, order: &[Record], inventory: &[Record]) {
+        let mut taken = vec![false; inventory.len()];
+        let mut pairs: Vec<(usize, usize, bool)> = Vec::with_capacity(order.len());
+        let mut unmatched_order: Vec<usize> = Vec::new();
+        // By gnum first.
+        for (a, ol_rec) in order.iter().enumerate() {
+            let g = ol_rec.int(ol::GNUM);
+            let hit = g.and_then(|g| {
+                inventory
+                    .iter()
+                    .enumerate()
+                    .position(|(b, r)| !taken[b] && r.int(il::GNUM) == Some(g))
+            });
+            match hit {
+                Some(b) => {
+                    taken[b] = true;
+                    pairs.push((a, b, false));
+                }
+                None => unmatched_order.push(a),
+            }
+        }
+        // Then by itemNo.
+        let mut missing: Vec<usize> = Vec::new();
+        for a in unmatched_order {
+            let item = order[a].str(ol::ITEM_NO).trim();
+            let hit = if item.is_empty() {
+                None
+            } else {
+                inventory
+                    .iter()
+                    .enumerate()
+                    .position(|(b, r)| !taken[b] && r.str(il::ITEM_NO).trim() == item)
+            };
+            match hit {
+                Some(b) => {
+                    taken[b] = true;
+                    pairs.push((a, b, true));
+                }
+                None => missing.push(a),
+            }
+        }
+        pairs.sort_unstable();
+        for (a, b, by_item) in pairs {
+            self.line_pair(&order[a], &inventory[b], by_item);
+        }
+        for a in missing {
+            let r = &order[a];
+            let (gnum, item) = (
+                shown_value(r.value(ol::GNUM.index)),
+                shown_text(r.str(ol::ITEM_NO).trim()),
+            );
+            let message = format!(
+                "OrderList/gnum={gnum} (itemNo={item}, itemName={}) has no counterpart: no InventoryList/gnum={gnum} and no InventoryList/itemNo={item} left",
+                shown_text(r.str(ol::ITEM_NAME).trim()),
+            );
+            self.push(
+                rule::SET_GOODS,
+                &[DocKind::Order, DocKind::Inventory],
+                vec![ol::GNUM.path(), il::GNUM.path()],
+                message,
+            );
+        }
+        for (b, r) in inventory.iter().enumerate() {
+            if taken.get(b).copied().unwrap_or(true) {
+                continue;
+            }
+            let (gnum, item) = (
+                shown_value(r.value(il::GNUM.index)),
+                shown_text(r.str(il::ITEM_NO).trim()),
+            );
+            let message = format!(
+                "InventoryList/gnum={gnum} (itemNo={item}, itemName={}) has no counterpart: no OrderList/gnum={gnum} and no OrderList/itemNo={item} left",
+                shown_text(r.str(il::ITEM_NAME).trim()),
+            );
+            self.push(
+                rule::SET_GOODS,
+                &[DocKind::Order, DocKind::Inventory],
+                vec![ol::GNUM.path(), il::GNUM.path()],
+                message,
+            );
+        }
+    }
+
+    fn line_pair(&mut self, a: &Record, b: &Record, by_item: bool) {
+        let texts = [
+            (ol::ITEM_NO, il::ITEM_NO),
+            (ol::ITEM_NAME, il::ITEM_NAME),
+            (ol::UNIT, il::UNIT),
+        ];
+        let nums = [(ol::QTY, il::QTY), (ol::TOTAL_PRICE, il::TOTAL_PRICE)];
+        let text_diff = texts
+            .iter()
+            .any(|(fa, fb)| a.str(*fa).trim() != b.str(*fb).trim());
+        let num_diff = nums
+            .iter()
+            .any(|(fa, fb)| !same_number(a.dec(*fa), b.dec(*fb)));
+        if !text_diff && !num_diff {
+            return;
+        }
+        let line = if by_item {
+            format!(
+                "OrderList line gnum={} and InventoryList line gnum={} (matched by itemNo)",
+                shown_value(a.value(ol::GNUM.index)),
+                shown_value(b.value(il::GNUM.index))
+            )
+        } else {
+            format!("line gnum={}", shown_value(a.value(ol::GNUM.index)))
+        };
+        for (fa, fb) in texts {
+            let (va, vb) = (a.str(fa).trim(), b.str(fb).trim());
+            if va != vb {
+                let (pa, pb) = (fa.path(), fb.path());
+                let message = format!(
+                    "{line}: {pa}={} but {pb}={}",
+                    shown_text(va),
+                    shown_text(vb)
+                );
+                self.push(
+                    rule::SET_GOODS,
+                    &[DocKind::Order, DocKind::Inventory],
+                    vec![pa, pb],
+                    message,
+                );
+            }
+        }
+        for (fa, fb) in nums {
+            if !same_number(a.dec(fa), b.dec(fb)) {
+                let (pa, pb) = (fa.path(), fb.path());
+                let message = format!(
+                    "{line}: {pa}={} but {pb}={}",
+                    shown_value(a.value(fa.index)),
+                    shown_value(b.value(fb.index))
+                );
+                self.push(
+                    rule::SET_GOODS,
+                    &[DocKind::Order, DocKind::Inventory],
+                    vec![pa, pb],
+                    message,
+                );
+            }
+        }
+    }
+
+    fn weight(&mut self, i: At<'_>, lines: &[Record]) {
+        const KG: &str = "035";
+        let gross = i.dec(ih::GROSS_WEIGHT);
+        let net = i.dec(ih::NET_WEIGHT);
+        let mut kg = Some(Decimal::ZERO);
+        let mut parts: Vec<Decimal> = Vec::new();
+        let mut uses_qty2 = false;
+        for l in lines {
+            if l.str(il::UNIT1).trim() == KG
+                && let Some(q) = l.dec(il::QTY1)
+            {
+                kg = kg.and_then(|s| s.checked_add(q));
+                parts.push(q);
+            }
+            if l.str(il::UNIT2).trim() == KG
+                && let Some(q) = l.dec(il::QTY2)
+            {
+                kg = kg.and_then(|s| s.checked_add(q));
+                parts.push(q);
+                uses_qty2 = true;
+            }
+        }
+        let Some(g) = gross.get() else {
+            self.push(
+                rule::SET_WEIGHT,
+                &[DocKind::Inventory],
+                vec![gross.path()],
+                format!(
+                    "InventoryHead/grossWeight={}: the weights cannot be checked",
+                    gross.shown()
+                ),
+            );
+            return;
+        };
+        if !parts.is_empty() && kg.is_none_or(|k| k > g) {
+            let what = if uses_qty2 {
+                "InventoryList/qty1 and InventoryList/qty2 in kilograms (unit 035)"
+            } else {
+                "InventoryList/qty1 in kilograms (unit1 035)"
+            };
+            let sum = kg.map(|k| k.to_string()).unwrap_or_else(|| "?".to_owned());
+            let list: Vec<String> = parts.iter().map(Decimal::to_string).collect();
+            let mut paths = vec![il::QTY1.path()];
+            if uses_qty2 {
+                paths.push(il::QTY2.path());
+            }
+            paths.push(gross.path());
+            self.push(
+                rule::SET_WEIGHT,
+                &[DocKind::Inventory],
+                paths,
+                format!(
+                    "the sum of {what}={sum} ({}) but InventoryHead/grossWeight={} is less",
+                    list.join(" + "),
+                    gross.shown()
+                ),
+            );
+        }
+        match net.get() {
+            Some(n) if n <= g => {}
+            _ => self.push(
+                rule::SET_WEIGHT,
+                &[DocKind::Inventory],
+                vec![net.path(), gross.path()],
+                format!(
+                    "InventoryHead/netWeight={} but InventoryHead/grossWeight={} (net must not exceed gross)",
+                    net.shown(),
+                    gross.shown()
+                ),
+            ),
+        }
+    }
+
+    fn registry(&mut self, reg: &Registry, o: At<'_>, p: At<'_>, w: At<'_>, i: At<'_>) {
+        let named: [(Role, TextAt<'_>, TextAt<'_>); 10] = [
+            (Role::Platform, o.text(oh::EBP_CODE), o.text(oh::EBP_NAME)),
+            (Role::Ecommerce, o.text(oh::EBC_CODE), o.text(oh::EBC_NAME)),
+            (Role::Payment, o.text(oh::PAY_CODE), o.text(oh::PAY_NAME)),
+            (Role::Payment, p.text(ph::PAY_CODE), p.text(ph::PAY_NAME)),
+            (Role::Platform, p.text(ph::EBP_CODE), p.text(ph::EBP_NAME)),
+            (
+                Role::Logistics,
+                w.text(lh::LOGISTICS_CODE),
+                w.text(lh::LOGISTICS_NAME),
+            ),
+            (Role::Platform, i.text(ih::EBP_CODE), i.text(ih::EBP_NAME)),
+            (Role::Ecommerce, i.text(ih::EBC_CODE), i.text(ih::EBC_NAME)),
+            (
+                Role::Logistics,
+                i.text(ih::LOGISTICS_CODE),
+                i.text(ih::LOGISTICS_NAME),
+            ),
+            (Role::Agent, i.text(ih::AGENT_CODE), i.text(ih::AGENT_NAME)),
+        ];
+        #[derive(PartialEq)]
+        enum Problem<'r> {
+            Unregistered,
+            Name(&'r str),
+            Role(&'r [Role]),
+        }
+        let mut found: Vec<(Role, TextAt<'_>, TextAt<'_>, Problem<'_>)> = Vec::new();
+        for (role, code, name) in &named {
+            // An absent code (an order without payCode) names no enterprise.
+            if code.value.is_empty() {
+                continue;
+            }
+            let problem = match reg.get(code.value) {
+                None => Problem::Unregistered,
+                Some(e) if e.name.trim() != name.value => Problem::Name(e.name.trim()),
+                Some(e) if !e.roles.contains(role) => Problem::Role(&e.roles),
+                Some(_) => continue,
+            };
+            found.push((*role, *code, *name, problem));
+        }
+        let mut done = vec![false; found.len()];
+        for n in 0..found.len() {
+            if done[n] {
+                continue;
+            }
+            let (role, code, name, problem) = &found[n];
+            // Every place naming the same enterprise, name and role with the same problem.
+            let mut same: Vec<usize> = Vec::new();
+            for (m, (r2, c2, n2, p2)) in found.iter().enumerate().skip(n) {
+                if !done[m]
+                    && r2 == role
+                    && c2.value == code.value
+                    && n2.value == name.value
+                    && p2 == problem
+                {
+                    done[m] = true;
+                    same.push(m);
+                }
+            }
+            let docs: Vec<DocKind> = same.iter().map(|&m| found[m].1.kind).collect();
+            let also: Vec<String> = same
+                .iter()
+                .skip(1)
+                .map(|&m| match problem {
+                    Problem::Name(_) => found[m].2.field.path(),
+                    _ => found[m].1.field.path(),
+                })
+                .collect();
+            let also_text = if also.is_empty() {
+                String::new()
+            } else {
+                format!(" (also {})", also.join(", "))
+            };
+            let (first, message) = match problem {
+                Problem::Unregistered => (
+                    code.field.path(),
+                    format!(
+                        "{}={}{also_text} is not in the enterprise registry (as {role} {})",
+                        code.field.path(),
+                        code.value,
+                        name.shown()
+                    ),
+                ),
+                Problem::Name(registered) => (
+                    name.field.path(),
+                    format!(
+                        "{}={}{also_text} but the registry names {} as {registered}",
+                        name.field.path(),
+                        name.shown(),
+                        code.value
+                    ),
+                ),
+                Problem::Role(roles) => {
+                    let list: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                    (
+                        code.field.path(),
+                        format!(
+                            "{}={}{also_text} is registered as [{}], not as {role}",
+                            code.field.path(),
+                            code.value,
+                            list.join(", ")
+                        ),
+                    )
+                }
+            };
+            let mut paths = vec![first];
+            paths.extend(also);
+            self.push(rule::SET_REGISTRY, &docs, paths, message);
+        }
+    }
+
+    fn single_limit(&mut self, o: At<'_>, i: At<'_>, lines: &[Record]) {
+        let limit = self.cfg.single_limit;
+        let paid = o.dec(oh::ACTURAL_PAID);
+        if let Some(v) = paid.get()
+            && v > limit
+        {
+            self.push(
+                rule::SET_SINGLE_LIMIT,
+                &[DocKind::Order],
+                vec![paid.path()],
+                format!(
+                    "OrderHead/acturalPaid={} > single-transaction limit {limit}",
+                    paid.shown()
+                ),
+            );
+        }
+        let freight = i.dec(ih::FREIGHT);
+        let insured = i.dec(ih::INSURED_FEE);
+        let goods = lines.iter().try_fold(Decimal::ZERO, |acc, l| {
+            acc.checked_add(l.dec(il::TOTAL_PRICE)?)
+        });
+        let total = goods
+            .zip(freight.get())
+            .zip(insured.get())
+            .and_then(|((g, f), s)| g.checked_add(f)?.checked_add(s));
+        if let (Some(g), Some(t)) = (goods, total)
+            && t > limit
+        {
+            self.push(
+                rule::SET_SINGLE_LIMIT,
+                &[DocKind::Inventory],
+                vec![il::TOTAL_PRICE.path(), freight.path(), insured.path()],
+                format!(
+                    "the sum of InventoryList/totalPrice={g} + InventoryHead/freight={} + InventoryHead/insuredFee={} = {t} > single-transaction limit {limit}",
+                    freight.shown(),
+                    insured.shown()
+                ),
+            );
+        }
+    }
+
+    fn annual_limit(&mut self, o: At<'_>, subject: &QuotaSubject, used: Decimal) {
+        let limit = self.cfg.annual_limit;
+        let total = used.checked_add(subject.amount);
+        if total.is_some_and(|t| t <= limit) {
+            return;
+        }
+        let total = total
+            .map(|t| t.to_string())
+            .unwrap_or_else(|| "?".to_owned());
+        let id = o.text(oh::BUYER_ID_NUMBER);
+        self.push(
+            rule::SET_ANNUAL_LIMIT,
+            &[DocKind::Order, DocKind::Inventory],
+            vec![id.field.path(), oh::ACTURAL_PAID.path()],
+            format!(
+                "OrderHead/buyerIdNumber={} has {used} accepted in {} (year from {}) by other orders; OrderHead/acturalPaid={} makes {total} > annual limit {limit}",
+                id.shown(),
+                subject.year,
+                subject.year_path,
+                subject.amount
+            ),
+        );
+    }
+
+    fn real_name(&mut self, id_type: TextAt<'_>, number: TextAt<'_>) {
+        if id_type.value != "1" || is_prc_id_card(number.value) {
+            return;
+        }
+        let (pt, pn) = (id_type.field.path(), number.field.path());
+        let message = format!(
+            "{pn}={} is not a PRC ID card number with a valid check digit ({pt}=1)",
+            number.shown()
+        );
+        self.push(rule::SET_REAL_NAME, &[number.kind], vec![pn, pt], message);
+    }
+}
+
+fn same_number(a: Option<Decimal>, b: Option<Decimal>) -> bool {
+    matches!((a, b), (Some(x), Some(y)) if x == y)
+}
