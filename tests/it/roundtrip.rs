@@ -139,3 +139,36 @@ fn writing_refuses_a_structurally_invalid_message() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+#[test]
+fn subscriptions_extensions_and_signatures_are_kept() {
+    let text =
+        std::fs::read_to_string(util::root().join("samples/set-ok/CEB311-order.xml")).unwrap();
+    let extra = "<ceb:BaseSubscribe><ceb:status>RET</ceb:status><ceb:dxpMode>DXP</ceb:dxpMode>\
+        <ceb:dxpAddress>DXPENT0000000009</ceb:dxpAddress></ceb:BaseSubscribe>\
+        <ceb:ExtendMessage><ceb:name>gw-ext</ceb:name><ceb:version>1</ceb:version>\
+        <ceb:Message><Route hub=\"HZ\"><Leg n=\"1\">杭州 &amp; 宁波</Leg></Route></ceb:Message></ceb:ExtendMessage>\
+        <ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo/><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>";
+    let at = text.find("</ceb:CEB311Message>").unwrap();
+    let input = format!("{}{extra}{}", &text[..at], &text[at..]);
+    let first = codec::decode(input.as_bytes()).unwrap().message;
+    assert_eq!(first.subscribe.len(), 1);
+    assert!(first.extend.is_some());
+    let signature = first.signature.as_ref().expect("signature kept");
+    assert!(
+        signature.xml.starts_with("<ds:Signature")
+            && signature.xml.contains("<ds:SignatureValue>AAAA")
+    );
+    let out = codec::encode(&first, &EncodeOptions::default()).unwrap();
+    let written = String::from_utf8(out.clone()).unwrap();
+    assert!(
+        written.contains(&signature.xml),
+        "the signature is written byte for byte"
+    );
+    assert!(
+        written.contains("<Route hub=\"HZ\"><Leg n=\"1\">杭州 &amp; 宁波</Leg></Route>"),
+        "{written}"
+    );
+    let second = codec::decode(&out).unwrap().message;
+    assert_eq!(first, second);
+}
