@@ -104,8 +104,7 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
             reason: e.to_string(),
         })?;
         match event {
-            Event::Start(start) | Event::Empty(start) if root_closed => {
-                let _ = start;
+            Event::Start(_) | Event::Empty(_) if root_closed => {
                 return Err(malformed(src, before, "content after the root element"));
             }
             Event::Start(ref start) | Event::Empty(ref start) => {
