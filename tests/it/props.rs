@@ -2,6 +2,7 @@
 //! the reader reads back unchanged.
 
 use customs_gateway::codec::{self, EncodeOptions};
+use customs_gateway::engine::{Engine, EngineConfig};
 use customs_gateway::schema::fields::order_head;
 use customs_gateway::validate::{Mode, validate};
 use proptest::prelude::*;
@@ -13,11 +14,27 @@ fn order_bytes() -> Vec<u8> {
     std::fs::read(util::root().join("samples/set-ok/CEB311-order.xml")).unwrap()
 }
 
-/// Decoding, validating and (when readable) re-encoding must never panic.
+/// Decoding, validating, re-encoding and the cross-document engine (with
+/// the undamaged rest of the set) must never panic.
 fn exercise(bytes: &[u8]) {
     if let Ok(decoded) = codec::decode(bytes) {
         let _ = validate(&decoded.message, Mode::Read);
         let _ = codec::encode(&decoded.message, &EncodeOptions::default());
+        let mut engine = Engine::new(EngineConfig::default(), None).unwrap();
+        let _ =
+            customs_gateway::inspect::submit_to_engine(&mut engine, "damaged", &decoded.message, 0);
+        for name in [
+            "CEB411-payment.xml",
+            "CEB511-waybill.xml",
+            "CEB621-inventory.xml",
+        ] {
+            let bytes = std::fs::read(util::root().join("samples/set-ok").join(name)).unwrap();
+            let other = codec::decode(&bytes).unwrap().message;
+            let _ = customs_gateway::inspect::submit_to_engine(&mut engine, name, &other, 0);
+        }
+        for report in engine.reports() {
+            let _ = engine.receipts(&report.key, 0);
+        }
     }
 }
 
