@@ -342,10 +342,11 @@ fn gen_records(
                     .collect::<Result<_, _>>()?;
                 writeln!(
                     out,
-                    "    RecordCheck::Product {{ rule: rule::{}, factors: &{factors:?}, equals: {}, tolerance: {:?} }},",
+                    "    RecordCheck::Product {{ rule: rule::{}, factors: &{factors:?}, equals: {}, tolerance: {} }},",
                     c.rule,
                     position(&c.equals)?,
-                    c.tolerance
+                    decimal_literal(&c.tolerance)
+                        .ok_or_else(|| format!("{file}: {}: tolerance {:?} is not a plain non-negative decimal", rec.name, c.tolerance))?
                 )
                 .map_err(|e| e.to_string())?;
             }
@@ -373,6 +374,30 @@ fn gen_records(
     out.push('\n');
     out.push_str(&handles);
     Ok(index)
+}
+
+/// A `rust_decimal::Decimal::from_parts(..)` expression for a plain
+/// non-negative decimal literal such as `0.01`, so the tolerance is parsed
+/// once, at build time.
+fn decimal_literal(text: &str) -> Option<String> {
+    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
+    if int.is_empty()
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        || frac.len() > 28
+    {
+        return None;
+    }
+    let mantissa: u128 = format!("{int}{frac}").parse().ok()?;
+    if mantissa >> 96 != 0 {
+        return None;
+    }
+    Some(format!(
+        "rust_decimal::Decimal::from_parts({}, {}, {}, false, {})",
+        mantissa & 0xFFFF_FFFF,
+        (mantissa >> 32) & 0xFFFF_FFFF,
+        mantissa >> 64,
+        frac.len()
+    ))
 }
 
 fn format_variant(f: &str) -> Result<&'static str, String> {

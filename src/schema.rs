@@ -183,8 +183,8 @@ pub enum RecordCheck {
         factors: &'static [usize],
         /// Index of the field that must equal the product.
         equals: usize,
-        /// Allowed absolute difference, as a decimal literal.
-        tolerance: &'static str,
+        /// Allowed absolute difference.
+        tolerance: rust_decimal::Decimal,
     },
 }
 

@@ -268,8 +268,7 @@ fn check_record_at(
                 else {
                     continue;
                 };
-                let tolerance = crate::model::parse_decimal(tolerance).unwrap_or(Decimal::ZERO);
-                if (product - *expected).abs() > tolerance {
+                if (product - *expected).abs() > *tolerance {
                     let names: Vec<String> = factors
                         .iter()
                         .map(|&f| format!("{}={}", spec.fields[f].name, record.value(f)))

@@ -598,40 +598,39 @@ impl Ck<'_> {
         }
         for a in missing {
             let r = &order[a];
-            let (gnum, item) = (
-                shown_value(r.value(ol::GNUM.index)),
-                shown_text(r.str(ol::ITEM_NO).trim()),
-            );
-            let message = format!(
-                "OrderList/gnum={gnum} (itemNo={item}, itemName={}) has no counterpart: no InventoryList/gnum={gnum} and no InventoryList/itemNo={item} left",
-                shown_text(r.str(ol::ITEM_NAME).trim()),
-            );
-            self.push(
-                rule::SET_GOODS,
-                &[DocKind::Order, DocKind::Inventory],
-                vec![ol::GNUM.path(), il::GNUM.path()],
-                message,
+            self.unmatched_line(
+                ("OrderList", "InventoryList"),
+                r.value(ol::GNUM.index),
+                r.str(ol::ITEM_NO),
+                r.str(ol::ITEM_NAME),
             );
         }
         for (b, r) in inventory.iter().enumerate() {
             if taken.get(b).copied().unwrap_or(true) {
                 continue;
             }
-            let (gnum, item) = (
-                shown_value(r.value(il::GNUM.index)),
-                shown_text(r.str(il::ITEM_NO).trim()),
-            );
-            let message = format!(
-                "InventoryList/gnum={gnum} (itemNo={item}, itemName={}) has no counterpart: no OrderList/gnum={gnum} and no OrderList/itemNo={item} left",
-                shown_text(r.str(il::ITEM_NAME).trim()),
-            );
-            self.push(
-                rule::SET_GOODS,
-                &[DocKind::Order, DocKind::Inventory],
-                vec![ol::GNUM.path(), il::GNUM.path()],
-                message,
+            self.unmatched_line(
+                ("InventoryList", "OrderList"),
+                r.value(il::GNUM.index),
+                r.str(il::ITEM_NO),
+                r.str(il::ITEM_NAME),
             );
         }
+    }
+
+    /// A goods line of one document with no counterpart in the other.
+    fn unmatched_line(&mut self, (own, other): (&str, &str), gnum: &Value, item: &str, name: &str) {
+        let (gnum, item) = (shown_value(gnum), shown_text(item.trim()));
+        let message = format!(
+            "{own}/gnum={gnum} (itemNo={item}, itemName={}) has no counterpart: no {other}/gnum={gnum} and no {other}/itemNo={item} left",
+            shown_text(name.trim()),
+        );
+        self.push(
+            rule::SET_GOODS,
+            &[DocKind::Order, DocKind::Inventory],
+            vec![ol::GNUM.path(), il::GNUM.path()],
+            message,
+        );
     }
 
     fn line_pair(&mut self, a: &Record, b: &Record, by_item: bool) {
