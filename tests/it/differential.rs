@@ -237,6 +237,18 @@ fn business_rules_beyond_the_xsd() {
             Mutation::Set("999"),
             "CODE_LIST",
         ),
+        (
+            "set-ok/CEB621-inventory.xml",
+            "totalPrice",
+            Mutation::Set("1.00"),
+            "LINE_TOTAL",
+        ),
+        (
+            "set-ok/CEB311-order.xml",
+            "gnum",
+            Mutation::Set("4"),
+            "GNUM_SEQUENCE",
+        ),
     ];
     let xsd = util::reference().join("xsd/ceb-import-2022.xsd");
     for &(file, element, mutation, rule) in cases {
