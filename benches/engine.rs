@@ -52,7 +52,9 @@ fn registry() -> Registry {
 fn loaded(docs: &[(&'static MessageSpec, Document)], registry: &Registry) -> Engine {
     let mut engine = Engine::new(EngineConfig::default(), Some(registry.clone())).expect("engine");
     for (spec, doc) in docs {
-        engine.submit(spec, doc, "bench.xml", T0).expect("submit");
+        engine
+            .submit(spec, doc, customs_gateway::engine::InboundId::new(0, 0), T0)
+            .expect("submit");
     }
     engine
 }
@@ -78,19 +80,19 @@ fn bench(c: &mut Criterion) {
     let mut engine = loaded(&good, &reg);
     assert!(matches!(
         engine.evaluate(&key, T0),
-        Some(customs_gateway::engine::Outcome::Pass)
+        Ok(Some(customs_gateway::engine::Status::Pass))
     ));
     g.bench_function("evaluate complete set (pass)", |b| {
-        b.iter(|| black_box(engine.evaluate(black_box(&key), T0).is_some()))
+        b.iter(|| black_box(engine.evaluate(black_box(&key), T0).is_ok()))
     });
 
     let mut engine = loaded(&bad, &reg);
     assert!(matches!(
         engine.evaluate(&key, T0),
-        Some(customs_gateway::engine::Outcome::Fail(_))
+        Ok(Some(customs_gateway::engine::Status::Fail))
     ));
     g.bench_function("evaluate complete set (fail, 1 violation)", |b| {
-        b.iter(|| black_box(engine.evaluate(black_box(&key), T0).is_some()))
+        b.iter(|| black_box(engine.evaluate(black_box(&key), T0).is_ok()))
     });
 
     g.bench_function("submit 4 documents to a fresh engine", |b| {

@@ -11,9 +11,11 @@ use thiserror::Error;
 
 use crate::codec::{self, CodecError, Limits};
 use crate::diag::Diagnostic;
-use crate::engine::{DocKind, Engine, QuotaLedger};
+use std::collections::HashMap;
+
+use crate::engine::{DocKind, Engine, InboundId, MemoryLedger, QuotaLedger, SetReport};
 use crate::model::{Message, document_key};
-use crate::schema::Severity;
+use crate::schema::{Severity, rule};
 use crate::validate::{self, Mode};
 
 /// An I/O or usage failure of the `check` command (exit status 2).
@@ -149,13 +151,7 @@ pub fn inspect_bytes(file: &str, bytes: &[u8], limits: &Limits) -> FileReport {
         });
     }
     for doc in &mut documents {
-        doc.status = if doc.errors > 0 {
-            "error"
-        } else if doc.warnings > 0 {
-            "warning"
-        } else {
-            "ok"
-        };
+        doc.status = status_of(doc.errors, doc.warnings);
     }
     FileReport {
         documents,
@@ -164,40 +160,204 @@ pub fn inspect_bytes(file: &str, bytes: &[u8], limits: &Limits) -> FileReport {
     }
 }
 
-/// Feeds the order, payment, waybill and inventory documents of a message to
-/// the cross-document engine. A document the engine refuses (a change for an
-/// order it never saw declared twice, an unknown appType) becomes a
-/// diagnostic. Pure.
-pub fn submit_to_engine<L: QuotaLedger>(
-    engine: &mut Engine<L>,
-    file: &str,
-    message: &Message,
+/// One `check` run over many files: every file is decoded and validated,
+/// every document without errors goes to the cross-document engine, and
+/// the documents of a failed set count its violations as errors. Pure:
+/// files are read by the caller ([`inspect_path`]).
+#[derive(Debug)]
+pub struct Checker<L: QuotaLedger = MemoryLedger> {
+    engine: Engine<L>,
     now_ms: u64,
-) -> Vec<DiagnosticReport> {
-    let business = message.business();
-    let mut out = Vec::new();
-    if DocKind::of(business.spec).is_none() {
-        return out;
+    /// File name of each inbound message (its id is the position).
+    files: Vec<String>,
+    /// Document count of each inbound message.
+    counts: Vec<usize>,
+    documents: Vec<DocumentReport>,
+    diagnostics: Vec<DiagnosticReport>,
+    /// Where each inbound document's report is in `documents`.
+    places: HashMap<InboundId, usize>,
+}
+
+/// What a [`Checker`] found.
+#[derive(Debug)]
+pub struct CheckReport {
+    /// Every document.
+    pub documents: Vec<DocumentReport>,
+    /// Every diagnostic, file by file.
+    pub diagnostics: Vec<DiagnosticReport>,
+    /// Every order set.
+    pub sets: Vec<SetReport>,
+    /// Each set member's source as a file name (`file` or `file#n`).
+    pub sources: HashMap<InboundId, String>,
+}
+
+impl CheckReport {
+    /// The file name a member came from.
+    pub fn source(&self, id: InboundId) -> String {
+        self.sources
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
     }
-    for (i, doc) in business.documents.iter().enumerate() {
-        let source = if business.documents.len() > 1 {
-            format!("{file}#{}", i + 1)
-        } else {
-            file.to_owned()
-        };
-        if let Err(e) = engine.submit(business.spec, doc, &source, now_ms) {
-            out.push(DiagnosticReport {
+
+    /// A set as JSON, each member's `source` its file name.
+    pub fn set_json(&self, set: &SetReport) -> serde_json::Value {
+        let mut v = serde_json::to_value(set).unwrap_or(serde_json::Value::Null);
+        if let Some(members) = v.get_mut("members").and_then(|m| m.as_array_mut()) {
+            for (json, m) in members.iter_mut().zip(&set.members) {
+                if let Some(obj) = json.as_object_mut() {
+                    obj.insert("source".to_owned(), self.source(m.source).into());
+                }
+            }
+        }
+        v
+    }
+}
+
+impl<L: QuotaLedger> Checker<L> {
+    /// A run feeding `engine`, every document received at `now_ms`.
+    pub fn new(engine: Engine<L>, now_ms: u64) -> Checker<L> {
+        Checker {
+            engine,
+            now_ms,
+            files: Vec::new(),
+            counts: Vec::new(),
+            documents: Vec::new(),
+            diagnostics: Vec::new(),
+            places: HashMap::new(),
+        }
+    }
+
+    /// Adds one file's report and submits its documents to the engine.
+    pub fn add(&mut self, file: &str, report: FileReport) {
+        let message = u64::try_from(self.files.len()).unwrap_or(u64::MAX);
+        self.files.push(file.to_owned());
+        self.counts.push(report.documents.len());
+        let first = self.documents.len();
+        for (n, d) in report.documents.into_iter().enumerate() {
+            let id = InboundId::new(message, u32::try_from(n).unwrap_or(u32::MAX));
+            self.places.insert(id, first.saturating_add(n));
+            self.documents.push(d);
+        }
+        self.diagnostics.extend(report.diagnostics);
+        if let Some(m) = &report.message {
+            self.submit(file, message, m);
+        }
+    }
+
+    fn submit(&mut self, file: &str, message: u64, m: &Message) {
+        let business = m.business();
+        if DocKind::of(business.spec).is_none() {
+            return;
+        }
+        for (n, doc) in business.documents.iter().enumerate() {
+            let id = InboundId::new(message, u32::try_from(n).unwrap_or(u32::MAX));
+            let place = self.places.get(&id).copied();
+            // A document refused by validation is not declared.
+            if place
+                .and_then(|p| self.documents.get(p))
+                .is_some_and(|d| d.errors > 0)
+            {
+                continue;
+            }
+            let key = document_key(business.spec, doc);
+            let finding = match self.engine.submit(business.spec, doc, id, self.now_ms) {
+                Err(e) => Some((e.rule(), e.to_string())),
+                Ok(done) => done.duplicate_of.map(|first| {
+                    (
+                        rule::SET_DUPLICATE,
+                        format!(
+                            "the same {} as {} (same business key and content); counted once",
+                            business.spec.name,
+                            self.label(first)
+                        ),
+                    )
+                }),
+            };
+            let Some((rule, message)) = finding else {
+                continue;
+            };
+            if let Some(d) = place.and_then(|p| self.documents.get_mut(p)) {
+                d.count(rule.severity);
+            }
+            self.diagnostics.push(DiagnosticReport {
                 file: file.to_owned(),
                 ty: business.spec.name.to_owned(),
-                key: document_key(business.spec, doc),
-                rule: e.rule().code,
-                severity: Severity::Error,
+                key,
+                rule: rule.code,
+                severity: rule.severity,
                 field: String::new(),
-                message: e.to_string(),
+                message,
             });
         }
     }
-    out
+
+    /// The file name of an inbound document (`file`, or `file#n` when its
+    /// message holds several).
+    fn label(&self, id: InboundId) -> String {
+        let at = usize::try_from(id.message).unwrap_or(usize::MAX);
+        match (self.files.get(at), self.counts.get(at)) {
+            (Some(f), Some(&n)) if n > 1 => {
+                format!("{f}#{}", u64::from(id.document).saturating_add(1))
+            }
+            (Some(f), _) => f.clone(),
+            _ => id.to_string(),
+        }
+    }
+
+    /// The engine (for receipts).
+    pub fn engine(&self) -> &Engine<L> {
+        &self.engine
+    }
+
+    /// Ends the run: every member of a failed set counts the set's
+    /// violations as errors.
+    pub fn finish(&mut self) -> CheckReport {
+        let sets = self.engine.reports();
+        let mut sources = HashMap::new();
+        for set in &sets {
+            for m in &set.members {
+                sources.insert(m.source, self.label(m.source));
+                if let Some(d) = self
+                    .places
+                    .get(&m.source)
+                    .and_then(|&p| self.documents.get_mut(p))
+                {
+                    for v in set.violations() {
+                        d.count(v.severity);
+                    }
+                }
+            }
+        }
+        CheckReport {
+            documents: std::mem::take(&mut self.documents),
+            diagnostics: std::mem::take(&mut self.diagnostics),
+            sets,
+            sources,
+        }
+    }
+}
+
+impl DocumentReport {
+    /// Counts one more finding of `severity` and updates the status.
+    fn count(&mut self, severity: Severity) {
+        match severity {
+            Severity::Error => self.errors = self.errors.saturating_add(1),
+            Severity::Warning => self.warnings = self.warnings.saturating_add(1),
+            Severity::Info => {}
+        }
+        self.status = status_of(self.errors, self.warnings);
+    }
+}
+
+fn status_of(errors: usize, warnings: usize) -> &'static str {
+    if errors > 0 {
+        "error"
+    } else if warnings > 0 {
+        "warning"
+    } else {
+        "ok"
+    }
 }
 
 /// Expands paths into the files to check: files as given, folders recursively

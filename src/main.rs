@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use customs_gateway::codec::{self, EncodeOptions};
 use customs_gateway::config::Config;
-use customs_gateway::engine::{self, Engine, SetReport, Status};
-use customs_gateway::inspect::{self, DiagnosticReport, DocumentReport};
+use customs_gateway::engine::{self, Engine, Status};
+use customs_gateway::inspect;
 use customs_gateway::schema::Severity;
 
 /// A gateway between cross-border e-commerce parties and China Customs.
@@ -91,30 +91,22 @@ fn check(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0);
-    let mut engine = Engine::new(config.engine.clone(), registry)?;
-    let mut documents: Vec<DocumentReport> = Vec::new();
-    let mut diagnostics: Vec<DiagnosticReport> = Vec::new();
+    let engine = Engine::new(config.engine.clone(), registry)?;
+    let mut checker = inspect::Checker::new(engine, now_ms);
     for file in &files {
         let report = inspect::inspect_path(file, &limits)?;
-        if let Some(message) = &report.message {
-            diagnostics.extend(inspect::submit_to_engine(
-                &mut engine,
-                &file.display().to_string(),
-                message,
-                now_ms,
-            ));
-        }
-        documents.extend(report.documents);
-        diagnostics.extend(report.diagnostics);
+        checker.add(&file.display().to_string(), report);
     }
-    let sets: Vec<SetReport> = engine.reports();
+    let report = checker.finish();
+    let (documents, diagnostics, sets) = (&report.documents, &report.diagnostics, &report.sets);
     let failed = diagnostics.iter().any(|d| d.severity == Severity::Error)
         || sets.iter().any(|s| s.status() == Status::Fail);
     if let Some(dir) = receipts {
-        write_receipts(&engine, &sets, &dir, now_ms)?;
+        write_receipts(checker.engine(), &report, &dir, now_ms)?;
     }
     let mut out = std::io::stdout().lock();
     if json {
+        let sets: Vec<serde_json::Value> = sets.iter().map(|s| report.set_json(s)).collect();
         let value = serde_json::json!({
             "documents": documents,
             "diagnostics": diagnostics,
@@ -123,7 +115,7 @@ fn check(
         serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
     } else {
-        render_text(&mut out, files.len(), &documents, &diagnostics, &sets)?;
+        render_text(&mut out, files.len(), &report)?;
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -135,13 +127,13 @@ fn check(
 /// Writes the rejection receipts of every failed set as `<type>_<key>.xml`.
 fn write_receipts(
     engine: &Engine,
-    sets: &[SetReport],
+    report: &inspect::CheckReport,
     dir: &std::path::Path,
     now_ms: u64,
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
-    for set in sets.iter().filter(|s| s.status() == Status::Fail) {
+    for set in report.sets.iter().filter(|s| s.status() == Status::Fail) {
         for receipt in engine.receipts(&set.key, now_ms)? {
             let name = format!(
                 "{}_{}.xml",
@@ -157,7 +149,7 @@ fn write_receipts(
                 Err(e) => eprintln!(
                     "customs-gateway: no receipt for {} {}: {e}",
                     receipt.kind.name(),
-                    receipt.source
+                    report.source(receipt.source)
                 ),
             }
         }
@@ -181,10 +173,9 @@ fn sanitize(key: &str) -> String {
 fn render_text(
     out: &mut impl std::io::Write,
     n_files: usize,
-    documents: &[DocumentReport],
-    diagnostics: &[DiagnosticReport],
-    sets: &[SetReport],
+    report: &inspect::CheckReport,
 ) -> std::io::Result<()> {
+    let (documents, diagnostics, sets) = (&report.documents, &report.diagnostics, &report.sets);
     for d in diagnostics {
         let what = match (d.ty.is_empty(), d.key.is_empty()) {
             (true, _) => String::new(),
@@ -206,7 +197,7 @@ fn render_text(
         )?;
     }
     for set in sets {
-        write!(out, "{}", engine::describe(set))?;
+        write!(out, "{}", engine::describe(set, &|id| report.source(id)))?;
     }
     let count = |s: &str| documents.iter().filter(|d| d.status == s).count();
     let sets_with = |status: Status| sets.iter().filter(|s| s.status() == status).count();

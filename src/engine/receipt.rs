@@ -16,7 +16,7 @@
 
 use thiserror::Error;
 
-use super::{DocKind, Violation};
+use super::{DocKind, InboundId, Violation};
 use crate::diag::{Diagnostic, has_errors};
 use crate::model::{Document, Message, Record};
 use crate::schema::fields::{
@@ -40,8 +40,8 @@ const RETURN_INFO_MAX: usize = 1000;
 pub struct Receipt {
     /// The document it answers.
     pub kind: DocKind,
-    /// Where that document came from.
-    pub source: String,
+    /// The inbound document it answers.
+    pub source: InboundId,
     /// That document's business key.
     pub document_key: String,
     /// The receipt, or why none can be written honestly.

@@ -6,8 +6,8 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
-use super::{AppType, DocKind, Member, Outcome, SetKey, SetState, Skipped, Violation, WaybillLink};
-use crate::schema::fields::{inventory_head, logistics_head, order_head, payment_head};
+use super::sets::{Member, SetState};
+use super::{AppType, DocKind, InboundId, Outcome, SetKey, Skipped, Violation, WaybillLink};
 
 /// A set's status without details.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -38,8 +38,8 @@ pub struct MemberInfo {
     /// Which document (`CEB311` …).
     #[serde(rename = "type")]
     pub kind: DocKind,
-    /// Where it came from.
-    pub source: String,
+    /// The inbound document it came as.
+    pub source: InboundId,
     /// Its business key (`orderNo=…,ebpCode=…`).
     pub document_key: String,
     /// Its head's `guid`.
@@ -52,18 +52,11 @@ pub struct MemberInfo {
 
 impl MemberInfo {
     pub(crate) fn of(m: &Member) -> MemberInfo {
-        let head = &m.document.head;
-        let guid = match m.kind {
-            DocKind::Order => head.str(order_head::GUID),
-            DocKind::Payment => head.str(payment_head::GUID),
-            DocKind::Waybill => head.str(logistics_head::GUID),
-            DocKind::Inventory => head.str(inventory_head::GUID),
-        };
         MemberInfo {
             kind: m.kind,
-            source: m.source.clone(),
-            document_key: m.document_key.clone(),
-            guid: guid.trim().to_owned(),
+            source: m.source,
+            document_key: m.facts.document_key(m.kind),
+            guid: m.facts.head().str(m.kind.head().guid).to_owned(),
             app_type: m.app_type,
             received_ms: m.received_ms,
         }
@@ -93,12 +86,27 @@ impl SetReport {
     pub(super) fn of(key: &SetKey, s: &SetState) -> SetReport {
         SetReport {
             key: key.clone(),
-            outcome: s.outcome.clone(),
-            members: s.members.iter().flatten().map(MemberInfo::of).collect(),
+            outcome: s.outcome(),
+            members: s.present().map(MemberInfo::of).collect(),
             warnings: s.warnings.clone(),
             skipped: s.skipped.clone(),
             waybill_link: s.link,
             incomplete_since_ms: s.incomplete_since_ms,
+        }
+    }
+
+    /// The report of a set its last deletion emptied (reported once, then dropped).
+    pub(super) fn emptied(key: &SetKey) -> SetReport {
+        SetReport {
+            key: key.clone(),
+            outcome: Outcome::Incomplete {
+                missing: DocKind::ALL.to_vec(),
+            },
+            members: Vec::new(),
+            warnings: Vec::new(),
+            skipped: Vec::new(),
+            waybill_link: None,
+            incomplete_since_ms: None,
         }
     }
 
@@ -150,7 +158,7 @@ impl Serialize for SetReport {
 
 impl fmt::Display for SetReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&describe(self))
+        f.write_str(&describe(self, &|id: InboundId| id.to_string()))
     }
 }
 
@@ -169,7 +177,8 @@ pub struct Overdue {
     pub waited_secs: u64,
 }
 
-/// A set as plain text, one line per member, violation and skipped rule:
+/// A set as plain text, one line per member, violation and skipped rule;
+/// `source` names where each member came from (a file name for `check`):
 ///
 /// ```text
 /// set orderNo=GW20261121000001,ebpCode=3301960A01: FAIL (1 violation)
@@ -179,7 +188,7 @@ pub struct Overdue {
 ///         OrderHead/acturalPaid=100.00 but PaymentHead/amountPaid=98.00 (difference 2.00 > tolerance 1)
 ///   skipped SET_REGISTRY: no enterprise registry is configured
 /// ```
-pub fn describe(report: &SetReport) -> String {
+pub fn describe(report: &SetReport, source: &dyn Fn(InboundId) -> String) -> String {
     let mut out = String::new();
     let status = match &report.outcome {
         Outcome::Pass => "PASS".to_owned(),
@@ -202,17 +211,13 @@ pub fn describe(report: &SetReport) -> String {
             (DocKind::Waybill, Some(WaybillLink::OrderNo)) => "  attached by orderNo",
             _ => "",
         };
-        let app = match m.app_type {
-            AppType::New => "new",
-            AppType::Change => "change",
-            AppType::Delete => "delete",
-        };
+        let app = m.app_type.as_str();
         let _ = writeln!(
             out,
             "  {} {:<9} {}  {}  appType {app}{link}",
             m.kind.name(),
             m.kind.label(),
-            m.source,
+            source(m.source),
             m.document_key
         );
     }

@@ -1,26 +1,30 @@
-//! The cross-document rules over one complete set. Pure: reads the four
-//! documents, appends [`Violation`]s; formats text only when a rule fails.
+//! The cross-document rules over one complete set. Pure: reads what the
+//! engine keeps of the four documents ([`Complete`]), appends
+//! [`Violation`]s; formats text only when a rule fails.
+//!
+//! The rules are one table, [`STEPS`], in the order they are reported: the
+//! field comparisons (two fields of two documents must be equal, or a sum
+//! must agree within the tolerance) are rows of data; the rules that are
+//! more than a comparison (goods lines, weights, registry, limits, ID card
+//! check digits) are named steps. The table is Rust, next to the code that
+//! runs it, rather than TOML: every row names typed field handles, so a
+//! misspelt field or a decimal compared as text does not compile.
 
 use rust_decimal::Decimal;
 
 use super::config::{EngineConfig, Registry, Role};
+use super::facts::{Row, Table};
+use super::sets::Complete;
 use super::{DocKind, Skipped, Violation};
 use crate::formats::is_prc_id_card;
-use crate::model::{Document, Record, Value};
+use crate::model::Value;
 use crate::schema::fields::{
     inventory_head as ih, inventory_list as il, logistics_head as lh, order_head as oh,
     order_list as ol, payment_head as ph,
 };
 use crate::schema::{Dec, Field, Int, RuleInfo, Text, rule};
 
-/// The four documents of a complete set.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Docs<'a> {
-    pub order: &'a Document,
-    pub payment: &'a Document,
-    pub waybill: &'a Document,
-    pub inventory: &'a Document,
-}
+use DocKind::{Inventory as I, Order as O, Payment as P, Waybill as W};
 
 /// Who is counted against the annual limit, for which year, with how much.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +40,7 @@ pub(crate) struct QuotaSubject {
 
 /// The annual-limit input the engine prepares from its ledger.
 pub(crate) enum Annual {
-    /// The subject and what the ledger holds for it from other orders.
+    /// The subject and what the ledger holds for the buyer's other orders.
     Check {
         subject: QuotaSubject,
         used: Decimal,
@@ -46,9 +50,9 @@ pub(crate) enum Annual {
 }
 
 /// Who, which year and how much this set counts against the annual limit.
-pub(crate) fn quota_subject(docs: &Docs<'_>) -> Result<QuotaSubject, String> {
-    let order = &docs.order.head;
-    let buyer = order.str(oh::BUYER_ID_NUMBER).trim();
+pub(crate) fn quota_subject(docs: &Complete<'_>) -> Result<QuotaSubject, String> {
+    let order = docs.order.head();
+    let buyer = order.str(oh::BUYER_ID_NUMBER);
     if buyer.is_empty() {
         return Err("OrderHead/buyerIdNumber is absent".to_owned());
     }
@@ -57,7 +61,7 @@ pub(crate) fn quota_subject(docs: &Docs<'_>) -> Result<QuotaSubject, String> {
     };
     let (year, year_path) = match year_of(order.str(oh::APP_TIME)) {
         Some(y) => (y, "OrderHead/appTime"),
-        None => match year_of(docs.inventory.head.str(ih::DECL_TIME)) {
+        None => match year_of(docs.inventory.head().str(ih::DECL_TIME)) {
             Some(y) => (y, "InventoryHead/declTime"),
             None => {
                 return Err(
@@ -76,17 +80,179 @@ pub(crate) fn quota_subject(docs: &Docs<'_>) -> Result<QuotaSubject, String> {
 }
 
 fn year_of(s: &str) -> Option<u16> {
-    let s = s.trim();
-    let y = s.get(..4)?;
-    if !y.bytes().all(|b| b.is_ascii_digit()) {
+    let y = s.trim().as_bytes().get(..4)?;
+    if !y.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    y.parse::<u16>().ok().filter(|&y| y > 0)
+    std::str::from_utf8(y)
+        .ok()?
+        .parse::<u16>()
+        .ok()
+        .filter(|&y| y > 0)
 }
+
+/// One step of the check.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Two text fields must be equal (trimmed).
+    Same(
+        &'static RuleInfo,
+        (DocKind, Field<Text>),
+        (DocKind, Field<Text>),
+    ),
+    /// Two ID numbers must be equal (the check character `x` is `X`).
+    SameId(
+        &'static RuleInfo,
+        (DocKind, Field<Text>),
+        (DocKind, Field<Text>),
+    ),
+    /// Two integers must be equal.
+    SameInt(
+        &'static RuleInfo,
+        (DocKind, Field<Int>),
+        (DocKind, Field<Int>),
+    ),
+    /// `left = ±terms` within the amount tolerance.
+    Sum(
+        &'static RuleInfo,
+        (DocKind, Field<Dec>),
+        &'static [(Sign, DocKind, Field<Dec>)],
+    ),
+    /// OrderHead/goodsValue = Σ OrderList/totalPrice.
+    GoodsValue,
+    /// The goods lines of order and inventory (1322).
+    Goods,
+    /// The inventory's weights.
+    Weight,
+    /// Every enterprise named is registered (22001).
+    Registry,
+    /// The personal single-transaction and annual limits.
+    Limits,
+    /// ID card check digits of buyer and payer.
+    RealName,
+}
+
+use Sign::{Minus, Plus};
+use Step::{Same, SameId, SameInt, Sum};
+
+/// Every rule, in the order violations are reported.
+const STEPS: &[Step] = &[
+    Step::GoodsValue,
+    Sum(
+        rule::SET_ACTURAL_PAID,
+        (O, oh::ACTURAL_PAID),
+        &[
+            (Plus, O, oh::GOODS_VALUE),
+            (Plus, O, oh::FREIGHT),
+            (Plus, O, oh::TAX_TOTAL),
+            (Minus, O, oh::DISCOUNT),
+        ],
+    ),
+    // buyer = payer (1327)
+    Same(
+        rule::SET_BUYER_PAYER,
+        (O, oh::BUYER_NAME),
+        (P, ph::PAYER_NAME),
+    ),
+    Same(
+        rule::SET_BUYER_PAYER,
+        (O, oh::BUYER_ID_TYPE),
+        (P, ph::PAYER_ID_TYPE),
+    ),
+    SameId(
+        rule::SET_BUYER_PAYER,
+        (O, oh::BUYER_ID_NUMBER),
+        (P, ph::PAYER_ID_NUMBER),
+    ),
+    // acturalPaid = amountPaid (1332)
+    Sum(
+        rule::SET_PAID_AMOUNT,
+        (O, oh::ACTURAL_PAID),
+        &[(Plus, P, ph::AMOUNT_PAID)],
+    ),
+    // platform, e-commerce enterprise, payment enterprise, logistics
+    Same(rule::SET_PLATFORM, (O, oh::EBP_CODE), (P, ph::EBP_CODE)),
+    Same(rule::SET_PLATFORM, (O, oh::EBP_NAME), (P, ph::EBP_NAME)),
+    Same(rule::SET_PLATFORM, (O, oh::EBP_CODE), (I, ih::EBP_CODE)),
+    Same(rule::SET_PLATFORM, (O, oh::EBP_NAME), (I, ih::EBP_NAME)),
+    Same(rule::SET_ECOMMERCE, (O, oh::EBC_CODE), (I, ih::EBC_CODE)),
+    Same(rule::SET_ECOMMERCE, (O, oh::EBC_NAME), (I, ih::EBC_NAME)),
+    Same(
+        rule::SET_PAY_ENTERPRISE,
+        (O, oh::PAY_CODE),
+        (P, ph::PAY_CODE),
+    ),
+    Same(
+        rule::SET_PAY_ENTERPRISE,
+        (O, oh::PAY_NAME),
+        (P, ph::PAY_NAME),
+    ),
+    Same(
+        rule::SET_PAY_ENTERPRISE,
+        (O, oh::PAY_TRANSACTION_ID),
+        (P, ph::PAY_TRANSACTION_ID),
+    ),
+    Same(
+        rule::SET_LOGISTICS,
+        (W, lh::LOGISTICS_CODE),
+        (I, ih::LOGISTICS_CODE),
+    ),
+    Same(
+        rule::SET_LOGISTICS,
+        (W, lh::LOGISTICS_NAME),
+        (I, ih::LOGISTICS_NAME),
+    ),
+    Same(
+        rule::SET_LOGISTICS,
+        (W, lh::LOGISTICS_NO),
+        (I, ih::LOGISTICS_NO),
+    ),
+    // consignee: order = waybill
+    Same(rule::SET_CONSIGNEE, (O, oh::CONSIGNEE), (W, lh::CONSIGNEE)),
+    Same(
+        rule::SET_CONSIGNEE,
+        (O, oh::CONSIGNEE_TELEPHONE),
+        (W, lh::CONSIGNEE_TELEPHONE),
+    ),
+    Same(
+        rule::SET_CONSIGNEE,
+        (O, oh::CONSIGNEE_ADDRESS),
+        (W, lh::CONSIGNEE_ADDRESS),
+    ),
+    // buyer: order = inventory (13127, phone 130126)
+    Same(rule::SET_BUYER, (O, oh::BUYER_NAME), (I, ih::BUYER_NAME)),
+    Same(
+        rule::SET_BUYER,
+        (O, oh::BUYER_ID_TYPE),
+        (I, ih::BUYER_ID_TYPE),
+    ),
+    SameId(
+        rule::SET_BUYER,
+        (O, oh::BUYER_ID_NUMBER),
+        (I, ih::BUYER_ID_NUMBER),
+    ),
+    Same(
+        rule::SET_BUYER_PHONE,
+        (O, oh::BUYER_TELEPHONE),
+        (I, ih::BUYER_TELEPHONE),
+    ),
+    // order freight = inventory freight + insuredFee
+    Sum(
+        rule::SET_FREIGHT,
+        (O, oh::FREIGHT),
+        &[(Plus, I, ih::FREIGHT), (Plus, I, ih::INSURED_FEE)],
+    ),
+    Step::Goods,
+    SameInt(rule::SET_PACK_NO, (W, lh::PACK_NO), (I, ih::PACK_NO)),
+    Step::Weight,
+    Step::Registry,
+    Step::Limits,
+    Step::RealName,
+];
 
 /// Runs every rule over a complete set.
 pub(crate) fn check(
-    docs: &Docs<'_>,
+    docs: &Complete<'_>,
     cfg: &EngineConfig,
     registry: Option<&Registry>,
     annual: &Annual,
@@ -94,191 +260,71 @@ pub(crate) fn check(
     skipped: &mut Vec<Skipped>,
 ) {
     let mut ck = Ck { cfg, out };
-    let o = At::new(DocKind::Order, &docs.order.head);
-    let p = At::new(DocKind::Payment, &docs.payment.head);
-    let w = At::new(DocKind::Waybill, &docs.waybill.head);
-    let i = At::new(DocKind::Inventory, &docs.inventory.head);
+    let at = |kind: DocKind| {
+        let facts = match kind {
+            O => docs.order,
+            P => docs.payment,
+            W => docs.waybill,
+            I => docs.inventory,
+        };
+        At::new(kind, facts.head())
+    };
+    let (o, p, w, i) = (at(O), at(P), at(W), at(I));
+    let order_lines = docs.order.lines();
+    let inventory_lines = docs.inventory.lines();
+    for step in STEPS {
+        match *step {
+            Same(r, (ka, fa), (kb, fb)) => ck.same(r, at(ka).text(fa), at(kb).text(fb)),
+            SameId(r, (ka, fa), (kb, fb)) => ck.same_id(r, at(ka).text(fa), at(kb).text(fb)),
+            SameInt(r, (ka, fa), (kb, fb)) => ck.same_int(r, at(ka).int(fa), at(kb).int(fb)),
+            Sum(r, (k, left), terms) => {
+                let terms: Vec<(Sign, DecAt<'_>)> =
+                    terms.iter().map(|&(s, k, f)| (s, at(k).dec(f))).collect();
+                ck.amounts(r, at(k).dec(left), &terms);
+            }
+            Step::GoodsValue => ck.goods_value(o, rows(order_lines)),
+            Step::Goods => ck.goods(order_lines, inventory_lines),
+            Step::Weight => ck.weight(i, rows(inventory_lines)),
+            Step::Registry => match registry {
+                Some(reg) => ck.registry(reg, o, p, w, i),
+                None => skipped.push(Skipped {
+                    rule: rule::SET_REGISTRY,
+                    reason: "no enterprise registry is configured".to_owned(),
+                }),
+            },
+            Step::Limits => {
+                ck.single_limit(o, i, rows(inventory_lines));
+                match annual {
+                    Annual::Check { subject, used } => ck.annual_limit(o, subject, *used),
+                    Annual::Skip(reason) => skipped.push(Skipped {
+                        rule: rule::SET_ANNUAL_LIMIT,
+                        reason: reason.clone(),
+                    }),
+                }
+            }
+            Step::RealName => {
+                ck.real_name(o.text(oh::BUYER_ID_TYPE), o.text(oh::BUYER_ID_NUMBER));
+                ck.real_name(p.text(ph::PAYER_ID_TYPE), p.text(ph::PAYER_ID_NUMBER));
+                ck.real_name(i.text(ih::BUYER_ID_TYPE), i.text(ih::BUYER_ID_NUMBER));
+            }
+        }
+    }
+}
 
-    // 1. goodsValue = Σ OrderList/totalPrice
-    ck.goods_value(o, &docs.order.lines);
-    // 2. acturalPaid = goodsValue + freight + taxTotal - discount
-    ck.amounts(
-        rule::SET_ACTURAL_PAID,
-        o.dec(oh::ACTURAL_PAID),
-        &[
-            (Sign::Plus, o.dec(oh::GOODS_VALUE)),
-            (Sign::Plus, o.dec(oh::FREIGHT)),
-            (Sign::Plus, o.dec(oh::TAX_TOTAL)),
-            (Sign::Minus, o.dec(oh::DISCOUNT)),
-        ],
-    );
-    // 3. buyer = payer (1327)
-    ck.same(
-        rule::SET_BUYER_PAYER,
-        o.text(oh::BUYER_NAME),
-        p.text(ph::PAYER_NAME),
-    );
-    ck.same(
-        rule::SET_BUYER_PAYER,
-        o.text(oh::BUYER_ID_TYPE),
-        p.text(ph::PAYER_ID_TYPE),
-    );
-    ck.same_id(
-        rule::SET_BUYER_PAYER,
-        o.text(oh::BUYER_ID_NUMBER),
-        p.text(ph::PAYER_ID_NUMBER),
-    );
-    // 4. acturalPaid = amountPaid (1332)
-    ck.amounts(
-        rule::SET_PAID_AMOUNT,
-        o.dec(oh::ACTURAL_PAID),
-        &[(Sign::Plus, p.dec(ph::AMOUNT_PAID))],
-    );
-    // 5. platform, e-commerce enterprise, payment enterprise, logistics
-    ck.same(
-        rule::SET_PLATFORM,
-        o.text(oh::EBP_CODE),
-        p.text(ph::EBP_CODE),
-    );
-    ck.same(
-        rule::SET_PLATFORM,
-        o.text(oh::EBP_NAME),
-        p.text(ph::EBP_NAME),
-    );
-    ck.same(
-        rule::SET_PLATFORM,
-        o.text(oh::EBP_CODE),
-        i.text(ih::EBP_CODE),
-    );
-    ck.same(
-        rule::SET_PLATFORM,
-        o.text(oh::EBP_NAME),
-        i.text(ih::EBP_NAME),
-    );
-    ck.same(
-        rule::SET_ECOMMERCE,
-        o.text(oh::EBC_CODE),
-        i.text(ih::EBC_CODE),
-    );
-    ck.same(
-        rule::SET_ECOMMERCE,
-        o.text(oh::EBC_NAME),
-        i.text(ih::EBC_NAME),
-    );
-    ck.same(
-        rule::SET_PAY_ENTERPRISE,
-        o.text(oh::PAY_CODE),
-        p.text(ph::PAY_CODE),
-    );
-    ck.same(
-        rule::SET_PAY_ENTERPRISE,
-        o.text(oh::PAY_NAME),
-        p.text(ph::PAY_NAME),
-    );
-    ck.same(
-        rule::SET_PAY_ENTERPRISE,
-        o.text(oh::PAY_TRANSACTION_ID),
-        p.text(ph::PAY_TRANSACTION_ID),
-    );
-    ck.same(
-        rule::SET_LOGISTICS,
-        w.text(lh::LOGISTICS_CODE),
-        i.text(ih::LOGISTICS_CODE),
-    );
-    ck.same(
-        rule::SET_LOGISTICS,
-        w.text(lh::LOGISTICS_NAME),
-        i.text(ih::LOGISTICS_NAME),
-    );
-    ck.same(
-        rule::SET_LOGISTICS,
-        w.text(lh::LOGISTICS_NO),
-        i.text(ih::LOGISTICS_NO),
-    );
-    // 6. consignee: order = waybill
-    ck.same(
-        rule::SET_CONSIGNEE,
-        o.text(oh::CONSIGNEE),
-        w.text(lh::CONSIGNEE),
-    );
-    ck.same(
-        rule::SET_CONSIGNEE,
-        o.text(oh::CONSIGNEE_TELEPHONE),
-        w.text(lh::CONSIGNEE_TELEPHONE),
-    );
-    ck.same(
-        rule::SET_CONSIGNEE,
-        o.text(oh::CONSIGNEE_ADDRESS),
-        w.text(lh::CONSIGNEE_ADDRESS),
-    );
-    // 7. buyer: order = inventory (13127, phone 130126)
-    ck.same(
-        rule::SET_BUYER,
-        o.text(oh::BUYER_NAME),
-        i.text(ih::BUYER_NAME),
-    );
-    ck.same(
-        rule::SET_BUYER,
-        o.text(oh::BUYER_ID_TYPE),
-        i.text(ih::BUYER_ID_TYPE),
-    );
-    ck.same_id(
-        rule::SET_BUYER,
-        o.text(oh::BUYER_ID_NUMBER),
-        i.text(ih::BUYER_ID_NUMBER),
-    );
-    ck.same(
-        rule::SET_BUYER_PHONE,
-        o.text(oh::BUYER_TELEPHONE),
-        i.text(ih::BUYER_TELEPHONE),
-    );
-    // 8. order freight = inventory freight + insuredFee
-    ck.amounts(
-        rule::SET_FREIGHT,
-        o.dec(oh::FREIGHT),
-        &[
-            (Sign::Plus, i.dec(ih::FREIGHT)),
-            (Sign::Plus, i.dec(ih::INSURED_FEE)),
-        ],
-    );
-    // 9. goods lines (1322)
-    ck.goods(&docs.order.lines, &docs.inventory.lines);
-    // 10. packNo
-    ck.same_int(rule::SET_PACK_NO, w.int(lh::PACK_NO), i.int(ih::PACK_NO));
-    // 11. weights
-    ck.weight(i, &docs.inventory.lines);
-    // 12. registry (22001)
-    match registry {
-        Some(reg) => ck.registry(reg, o, p, w, i),
-        None => skipped.push(Skipped {
-            rule: rule::SET_REGISTRY,
-            reason: "no enterprise registry is configured".to_owned(),
-        }),
-    }
-    // 13. personal limits
-    ck.single_limit(o, i, &docs.inventory.lines);
-    match annual {
-        Annual::Check { subject, used } => ck.annual_limit(o, subject, *used),
-        Annual::Skip(reason) => skipped.push(Skipped {
-            rule: rule::SET_ANNUAL_LIMIT,
-            reason: reason.clone(),
-        }),
-    }
-    // 14. ID card check digits
-    ck.real_name(o.text(oh::BUYER_ID_TYPE), o.text(oh::BUYER_ID_NUMBER));
-    ck.real_name(p.text(ph::PAYER_ID_TYPE), p.text(ph::PAYER_ID_NUMBER));
-    ck.real_name(i.text(ih::BUYER_ID_TYPE), i.text(ih::BUYER_ID_NUMBER));
+/// The rows of a document's goods lines (none when it has no lines table).
+fn rows(t: Option<&Table>) -> impl Iterator<Item = Row<'_>> + Clone {
+    t.into_iter().flat_map(Table::rows)
 }
 
 /// One document's head (or line) record.
 #[derive(Clone, Copy)]
 struct At<'a> {
     kind: DocKind,
-    rec: &'a Record,
+    rec: Row<'a>,
 }
 
 impl<'a> At<'a> {
-    fn new(kind: DocKind, rec: &'a Record) -> At<'a> {
+    fn new(kind: DocKind, rec: Row<'a>) -> At<'a> {
         At { kind, rec }
     }
 
@@ -286,7 +332,7 @@ impl<'a> At<'a> {
         TextAt {
             kind: self.kind,
             field,
-            value: self.rec.str(field).trim(),
+            value: self.rec.str(field),
         }
     }
 
@@ -326,7 +372,7 @@ impl TextAt<'_> {
 struct DecAt<'a> {
     kind: DocKind,
     field: Field<Dec>,
-    rec: &'a Record,
+    rec: Row<'a>,
 }
 
 impl DecAt<'_> {
@@ -335,7 +381,7 @@ impl DecAt<'_> {
     }
 
     fn shown(&self) -> String {
-        shown_value(self.rec.value(self.field.index))
+        shown_value(&self.rec.value(self.field.index))
     }
 
     fn path(&self) -> String {
@@ -348,7 +394,7 @@ impl DecAt<'_> {
 struct IntAt<'a> {
     kind: DocKind,
     field: Field<Int>,
-    rec: &'a Record,
+    rec: Row<'a>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -438,6 +484,7 @@ impl Ck<'_> {
 
     fn same_int(&mut self, rule: &'static RuleInfo, a: IntAt<'_>, b: IntAt<'_>) {
         let (va, vb) = (a.rec.value(a.field.index), b.rec.value(b.field.index));
+        let (va, vb) = (&va, &vb);
         let equal = match (a.rec.int(a.field), b.rec.int(b.field)) {
             (Some(x), Some(y)) => x == y,
             _ => false,
@@ -508,11 +555,11 @@ impl Ck<'_> {
         self.push(rule, &docs, paths, message);
     }
 
-    fn goods_value(&mut self, o: At<'_>, lines: &[Record]) {
+    fn goods_value<'r>(&mut self, o: At<'_>, lines: impl Iterator<Item = Row<'r>> + Clone) {
         let left = o.dec(oh::GOODS_VALUE);
         let mut sum = Some(Decimal::ZERO);
         let mut all_present = true;
-        for l in lines {
+        for l in lines.clone() {
             match l.dec(ol::TOTAL_PRICE) {
                 Some(v) => sum = sum.and_then(|s| s.checked_add(v)),
                 None => all_present = false,
@@ -526,8 +573,7 @@ impl Ck<'_> {
             _ => None,
         };
         let parts: Vec<String> = lines
-            .iter()
-            .map(|l| shown_value(l.value(ol::TOTAL_PRICE.index)))
+            .map(|l| shown_value(&l.value(ol::TOTAL_PRICE.index)))
             .collect();
         let sum_text = sum.map(|s| s.to_string()).unwrap_or_else(|| "?".to_owned());
         let message = match verdict {
@@ -551,7 +597,9 @@ impl Ck<'_> {
         );
     }
 
-    fn goods(&mut self, order: &[Record], inventory: &[Record]) {
+    fn goods(&mut self, order: Option<&Table>, inventory: Option<&Table>) {
+        let order: Vec<Row<'_>> = rows(order).collect();
+        let inventory: Vec<Row<'_>> = rows(inventory).collect();
         let mut taken = vec![false; inventory.len()];
         let mut pairs: Vec<(usize, usize, bool)> = Vec::with_capacity(order.len());
         let mut unmatched_order: Vec<usize> = Vec::new();
@@ -562,11 +610,11 @@ impl Ck<'_> {
                 inventory
                     .iter()
                     .enumerate()
-                    .position(|(b, r)| !taken[b] && r.int(il::GNUM) == Some(g))
+                    .position(|(b, r)| is_free(&taken, b) && r.int(il::GNUM) == Some(g))
             });
             match hit {
                 Some(b) => {
-                    taken[b] = true;
+                    take(&mut taken, b);
                     pairs.push((a, b, false));
                 }
                 None => unmatched_order.push(a),
@@ -575,18 +623,18 @@ impl Ck<'_> {
         // Then by itemNo.
         let mut missing: Vec<usize> = Vec::new();
         for a in unmatched_order {
-            let item = order[a].str(ol::ITEM_NO).trim();
+            let item = order.get(a).map_or("", |r| r.str(ol::ITEM_NO));
             let hit = if item.is_empty() {
                 None
             } else {
                 inventory
                     .iter()
                     .enumerate()
-                    .position(|(b, r)| !taken[b] && r.str(il::ITEM_NO).trim() == item)
+                    .position(|(b, r)| is_free(&taken, b) && r.str(il::ITEM_NO) == item)
             };
             match hit {
                 Some(b) => {
-                    taken[b] = true;
+                    take(&mut taken, b);
                     pairs.push((a, b, true));
                 }
                 None => missing.push(a),
@@ -594,13 +642,14 @@ impl Ck<'_> {
         }
         pairs.sort_unstable();
         for (a, b, by_item) in pairs {
-            self.line_pair(&order[a], &inventory[b], by_item);
+            if let (Some(ra), Some(rb)) = (order.get(a), inventory.get(b)) {
+                self.line_pair(*ra, *rb, by_item);
+            }
         }
-        for a in missing {
-            let r = &order[a];
+        for r in missing.into_iter().filter_map(|a| order.get(a)) {
             self.unmatched_line(
                 ("OrderList", "InventoryList"),
-                r.value(ol::GNUM.index),
+                &r.value(ol::GNUM.index),
                 r.str(ol::ITEM_NO),
                 r.str(ol::ITEM_NAME),
             );
@@ -611,7 +660,7 @@ impl Ck<'_> {
             }
             self.unmatched_line(
                 ("InventoryList", "OrderList"),
-                r.value(il::GNUM.index),
+                &r.value(il::GNUM.index),
                 r.str(il::ITEM_NO),
                 r.str(il::ITEM_NAME),
             );
@@ -633,7 +682,7 @@ impl Ck<'_> {
         );
     }
 
-    fn line_pair(&mut self, a: &Record, b: &Record, by_item: bool) {
+    fn line_pair(&mut self, a: Row<'_>, b: Row<'_>, by_item: bool) {
         let texts = [
             (ol::ITEM_NO, il::ITEM_NO),
             (ol::ITEM_NAME, il::ITEM_NAME),
@@ -652,11 +701,11 @@ impl Ck<'_> {
         let line = if by_item {
             format!(
                 "OrderList line gnum={} and InventoryList line gnum={} (matched by itemNo)",
-                shown_value(a.value(ol::GNUM.index)),
-                shown_value(b.value(il::GNUM.index))
+                shown_value(&a.value(ol::GNUM.index)),
+                shown_value(&b.value(il::GNUM.index))
             )
         } else {
-            format!("line gnum={}", shown_value(a.value(ol::GNUM.index)))
+            format!("line gnum={}", shown_value(&a.value(ol::GNUM.index)))
         };
         for (fa, fb) in texts {
             let (va, vb) = (a.str(fa).trim(), b.str(fb).trim());
@@ -680,8 +729,8 @@ impl Ck<'_> {
                 let (pa, pb) = (fa.path(), fb.path());
                 let message = format!(
                     "{line}: {pa}={} but {pb}={}",
-                    shown_value(a.value(fa.index)),
-                    shown_value(b.value(fb.index))
+                    shown_value(&a.value(fa.index)),
+                    shown_value(&b.value(fb.index))
                 );
                 self.push(
                     rule::SET_GOODS,
@@ -693,7 +742,7 @@ impl Ck<'_> {
         }
     }
 
-    fn weight(&mut self, i: At<'_>, lines: &[Record]) {
+    fn weight<'r>(&mut self, i: At<'_>, lines: impl Iterator<Item = Row<'r>>) {
         const KG: &str = "035";
         let gross = i.dec(ih::GROSS_WEIGHT);
         let net = i.dec(ih::NET_WEIGHT);
@@ -878,7 +927,7 @@ impl Ck<'_> {
         }
     }
 
-    fn single_limit(&mut self, o: At<'_>, i: At<'_>, lines: &[Record]) {
+    fn single_limit<'r>(&mut self, o: At<'_>, i: At<'_>, mut lines: impl Iterator<Item = Row<'r>>) {
         let limit = self.cfg.single_limit;
         let paid = o.dec(oh::ACTURAL_PAID);
         if let Some(v) = paid.get()
@@ -896,7 +945,7 @@ impl Ck<'_> {
         }
         let freight = i.dec(ih::FREIGHT);
         let insured = i.dec(ih::INSURED_FEE);
-        let goods = lines.iter().try_fold(Decimal::ZERO, |acc, l| {
+        let goods = lines.try_fold(Decimal::ZERO, |acc, l| {
             acc.checked_add(l.dec(il::TOTAL_PRICE)?)
         });
         let total = goods
@@ -958,4 +1007,14 @@ impl Ck<'_> {
 
 fn same_number(a: Option<Decimal>, b: Option<Decimal>) -> bool {
     matches!((a, b), (Some(x), Some(y)) if x == y)
+}
+
+fn is_free(taken: &[bool], n: usize) -> bool {
+    taken.get(n).is_some_and(|t| !t)
+}
+
+fn take(taken: &mut [bool], n: usize) {
+    if let Some(t) = taken.get_mut(n) {
+        *t = true;
+    }
 }

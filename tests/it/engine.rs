@@ -5,8 +5,8 @@ use std::sync::OnceLock;
 
 use customs_gateway::codec::{self, Charset};
 use customs_gateway::engine::{
-    DocKind, Engine, EngineConfig, EngineError, Outcome, QuotaLedger, ReceiptError, Registry,
-    SetKey, SetReport, Status, WaybillLink, describe, return_info, time17,
+    DocKind, Engine, EngineConfig, EngineError, InboundId, Outcome, ReceiptError, Registry, SetKey,
+    SetReport, Status, WaybillLink, describe, return_info, time17,
 };
 use customs_gateway::formats::id_card_check_char;
 use customs_gateway::model::{Document, Message, Record};
@@ -20,6 +20,32 @@ use customs_gateway::schema::{
 use customs_gateway::validate::{Mode, validate};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
+
+thread_local! {
+    static SOURCES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The inbound id of a named source (the same name, the same id).
+fn src(name: &str) -> InboundId {
+    SOURCES.with(|s| {
+        let mut s = s.borrow_mut();
+        let n = s.iter().position(|x| x == name).unwrap_or_else(|| {
+            s.push(name.to_owned());
+            s.len() - 1
+        });
+        InboundId::new(n as u64, 0)
+    })
+}
+
+/// The name of a source made by [`src`].
+fn name_of(id: InboundId) -> String {
+    SOURCES.with(|s| {
+        s.borrow()
+            .get(id.message as usize)
+            .cloned()
+            .unwrap_or_default()
+    })
+}
 
 /// 2026-11-21 10:20:00 in Beijing, as ms since the epoch.
 const T0: u64 = 1_795_227_600_000;
@@ -91,7 +117,7 @@ impl Set {
     /// Submits all four in set order; the report of the set afterwards.
     fn submit(&self, engine: &mut Engine) -> SetReport {
         for (spec, doc, source) in self.members() {
-            engine.submit(spec, doc, source, T0).expect("submit");
+            engine.submit(spec, doc, src(source), T0).expect("submit");
         }
         engine.report(&self.key()).expect("the set exists")
     }
@@ -701,13 +727,17 @@ fn every_rule_table_driven() {
             failures.push(format!(
                 "{}: expected {want:?}, got {got:?}\n{}",
                 case.name,
-                describe(&report)
+                describe(&report, &name_of)
             ));
             continue;
         }
         if want.is_empty() {
             if report.status() != Status::Pass {
-                failures.push(format!("{}: not a pass\n{}", case.name, describe(&report)));
+                failures.push(format!(
+                    "{}: not a pass\n{}",
+                    case.name,
+                    describe(&report, &name_of)
+                ));
             }
             continue;
         }
@@ -720,7 +750,7 @@ fn every_rule_table_driven() {
                 "{}: no violation names {}\n{}",
                 case.name,
                 case.path,
-                describe(&report)
+                describe(&report, &name_of)
             ));
         }
         // Every violation names the elements compared, with their values.
@@ -760,7 +790,7 @@ fn no_registry_is_reported_as_skipped() {
     let skipped: Vec<&str> = report.skipped.iter().map(|s| s.rule.code).collect();
     assert_eq!(skipped, ["SET_REGISTRY"]);
     let full = Set::sample().submit(&mut engine(Reg::Full));
-    assert!(full.skipped.is_empty(), "{}", describe(&full));
+    assert!(full.skipped.is_empty(), "{}", describe(&full, &name_of));
 }
 
 #[test]
@@ -786,7 +816,7 @@ fn all_violations_are_reported_not_only_the_first() {
         .iter()
         .filter(|v| v.code() == "SET_GOODS")
         .count();
-    assert_eq!(goods, 2, "{}", describe(&report));
+    assert_eq!(goods, 2, "{}", describe(&report, &name_of));
 }
 
 fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
@@ -818,7 +848,9 @@ fn every_arrival_order_gives_the_same_verdict() {
             let members = set.members();
             for (step, &n) in order.iter().enumerate() {
                 let (spec, doc, source) = members[n];
-                let done = engine.submit(spec, doc, source, T0 + step as u64).unwrap();
+                let done = engine
+                    .submit(spec, doc, src(source), T0 + step as u64)
+                    .unwrap();
                 let present: Vec<usize> = order[..=step].to_vec();
                 if present == [2] {
                     // A waybill alone waits for its set.
@@ -843,7 +875,12 @@ fn every_arrival_order_gives_the_same_verdict() {
                 }
             }
             let report = engine.report(&set.key()).unwrap();
-            assert_eq!(codes(&report), want, "{order:?}\n{}", describe(&report));
+            assert_eq!(
+                codes(&report),
+                want,
+                "{order:?}\n{}",
+                describe(&report, &name_of)
+            );
             assert!(engine.pending_waybills().is_empty());
             assert_eq!(report.members.len(), 4);
         }
@@ -868,16 +905,26 @@ fn a_change_repairs_a_failed_set() {
     let mut fixed = Set::sample().payment;
     fixed.head.set(ph::APP_TYPE, "2");
     let done = engine
-        .submit(&MSG_CEB411, &fixed, "CEB411-payment-fix.xml", T0 + 60_000)
+        .submit(
+            &MSG_CEB411,
+            &fixed,
+            src("CEB411-payment-fix.xml"),
+            T0 + 60_000,
+        )
         .unwrap();
     assert_eq!(done.reports.len(), 1);
     let report = &done.reports[0];
-    assert_eq!(report.status(), Status::Pass, "{}", describe(report));
+    assert_eq!(
+        report.status(),
+        Status::Pass,
+        "{}",
+        describe(report, &name_of)
+    );
     assert!(
         report
             .members
             .iter()
-            .any(|m| m.source == "CEB411-payment-fix.xml")
+            .any(|m| name_of(m.source) == "CEB411-payment-fix.xml")
     );
     assert!(engine.receipts(&set.key(), T0).unwrap().is_empty());
 }
@@ -890,15 +937,15 @@ fn app_types_new_change_delete() {
     let key = set.key();
     // Identical re-delivery: accepted, nothing changes.
     let again = engine
-        .submit(&MSG_CEB311, &set.order, "again.xml", T0 + 1)
+        .submit(&MSG_CEB311, &set.order, src("again.xml"), T0 + 1)
         .unwrap();
-    assert!(again.unchanged);
+    assert!(again.duplicate_of.is_some());
     assert_eq!(again.reports[0].status(), Status::Pass);
     // A different document declared as new again is refused.
     let mut other = set.order.clone();
     append(&mut other.head, oh::NOTE, "x");
     let err = engine
-        .submit(&MSG_CEB311, &other, "other.xml", T0 + 2)
+        .submit(&MSG_CEB311, &other, src("other.xml"), T0 + 2)
         .unwrap_err();
     assert!(
         matches!(
@@ -913,7 +960,7 @@ fn app_types_new_change_delete() {
     let mut waybill = set.waybill.clone();
     append(&mut waybill.head, lh::NOTE, "x");
     let err = engine
-        .submit(&MSG_CEB511, &waybill, "w.xml", T0 + 2)
+        .submit(&MSG_CEB511, &waybill, src("w.xml"), T0 + 2)
         .unwrap_err();
     assert!(
         matches!(
@@ -928,14 +975,18 @@ fn app_types_new_change_delete() {
 
     // Deleting the waybill and the inventory leaves the set incomplete.
     let del = with_app_type(&set.waybill, lh::APP_TYPE, "3");
-    let done = engine.submit(&MSG_CEB511, &del, "del.xml", T0 + 3).unwrap();
+    let done = engine
+        .submit(&MSG_CEB511, &del, src("del.xml"), T0 + 3)
+        .unwrap();
     assert_eq!(done.reports[0].missing(), [DocKind::Waybill]);
     let err = engine
-        .submit(&MSG_CEB511, &del, "del.xml", T0 + 4)
+        .submit(&MSG_CEB511, &del, src("del.xml"), T0 + 4)
         .unwrap_err();
     assert!(matches!(err, EngineError::NotFound { .. }), "{err}");
     let del = with_app_type(&set.inventory, ih::APP_TYPE, "3");
-    let done = engine.submit(&MSG_CEB621, &del, "del.xml", T0 + 5).unwrap();
+    let done = engine
+        .submit(&MSG_CEB621, &del, src("del.xml"), T0 + 5)
+        .unwrap();
     assert_eq!(
         done.reports[0].missing(),
         [DocKind::Waybill, DocKind::Inventory]
@@ -943,10 +994,12 @@ fn app_types_new_change_delete() {
     // A change of a member never seen fills its place.
     let inv = with_app_type(&set.inventory, ih::APP_TYPE, "2");
     engine
-        .submit(&MSG_CEB621, &inv, "inv2.xml", T0 + 6)
+        .submit(&MSG_CEB621, &inv, src("inv2.xml"), T0 + 6)
         .unwrap();
     let wb = with_app_type(&set.waybill, lh::APP_TYPE, "2");
-    let done = engine.submit(&MSG_CEB511, &wb, "wb2.xml", T0 + 7).unwrap();
+    let done = engine
+        .submit(&MSG_CEB511, &wb, src("wb2.xml"), T0 + 7)
+        .unwrap();
     assert_eq!(done.reports[0].status(), Status::Pass);
     assert_eq!(done.reports[0].waybill_link, Some(WaybillLink::LogisticsNo));
 
@@ -958,7 +1011,12 @@ fn app_types_new_change_delete() {
         (&MSG_CEB621, &set.inventory, ih::APP_TYPE),
     ] {
         engine
-            .submit(spec, &with_app_type(doc, field, "3"), "del.xml", T0 + 8)
+            .submit(
+                spec,
+                &with_app_type(doc, field, "3"),
+                src("del.xml"),
+                T0 + 8,
+            )
             .unwrap();
     }
     assert!(engine.report(&key).is_none());
@@ -975,7 +1033,7 @@ fn documents_that_cannot_be_placed_are_refused() {
             .unwrap(),
     );
     let err = engine
-        .submit(&MSG_CEB312, &receipt.documents[0], "r.xml", T0)
+        .submit(&MSG_CEB312, &receipt.documents[0], src("r.xml"), T0)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -984,23 +1042,27 @@ fn documents_that_cannot_be_placed_are_refused() {
         }
     ));
     let err = engine
-        .submit(&MSG_CEB411, &set.order, "x.xml", T0)
+        .submit(&MSG_CEB411, &set.order, src("x.xml"), T0)
         .unwrap_err();
     assert!(matches!(err, EngineError::WrongRecord { .. }), "{err}");
     let mut no_key = set.order.clone();
     no_key.head.set(oh::ORDER_NO, "");
     let err = engine
-        .submit(&MSG_CEB311, &no_key, "x.xml", T0)
+        .submit(&MSG_CEB311, &no_key, src("x.xml"), T0)
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         "CEB311 (order): OrderHead/orderNo is absent, so the document cannot be placed in a set"
     );
     let bad = with_app_type(&set.order, oh::APP_TYPE, "9");
-    let err = engine.submit(&MSG_CEB311, &bad, "x.xml", T0).unwrap_err();
+    let err = engine
+        .submit(&MSG_CEB311, &bad, src("x.xml"), T0)
+        .unwrap_err();
     assert!(matches!(err, EngineError::BadAppType { .. }), "{err}");
     let del = with_app_type(&set.payment, ph::APP_TYPE, "3");
-    let err = engine.submit(&MSG_CEB411, &del, "x.xml", T0).unwrap_err();
+    let err = engine
+        .submit(&MSG_CEB411, &del, src("x.xml"), T0)
+        .unwrap_err();
     assert!(matches!(err, EngineError::NotFound { .. }), "{err}");
     assert_eq!(engine.keys().count(), 0);
 }
@@ -1013,7 +1075,12 @@ fn annual_limit_across_orders_and_released_by_deletion() {
     for n in 1..=5 {
         let set = Set::sample().numbered(n).with_paid(d("5000.00"));
         let report = set.submit(&mut engine);
-        assert_eq!(report.status(), Status::Pass, "{}", describe(&report));
+        assert_eq!(
+            report.status(),
+            Status::Pass,
+            "{}",
+            describe(&report, &name_of)
+        );
     }
     assert_eq!(engine.ledger().used(buyer, 2026), d("25000.00"));
     // A sixth of 1000.00 reaches 26000.00 exactly: accepted.
@@ -1027,7 +1094,7 @@ fn annual_limit_across_orders_and_released_by_deletion() {
         codes(&report),
         ["SET_ANNUAL_LIMIT"],
         "{}",
-        describe(&report)
+        describe(&report, &name_of)
     );
     let v = &report.violations()[0];
     assert_eq!(v.national(), Some("1313"));
@@ -1042,8 +1109,8 @@ fn annual_limit_across_orders_and_released_by_deletion() {
     // Re-evaluating never counts an order twice.
     for n in [1, 6, 7] {
         let key = Set::sample().numbered(n).key();
-        engine.evaluate(&key, T0 + 10);
-        engine.evaluate(&key, T0 + 11);
+        engine.evaluate(&key, T0 + 10).unwrap();
+        engine.evaluate(&key, T0 + 11).unwrap();
     }
     assert_eq!(engine.ledger().used(buyer, 2026), d("26000.00"));
     assert_eq!(engine.ledger().len(), 6);
@@ -1058,19 +1125,19 @@ fn annual_limit_across_orders_and_released_by_deletion() {
     let first = Set::sample().numbered(1);
     let del = with_app_type(&first.order, oh::APP_TYPE, "3");
     engine
-        .submit(&MSG_CEB311, &del, "del.xml", T0 + 20)
+        .submit(&MSG_CEB311, &del, src("del.xml"), T0 + 20)
         .unwrap();
     assert_eq!(engine.ledger().used(buyer, 2026), d("21000.00"));
     let mut change = seventh.payment.clone();
     change.head.set(ph::APP_TYPE, "2");
     let done = engine
-        .submit(&MSG_CEB411, &change, "pay7-resent.xml", T0 + 30)
+        .submit(&MSG_CEB411, &change, src("pay7-resent.xml"), T0 + 30)
         .unwrap();
     assert_eq!(
         done.reports[0].status(),
         Status::Pass,
         "{}",
-        describe(&done.reports[0])
+        describe(&done.reports[0], &name_of)
     );
     assert_eq!(engine.ledger().used(buyer, 2026), d("22000.00"));
 }
@@ -1085,14 +1152,18 @@ fn a_failed_set_records_no_quota_and_a_change_replaces_the_amount() {
     assert_eq!(engine.ledger().used(buyer, 2026), Decimal::ZERO);
     let mut wb = Set::sample().waybill;
     wb.head.set(lh::APP_TYPE, "2");
-    engine.submit(&MSG_CEB511, &wb, "wb.xml", T0).unwrap();
+    engine.submit(&MSG_CEB511, &wb, src("wb.xml"), T0).unwrap();
     assert_eq!(engine.ledger().used(buyer, 2026), d("4000.00"));
     // The order changed to 3000.00: the ledger holds the new amount only.
     let smaller = Set::sample().with_paid(d("3000.00"));
     let order = with_app_type(&smaller.order, oh::APP_TYPE, "2");
     let payment = with_app_type(&smaller.payment, ph::APP_TYPE, "2");
-    engine.submit(&MSG_CEB311, &order, "o2.xml", T0).unwrap();
-    let done = engine.submit(&MSG_CEB411, &payment, "p2.xml", T0).unwrap();
+    engine
+        .submit(&MSG_CEB311, &order, src("o2.xml"), T0)
+        .unwrap();
+    let done = engine
+        .submit(&MSG_CEB411, &payment, src("p2.xml"), T0)
+        .unwrap();
     assert_eq!(done.reports[0].status(), Status::Pass);
     assert_eq!(engine.ledger().used(buyer, 2026), d("3000.00"));
 }
@@ -1134,7 +1205,7 @@ fn members_in_gbk_and_gb18030_still_pass() {
                 assert_eq!(decoded.charset, charset);
             }
             let done = engine
-                .submit(spec, &decoded.message.documents[0], file, T0)
+                .submit(spec, &decoded.message.documents[0], src(file), T0)
                 .unwrap();
             last = done.reports.into_iter().last();
         }
@@ -1143,7 +1214,7 @@ fn members_in_gbk_and_gb18030_still_pass() {
             report.status(),
             Status::Pass,
             "{label}\n{}",
-            describe(&report)
+            describe(&report, &name_of)
         );
         // All four transcoded too.
         let mut engine2 = self::engine(Reg::Full);
@@ -1153,10 +1224,10 @@ fn members_in_gbk_and_gb18030_still_pass() {
         {
             let decoded = codec::decode(&transcode(file, encoding, label)).unwrap();
             engine2
-                .submit(spec, &decoded.message.documents[0], file, T0)
+                .submit(spec, &decoded.message.documents[0], src(file), T0)
                 .unwrap();
         }
-        assert_eq!(engine2.outcome(&Set::sample().key()), Some(&Outcome::Pass));
+        assert_eq!(engine2.outcome(&Set::sample().key()), Some(Outcome::Pass));
     }
 }
 
@@ -1167,14 +1238,18 @@ fn waybill_attachment() {
     let mut engine = engine(Reg::Full);
     let mut waybill = set.waybill.clone();
     waybill.head.set(lh::ORDER_NO, "");
-    engine.submit(&MSG_CEB511, &waybill, "w.xml", T0).unwrap();
-    engine.submit(&MSG_CEB311, &set.order, "o.xml", T0).unwrap();
     engine
-        .submit(&MSG_CEB411, &set.payment, "p.xml", T0)
+        .submit(&MSG_CEB511, &waybill, src("w.xml"), T0)
+        .unwrap();
+    engine
+        .submit(&MSG_CEB311, &set.order, src("o.xml"), T0)
+        .unwrap();
+    engine
+        .submit(&MSG_CEB411, &set.payment, src("p.xml"), T0)
         .unwrap();
     assert_eq!(engine.pending_waybills().len(), 1);
     let done = engine
-        .submit(&MSG_CEB621, &set.inventory, "i.xml", T0)
+        .submit(&MSG_CEB621, &set.inventory, src("i.xml"), T0)
         .unwrap();
     assert!(engine.pending_waybills().is_empty());
     assert_eq!(done.reports[0].status(), Status::Pass);
@@ -1187,18 +1262,20 @@ fn waybill_attachment() {
     other.order.head.set(oh::EBP_CODE, "3301960Z99");
     other.payment.head.set(ph::EBP_CODE, "3301960Z99");
     engine
-        .submit(&MSG_CEB311, &other.order, "o-z.xml", T0)
+        .submit(&MSG_CEB311, &other.order, src("o-z.xml"), T0)
         .unwrap();
-    engine.submit(&MSG_CEB311, &set.order, "o.xml", T0).unwrap();
+    engine
+        .submit(&MSG_CEB311, &set.order, src("o.xml"), T0)
+        .unwrap();
     let done = engine
-        .submit(&MSG_CEB511, &set.waybill, "w.xml", T0)
+        .submit(&MSG_CEB511, &set.waybill, src("w.xml"), T0)
         .unwrap();
     assert_eq!(done.set, None, "ambiguous orderNo: the waybill waits");
     engine
-        .submit(&MSG_CEB411, &set.payment, "p.xml", T0)
+        .submit(&MSG_CEB411, &set.payment, src("p.xml"), T0)
         .unwrap();
     let done = engine
-        .submit(&MSG_CEB621, &set.inventory, "i.xml", T0)
+        .submit(&MSG_CEB621, &set.inventory, src("i.xml"), T0)
         .unwrap();
     assert_eq!(done.reports[0].key, set.key());
     assert_eq!(done.reports[0].status(), Status::Pass);
@@ -1212,7 +1289,9 @@ fn waybill_attachment() {
     let mut moved = set.waybill.clone();
     moved.head.set(lh::APP_TYPE, "2");
     moved.head.set(lh::CONSIGNEE, "林晓");
-    let done = engine.submit(&MSG_CEB511, &moved, "w2.xml", T0).unwrap();
+    let done = engine
+        .submit(&MSG_CEB511, &moved, src("w2.xml"), T0)
+        .unwrap();
     assert_eq!(done.reports[0].failed_codes(), ["SET_CONSIGNEE"]);
 }
 
@@ -1231,11 +1310,13 @@ fn overdue_sets_and_waybills() {
         None,
     )
     .unwrap();
-    engine.submit(&MSG_CEB311, &set.order, "o.xml", T0).unwrap();
+    engine
+        .submit(&MSG_CEB311, &set.order, src("o.xml"), T0)
+        .unwrap();
     let mut lone = Set::sample().numbered(2).waybill;
     lone.head.set(lh::ORDER_NO, "GW-UNKNOWN");
     engine
-        .submit(&MSG_CEB511, &lone, "lone.xml", T0 + 1000)
+        .submit(&MSG_CEB511, &lone, src("lone.xml"), T0 + 1000)
         .unwrap();
     assert!(engine.overdue(T0 + 3_600_000).is_empty());
     let late = engine.overdue(T0 + 3_600_001);
@@ -1249,10 +1330,10 @@ fn overdue_sets_and_waybills() {
     let late = engine.overdue(T0 + 3_601_001);
     assert_eq!(late.len(), 2);
     assert_eq!(late[1].key, None);
-    assert_eq!(late[1].members[0].source, "lone.xml");
+    assert_eq!(name_of(late[1].members[0].source), "lone.xml");
     // Completing the set clears it.
     for (spec, doc, source) in &set.members()[1..] {
-        engine.submit(spec, doc, source, T0 + 5000).unwrap();
+        engine.submit(spec, doc, src(source), T0 + 5000).unwrap();
     }
     let late = engine.overdue(T0 + 10_000_000);
     assert_eq!(late.len(), 1);
@@ -1375,7 +1456,11 @@ fn return_info_fits_in_1000_characters() {
     let info = return_info(None, report.violations());
     assert!(info.chars().count() <= 1000);
     assert!(info.starts_with("[Code:"));
-    assert!(report.failed_codes().len() >= 10, "{}", describe(&report));
+    assert!(
+        report.failed_codes().len() >= 10,
+        "{}",
+        describe(&report, &name_of)
+    );
 }
 
 #[test]
@@ -1387,13 +1472,16 @@ fn report_serializes_and_describes() {
     assert_eq!(json["status"], "fail");
     assert_eq!(json["key"]["orderNo"], "GW20261121000001");
     assert_eq!(json["members"][0]["type"], "CEB311");
-    assert_eq!(json["members"][0]["source"], "CEB311-order.xml");
+    assert_eq!(
+        json["members"][0]["source"]["message"],
+        src("CEB311-order.xml").message
+    );
     assert_eq!(json["violations"][0]["code"], "SET_PAID_AMOUNT");
     assert_eq!(json["violations"][0]["national"], "1332");
     assert_eq!(json["violations"][0]["severity"], "error");
     assert_eq!(json["violations"][0]["paths"][1], "PaymentHead/amountPaid");
     assert_eq!(json["skipped"][0]["code"], "SET_REGISTRY");
-    let text = describe(&report);
+    let text = describe(&report, &name_of);
     assert!(
         text.starts_with("set orderNo=GW20261121000001,ebpCode=3301960A01: FAIL (1 violation)"),
         "{text}"
@@ -1410,7 +1498,10 @@ fn report_serializes_and_describes() {
         text.contains("skipped SET_REGISTRY: no enterprise registry is configured"),
         "{text}"
     );
-    assert_eq!(report.to_string(), text);
+    assert_eq!(
+        report.to_string(),
+        describe(&report, &|id: InboundId| id.to_string())
+    );
 }
 
 #[test]
@@ -1771,13 +1862,13 @@ proptest! {
     ) {
         let set = g.build();
         let report = set.submit(&mut engine(Reg::Full));
-        prop_assert_eq!(report.status(), Status::Pass, "{}", describe(&report));
+        prop_assert_eq!(report.status(), Status::Pass, "{}", describe(&report, &name_of));
 
         let mut broken = set.clone();
         let path = mutate(&mut broken, which, Decimal::new(delta_cents, 2), line);
         let report = broken.submit(&mut engine(Reg::Full));
-        prop_assert_eq!(report.status(), Status::Fail, "{} not reported\n{}", path, describe(&report));
+        prop_assert_eq!(report.status(), Status::Fail, "{} not reported\n{}", path, describe(&report, &name_of));
         let named = report.violations().iter().any(|v| v.paths.iter().any(|p| p == path));
-        prop_assert!(named, "no violation names {}\n{}", path, describe(&report));
+        prop_assert!(named, "no violation names {}\n{}", path, describe(&report, &name_of));
     }
 }

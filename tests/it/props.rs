@@ -1,8 +1,10 @@
 //! Property tests: no input makes the codec panic, and what the writer writes
 //! the reader reads back unchanged.
 
+use customs_gateway::codec::Limits;
 use customs_gateway::codec::{self, EncodeOptions};
-use customs_gateway::engine::{Engine, EngineConfig};
+use customs_gateway::engine::{Engine, EngineConfig, InboundId};
+use customs_gateway::inspect::{Checker, inspect_bytes};
 use customs_gateway::schema::fields::order_head;
 use customs_gateway::validate::{Mode, validate};
 use proptest::prelude::*;
@@ -20,20 +22,31 @@ fn exercise(bytes: &[u8]) {
     if let Ok(decoded) = codec::decode(bytes) {
         let _ = validate(&decoded.message, Mode::Read);
         let _ = codec::encode(&decoded.message, &EncodeOptions::default());
-        let mut engine = Engine::new(EngineConfig::default(), None).unwrap();
-        let _ =
-            customs_gateway::inspect::submit_to_engine(&mut engine, "damaged", &decoded.message, 0);
+        // Straight into an engine, validation errors or not.
+        let mut raw = Engine::new(EngineConfig::default(), None).unwrap();
+        let business = decoded.message.business();
+        for (n, doc) in business.documents.iter().enumerate() {
+            let _ = raw.submit(business.spec, doc, InboundId::new(0, n as u32), 0);
+        }
+        // And through the check command's path, with the rest of the set.
+        let engine = Engine::new(EngineConfig::default(), None).unwrap();
+        let mut checker = Checker::new(engine, 0);
+        checker.add(
+            "damaged",
+            inspect_bytes("damaged", bytes, &Limits::default()),
+        );
         for name in [
             "CEB411-payment.xml",
             "CEB511-waybill.xml",
             "CEB621-inventory.xml",
         ] {
             let bytes = std::fs::read(util::root().join("samples/set-ok").join(name)).unwrap();
-            let other = codec::decode(&bytes).unwrap().message;
-            let _ = customs_gateway::inspect::submit_to_engine(&mut engine, name, &other, 0);
+            checker.add(name, inspect_bytes(name, &bytes, &Limits::default()));
         }
-        for report in engine.reports() {
-            let _ = engine.receipts(&report.key, 0);
+        let report = checker.finish();
+        for set in &report.sets {
+            let _ = checker.engine().receipts(&set.key, 0);
+            let _ = report.set_json(set);
         }
     }
 }

@@ -1,0 +1,486 @@
+//! What an open set keeps of a document: the fields the rules, the set key,
+//! the reports and the receipts read, and nothing else, packed into one
+//! text buffer per record kind ([`Table`]).
+//!
+//! A document's whole model (every field as a [`Value`], one allocation per
+//! text) costs several kilobytes; the engine holds one per document of
+//! every open set, and a daemon holds a million open sets. A [`Table`]
+//! keeps the trimmed text of the kept fields of all its rows in one
+//! `Box<str>` and their end offsets in one `Box<[u32]>`; a decimal or an
+//! integer is kept as the text it was read from and parsed when a rule
+//! reads it. Which fields are kept is one list per record kind ([`KEEP`]);
+//! reading a field that is not kept is a programming error caught by the
+//! test suite (a debug assertion), never a wrong verdict in silence: the
+//! suite runs every rule on every field it reads.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+use super::{DocKind, EngineError};
+use crate::model::{Document, Record, Value, parse_decimal};
+use crate::schema::fields::{
+    inventory_head as ih, inventory_list as il, logistics_head as lh, order_head as oh,
+    order_list as ol, payment_head as ph,
+};
+use crate::schema::{
+    Dec, Field, FieldKind, Int, REC_INVENTORY_HEAD, REC_INVENTORY_LIST, REC_LOGISTICS_HEAD,
+    REC_ORDER_HEAD, REC_ORDER_LIST, REC_PAYMENT_HEAD, RecordSpec, Text,
+};
+
+/// The fields kept of one record kind, and where each is kept.
+#[derive(Debug)]
+pub(crate) struct Keep {
+    spec: &'static RecordSpec,
+    /// Field indices of `spec`, in kept order.
+    fields: &'static [usize],
+    /// For each field index of `spec`: its position in `fields`, or `NONE`.
+    slot: &'static [u8],
+}
+
+const NONE: u8 = u8::MAX;
+/// Set in an end offset when the text did not parse as the field's type.
+const INVALID: u32 = 1 << 31;
+
+/// The inverse of a kept-field list, computed at compile time (an index out
+/// of range or a list over 254 fields fails the build, not a run).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const fn slots<const N: usize>(fields: &[usize]) -> [u8; N] {
+    let mut out = [NONE; N];
+    let mut i = 0;
+    while i < fields.len() {
+        assert!(i < NONE as usize && out[fields[i]] == NONE);
+        out[fields[i]] = i as u8;
+        i += 1;
+    }
+    out
+}
+
+macro_rules! keep {
+    ($name:ident, $spec:expr, [$($field:expr),* $(,)?]) => {
+        pub(crate) static $name: Keep = {
+            const FIELDS: &[usize] = &[$($field.index),*];
+            const N: usize = $spec.fields.len();
+            const SLOT: [u8; N] = slots::<N>(FIELDS);
+            Keep { spec: &$spec, fields: FIELDS, slot: &SLOT }
+        };
+    };
+}
+
+keep!(
+    ORDER_HEAD,
+    REC_ORDER_HEAD,
+    [
+        oh::GUID,
+        oh::APP_TYPE,
+        oh::APP_TIME,
+        oh::ORDER_NO,
+        oh::EBP_CODE,
+        oh::EBP_NAME,
+        oh::EBC_CODE,
+        oh::EBC_NAME,
+        oh::GOODS_VALUE,
+        oh::FREIGHT,
+        oh::DISCOUNT,
+        oh::TAX_TOTAL,
+        oh::ACTURAL_PAID,
+        oh::BUYER_NAME,
+        oh::BUYER_TELEPHONE,
+        oh::BUYER_ID_TYPE,
+        oh::BUYER_ID_NUMBER,
+        oh::PAY_CODE,
+        oh::PAY_NAME,
+        oh::PAY_TRANSACTION_ID,
+        oh::CONSIGNEE,
+        oh::CONSIGNEE_TELEPHONE,
+        oh::CONSIGNEE_ADDRESS,
+    ]
+);
+keep!(
+    ORDER_LIST,
+    REC_ORDER_LIST,
+    [
+        ol::GNUM,
+        ol::ITEM_NO,
+        ol::ITEM_NAME,
+        ol::UNIT,
+        ol::QTY,
+        ol::TOTAL_PRICE,
+    ]
+);
+keep!(
+    PAYMENT_HEAD,
+    REC_PAYMENT_HEAD,
+    [
+        ph::GUID,
+        ph::APP_TYPE,
+        ph::APP_TIME,
+        ph::ORDER_NO,
+        ph::EBP_CODE,
+        ph::EBP_NAME,
+        ph::PAY_CODE,
+        ph::PAY_NAME,
+        ph::PAY_TRANSACTION_ID,
+        ph::PAYER_NAME,
+        ph::PAYER_ID_TYPE,
+        ph::PAYER_ID_NUMBER,
+        ph::AMOUNT_PAID,
+    ]
+);
+keep!(
+    LOGISTICS_HEAD,
+    REC_LOGISTICS_HEAD,
+    [
+        lh::GUID,
+        lh::APP_TYPE,
+        lh::APP_TIME,
+        lh::ORDER_NO,
+        lh::LOGISTICS_CODE,
+        lh::LOGISTICS_NAME,
+        lh::LOGISTICS_NO,
+        lh::CONSIGNEE,
+        lh::CONSIGNEE_TELEPHONE,
+        lh::CONSIGNEE_ADDRESS,
+        lh::PACK_NO,
+    ]
+);
+keep!(
+    INVENTORY_HEAD,
+    REC_INVENTORY_HEAD,
+    [
+        ih::GUID,
+        ih::APP_TYPE,
+        ih::APP_TIME,
+        ih::ORDER_NO,
+        ih::EBP_CODE,
+        ih::EBP_NAME,
+        ih::EBC_CODE,
+        ih::EBC_NAME,
+        ih::LOGISTICS_CODE,
+        ih::LOGISTICS_NAME,
+        ih::LOGISTICS_NO,
+        ih::COP_NO,
+        ih::PRE_NO,
+        ih::INVT_NO,
+        ih::CUSTOMS_CODE,
+        ih::AGENT_CODE,
+        ih::AGENT_NAME,
+        ih::BUYER_NAME,
+        ih::BUYER_TELEPHONE,
+        ih::BUYER_ID_TYPE,
+        ih::BUYER_ID_NUMBER,
+        ih::DECL_TIME,
+        ih::FREIGHT,
+        ih::INSURED_FEE,
+        ih::PACK_NO,
+        ih::GROSS_WEIGHT,
+        ih::NET_WEIGHT,
+    ]
+);
+keep!(
+    INVENTORY_LIST,
+    REC_INVENTORY_LIST,
+    [
+        il::GNUM,
+        il::ITEM_NO,
+        il::ITEM_NAME,
+        il::UNIT,
+        il::QTY,
+        il::TOTAL_PRICE,
+        il::UNIT1,
+        il::QTY1,
+        il::UNIT2,
+        il::QTY2,
+    ]
+);
+
+/// What is kept of each kind: (head, lines).
+fn keep_of(kind: DocKind) -> (&'static Keep, Option<&'static Keep>) {
+    match kind {
+        DocKind::Order => (&ORDER_HEAD, Some(&ORDER_LIST)),
+        DocKind::Payment => (&PAYMENT_HEAD, None),
+        DocKind::Waybill => (&LOGISTICS_HEAD, None),
+        DocKind::Inventory => (&INVENTORY_HEAD, Some(&INVENTORY_LIST)),
+    }
+}
+
+/// The kept fields of the rows of one record kind.
+#[derive(Clone)]
+pub(crate) struct Table {
+    keep: &'static Keep,
+    /// Every kept cell's trimmed text, row after row.
+    text: Box<str>,
+    /// Each cell's end offset in `text` (`INVALID` set when the text did not
+    /// parse as the field's type); `keep.fields.len()` cells a row.
+    ends: Box<[u32]>,
+}
+
+impl Table {
+    fn build<'r>(
+        kind: DocKind,
+        keep: &'static Keep,
+        rows: impl Iterator<Item = &'r Record>,
+    ) -> Result<Table, EngineError> {
+        let mut text = String::new();
+        let mut ends = Vec::new();
+        for rec in rows {
+            for &i in keep.fields {
+                let (cell, invalid) = match rec.value(i) {
+                    Value::Absent => (None, false),
+                    Value::Text(s) => (Some(s.trim().to_owned()), false),
+                    Value::Invalid(s) => (Some(s.trim().to_owned()), true),
+                    Value::Dec(d) => (Some(d.to_string()), false),
+                    Value::Int(n) => (Some(n.to_string()), false),
+                };
+                if let Some(cell) = cell {
+                    text.push_str(&cell);
+                }
+                let end = u32::try_from(text.len())
+                    .ok()
+                    .filter(|&e| e < INVALID)
+                    .ok_or(EngineError::TooLarge { kind })?;
+                ends.push(if invalid { end | INVALID } else { end });
+            }
+        }
+        Ok(Table {
+            keep,
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        })
+    }
+
+    fn width(&self) -> usize {
+        self.keep.fields.len()
+    }
+
+    /// How many rows.
+    pub fn len(&self) -> usize {
+        self.ends.len().checked_div(self.width()).unwrap_or(0)
+    }
+
+    /// Every row, in document order.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = Row<'_>> + Clone {
+        (0..self.len()).map(move |row| Row { table: self, row })
+    }
+
+    /// The cell's text and whether it failed to parse; `None` when the field
+    /// is not kept.
+    fn cell(&self, row: usize, field: usize) -> Option<(&str, bool)> {
+        let slot = *self.keep.slot.get(field)?;
+        if slot == NONE {
+            return None;
+        }
+        let n = row
+            .checked_mul(self.width())?
+            .checked_add(usize::from(slot))?;
+        let end = *self.ends.get(n)?;
+        let start = match n.checked_sub(1) {
+            Some(p) => self.ends.get(p).map_or(0, |e| e & !INVALID),
+            None => 0,
+        };
+        let text = self.text.get(start as usize..(end & !INVALID) as usize)?;
+        Some((text, end & INVALID != 0))
+    }
+
+    /// Bytes this table holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        self.text
+            .len()
+            .saturating_add(self.ends.len().saturating_mul(4))
+    }
+}
+
+impl fmt::Debug for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("record", &self.keep.spec.element)
+            .field("rows", &self.len())
+            .finish()
+    }
+}
+
+/// One row of a [`Table`]: read like a [`Record`], kept fields only.
+#[derive(Clone, Copy)]
+pub(crate) struct Row<'a> {
+    table: &'a Table,
+    row: usize,
+}
+
+impl<'a> Row<'a> {
+    fn cell(self, spec: &'static RecordSpec, index: usize) -> Option<(&'a str, bool)> {
+        if !std::ptr::eq(spec, self.table.keep.spec) {
+            return None;
+        }
+        let cell = self.table.cell(self.row, index);
+        debug_assert!(
+            cell.is_some(),
+            "the engine reads {}/{} but does not keep it (engine/facts.rs KEEP)",
+            spec.element,
+            spec.fields.get(index).map_or("?", |f| f.name)
+        );
+        cell
+    }
+
+    /// The trimmed text of a text field, `""` when absent.
+    pub fn str(self, field: Field<Text>) -> &'a str {
+        match self.cell(field.record, field.index) {
+            Some((t, false)) => t,
+            _ => "",
+        }
+    }
+
+    /// A decimal field, `None` when absent or not a number.
+    pub fn dec(self, field: Field<Dec>) -> Option<Decimal> {
+        match self.cell(field.record, field.index)? {
+            (t, false) if !t.is_empty() => parse_decimal(t),
+            _ => None,
+        }
+    }
+
+    /// An integer field, `None` when absent or not an integer.
+    pub fn int(self, field: Field<Int>) -> Option<i64> {
+        match self.cell(field.record, field.index)? {
+            (t, false) if !t.is_empty() => t.parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Field `index` as a [`Value`] (for messages and receipts).
+    pub fn value(self, index: usize) -> Value {
+        let spec = self.table.keep.spec;
+        match self.cell(spec, index) {
+            None | Some(("", _)) => Value::Absent,
+            Some((t, true)) => Value::Invalid(t.to_owned()),
+            Some((t, false)) => {
+                let kind = spec.fields.get(index).map_or(FieldKind::Text, |f| f.kind);
+                Value::parse(kind, t)
+            }
+        }
+    }
+}
+
+/// What the engine keeps of one document.
+#[derive(Debug, Clone)]
+pub(crate) struct Facts {
+    /// The head (one row).
+    pub head: Table,
+    /// The goods lines (orders and inventories; empty otherwise).
+    pub lines: Option<Table>,
+}
+
+impl Facts {
+    /// Keeps what the engine reads of `doc`, a document of `kind`.
+    pub fn of(kind: DocKind, doc: &Document) -> Result<Facts, EngineError> {
+        let (head, lines) = keep_of(kind);
+        Ok(Facts {
+            head: Table::build(kind, head, std::iter::once(&doc.head))?,
+            lines: match lines {
+                Some(keep) => Some(Table::build(kind, keep, doc.lines.iter())?),
+                None => None,
+            },
+        })
+    }
+
+    /// The head row.
+    pub fn head(&self) -> Row<'_> {
+        Row {
+            table: &self.head,
+            row: 0,
+        }
+    }
+
+    /// The goods lines.
+    pub fn lines(&self) -> Option<&Table> {
+        self.lines.as_ref()
+    }
+
+    /// The document's business key (`orderNo=…,ebpCode=…`), as
+    /// [`crate::model::document_key`] gives it.
+    pub fn document_key(&self, kind: DocKind) -> String {
+        let head = self.head();
+        let spec = self.head.keep.spec;
+        for alt in kind.spec().key {
+            let parts: Vec<(&str, Value)> = alt
+                .iter()
+                .map(|&i| {
+                    let name = spec.fields.get(i).map_or("?", |f| f.name);
+                    (name, head.value(i))
+                })
+                .collect();
+            if parts.iter().all(|(_, v)| !v.is_absent()) {
+                return parts
+                    .iter()
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",");
+            }
+        }
+        String::new()
+    }
+
+    /// A document with the kept fields filled in and every other field
+    /// absent (what a receipt needs).
+    pub fn to_document(&self) -> Document {
+        let rebuild = |table: &Table, row: Row<'_>| {
+            let mut rec = Record::new(table.keep.spec);
+            for &i in table.keep.fields {
+                rec.set_value(i, row.value(i));
+            }
+            rec
+        };
+        Document {
+            head: rebuild(&self.head, self.head()),
+            lines: self
+                .lines()
+                .map(|t| t.rows().map(|r| rebuild(t, r)).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Bytes held on the heap (text and offsets; allocator overhead not counted).
+    pub fn heap_bytes(&self) -> usize {
+        self.head
+            .heap_bytes()
+            .saturating_add(self.lines.as_ref().map_or(0, Table::heap_bytes))
+    }
+}
+
+/// The fingerprint of a document's business content: every field of the
+/// head and the lines except those that only describe the transmission
+/// (`guid`, `appTime`) and the request (`appType`). Text is compared
+/// trimmed and numbers by value (`10.50` is `10.5`). Two documents with the
+/// same business key and the same fingerprint are the same declaration.
+pub(crate) fn fingerprint(kind: DocKind, doc: &Document) -> [u8; 16] {
+    use sha2::{Digest, Sha256};
+    let head = kind.head();
+    let skip = [head.guid.index, head.app_time.index, head.app_type.index];
+    let mut h = Sha256::new();
+    let mut put = |rec: &Record, tag: u8, skip: &[usize]| {
+        h.update([tag]);
+        for (i, v) in rec.values().iter().enumerate() {
+            if skip.contains(&i) || v.is_absent() {
+                continue;
+            }
+            let text = match v {
+                Value::Dec(d) => d.normalize().to_string(),
+                Value::Int(n) => n.to_string(),
+                Value::Text(s) | Value::Invalid(s) => s.trim().to_owned(),
+                Value::Absent => String::new(),
+            };
+            // Field index and length first, so no two contents encode alike.
+            h.update(u64::try_from(i).unwrap_or(u64::MAX).to_le_bytes());
+            h.update(u64::try_from(text.len()).unwrap_or(u64::MAX).to_le_bytes());
+            h.update(text.as_bytes());
+        }
+    };
+    put(&doc.head, 0, &skip);
+    for line in &doc.lines {
+        put(line, 1, &[]);
+    }
+    let full = h.finalize();
+    let mut out = [0u8; 16];
+    for (o, b) in out.iter_mut().zip(full.iter()) {
+        *o = *b;
+    }
+    out
+}
