@@ -170,7 +170,7 @@ impl Registry {
             if code.is_empty() {
                 return Err(EngineError::Config(format!(
                     "enterprise #{} has an empty code",
-                    i + 1
+                    i.saturating_add(1)
                 )));
             }
             if index.insert(code.to_owned(), i).is_some() {

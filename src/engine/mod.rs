@@ -65,6 +65,12 @@
 //! A set keeps what the rules compare, not whole documents (see `facts`);
 //! a decided set that has been forwarded is evicted with [`Engine::close`].
 
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod config;
 mod error;
 mod facts;

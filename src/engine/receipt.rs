@@ -221,7 +221,7 @@ pub fn return_info(kind: Option<DocKind>, violations: &[Violation]) -> String {
         involved
     };
     let mut out = String::new();
-    let mut len = 0;
+    let mut len: usize = 0;
     let mut seen: Vec<&str> = Vec::new();
     for v in chosen {
         if seen.contains(&v.rule.code) {
@@ -234,14 +234,14 @@ pub fn return_info(kind: Option<DocKind>, violations: &[Violation]) -> String {
             v.rule.zh
         );
         let n = entry.chars().count();
-        if len + n > RETURN_INFO_MAX {
+        if len.saturating_add(n) > RETURN_INFO_MAX {
             if out.is_empty() {
                 out = entry.chars().take(RETURN_INFO_MAX).collect();
             }
             break;
         }
         out.push_str(&entry);
-        len += n;
+        len = len.saturating_add(n);
     }
     out
 }
@@ -250,36 +250,52 @@ pub fn return_info(kind: Option<DocKind>, violations: &[Violation]) -> String {
 /// the Unix epoch; `None` past the year 9999.
 pub fn time17(now_ms: u64) -> Option<String> {
     let ms = now_ms.checked_add(8 * 3600 * 1000)?;
-    let days = i64::try_from(ms / 86_400_000).ok()?;
-    let in_day = ms % 86_400_000;
-    let (y, m, d) = civil_from_days(days);
+    let days = i64::try_from(ms.checked_div(86_400_000)?).ok()?;
+    let in_day = ms.checked_rem(86_400_000)?;
+    let (y, m, d) = civil_from_days(days)?;
     if !(1..=9999).contains(&y) {
         return None;
     }
-    let (h, rest) = (in_day / 3_600_000, in_day % 3_600_000);
-    let (mi, rest) = (rest / 60_000, rest % 60_000);
-    let (s, milli) = (rest / 1000, rest % 1000);
+    let (h, rest) = (
+        in_day.checked_div(3_600_000)?,
+        in_day.checked_rem(3_600_000)?,
+    );
+    let (mi, rest) = (rest.checked_div(60_000)?, rest.checked_rem(60_000)?);
+    let (s, milli) = (rest.checked_div(1000)?, rest.checked_rem(1000)?);
     Some(format!("{y:04}{m:02}{d:02}{h:02}{mi:02}{s:02}{milli:03}"))
 }
 
 /// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (H. Hinnant's `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    (
-        y,
-        u32::try_from(m).unwrap_or(1),
-        u32::try_from(d).unwrap_or(1),
-    )
+/// (H. Hinnant's `civil_from_days`), every step checked.
+fn civil_from_days(z: i64) -> Option<(i64, u32, u32)> {
+    let z = z.checked_add(719_468)?;
+    let era = z.checked_div_euclid(146_097)?;
+    let doe = z.checked_rem_euclid(146_097)?;
+    // yoe = (doe - doe/1460 + doe/36524 - doe/146096) / 365
+    let yoe = doe
+        .checked_sub(doe.checked_div(1460)?)?
+        .checked_add(doe.checked_div(36_524)?)?
+        .checked_sub(doe.checked_div(146_096)?)?
+        .checked_div(365)?;
+    let y = yoe.checked_add(era.checked_mul(400)?)?;
+    // doy = doe - (365*yoe + yoe/4 - yoe/100)
+    let doy = doe.checked_sub(
+        yoe.checked_mul(365)?
+            .checked_add(yoe.checked_div(4)?)?
+            .checked_sub(yoe.checked_div(100)?)?,
+    )?;
+    let mp = doy.checked_mul(5)?.checked_add(2)?.checked_div(153)?;
+    // d = doy - (153*mp + 2)/5 + 1
+    let d = doy
+        .checked_sub(mp.checked_mul(153)?.checked_add(2)?.checked_div(5)?)?
+        .checked_add(1)?;
+    let m = if mp < 10 {
+        mp.checked_add(3)?
+    } else {
+        mp.checked_sub(9)?
+    };
+    let y = if m <= 2 { y.checked_add(1)? } else { y };
+    Some((y, u32::try_from(m).ok()?, u32::try_from(d).ok()?))
 }
 
 /// A 36-character upper-case UUID (version 8, "custom") from a 128-bit
@@ -298,17 +314,19 @@ fn derived_guid(parts: &[&str]) -> String {
     h = (h & !(0xf << 76)) | (0x8 << 76);
     h = (h & !(0x3 << 62)) | (0x2 << 62);
     let hex = format!("{h:032X}");
+    let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default();
     format!(
         "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
+        part(0..8),
+        part(8..12),
+        part(12..16),
+        part(16..20),
+        part(20..32)
     )
 }
 
 #[cfg(test)]
+#[allow(clippy::string_slice, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

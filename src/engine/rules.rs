@@ -856,32 +856,32 @@ impl Ck<'_> {
             };
             found.push((*role, *code, *name, problem));
         }
-        let mut done = vec![false; found.len()];
-        for n in 0..found.len() {
-            if done[n] {
+        // Every place naming the same enterprise, name and role with the
+        // same problem is one violation.
+        type Found<'f> = (Role, TextAt<'f>, TextAt<'f>, Problem<'f>);
+        let mut groups: Vec<Vec<&Found<'_>>> = Vec::new();
+        for f in &found {
+            let same = |g: &&mut Vec<&Found<'_>>| {
+                g.first().is_some_and(|h| {
+                    h.0 == f.0 && h.1.value == f.1.value && h.2.value == f.2.value && h.3 == f.3
+                })
+            };
+            match groups.iter_mut().find(same) {
+                Some(g) => g.push(f),
+                None => groups.push(vec![f]),
+            }
+        }
+        for group in groups {
+            let Some(&&(role, code, name, ref problem)) = group.first() else {
                 continue;
-            }
-            let (role, code, name, problem) = &found[n];
-            // Every place naming the same enterprise, name and role with the same problem.
-            let mut same: Vec<usize> = Vec::new();
-            for (m, (r2, c2, n2, p2)) in found.iter().enumerate().skip(n) {
-                if !done[m]
-                    && r2 == role
-                    && c2.value == code.value
-                    && n2.value == name.value
-                    && p2 == problem
-                {
-                    done[m] = true;
-                    same.push(m);
-                }
-            }
-            let docs: Vec<DocKind> = same.iter().map(|&m| found[m].1.kind).collect();
-            let also: Vec<String> = same
+            };
+            let docs: Vec<DocKind> = group.iter().map(|f| f.1.kind).collect();
+            let also: Vec<String> = group
                 .iter()
                 .skip(1)
-                .map(|&m| match problem {
-                    Problem::Name(_) => found[m].2.field.path(),
-                    _ => found[m].1.field.path(),
+                .map(|f| match problem {
+                    Problem::Name(_) => f.2.field.path(),
+                    _ => f.1.field.path(),
                 })
                 .collect();
             let also_text = if also.is_empty() {
