@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::util;
 
-fn check(args: &[&str]) -> (Option<i32>, String, String) {
+pub(crate) fn check(args: &[&str]) -> (Option<i32>, String, String) {
     let out = util::gateway()
         .current_dir(util::root())
         .arg("check")

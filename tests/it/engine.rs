@@ -26,7 +26,7 @@ thread_local! {
 }
 
 /// The inbound id of a named source (the same name, the same id).
-fn src(name: &str) -> InboundId {
+pub(crate) fn src(name: &str) -> InboundId {
     SOURCES.with(|s| {
         let mut s = s.borrow_mut();
         let n = s.iter().position(|x| x == name).unwrap_or_else(|| {
@@ -38,7 +38,7 @@ fn src(name: &str) -> InboundId {
 }
 
 /// The name of a source made by [`src`].
-fn name_of(id: InboundId) -> String {
+pub(crate) fn name_of(id: InboundId) -> String {
     SOURCES.with(|s| {
         s.borrow()
             .get(id.message as usize)
@@ -47,8 +47,13 @@ fn name_of(id: InboundId) -> String {
     })
 }
 
+/// Every report, described.
+pub(crate) fn describe_all(reports: &[SetReport]) -> String {
+    reports.iter().map(|r| describe(r, &name_of)).collect()
+}
+
 /// 2026-11-21 10:20:00 in Beijing, as ms since the epoch.
-const T0: u64 = 1_795_227_600_000;
+pub(crate) const T0: u64 = 1_795_227_600_000;
 
 const FILES: [&str; 4] = [
     "CEB311-order.xml",
@@ -66,21 +71,21 @@ fn decode(bytes: &[u8]) -> Message {
     codec::decode(bytes).expect("sample decodes").message
 }
 
-fn d(s: &str) -> Decimal {
+pub(crate) fn d(s: &str) -> Decimal {
     s.parse().expect("decimal literal")
 }
 
 /// The four documents of one order.
 #[derive(Debug, Clone)]
-struct Set {
-    order: Document,
-    payment: Document,
-    waybill: Document,
-    inventory: Document,
+pub(crate) struct Set {
+    pub(crate) order: Document,
+    pub(crate) payment: Document,
+    pub(crate) waybill: Document,
+    pub(crate) inventory: Document,
 }
 
 impl Set {
-    fn sample() -> Set {
+    pub(crate) fn sample() -> Set {
         static SAMPLE: OnceLock<Set> = OnceLock::new();
         SAMPLE
             .get_or_init(|| {
@@ -98,14 +103,14 @@ impl Set {
             .clone()
     }
 
-    fn key(&self) -> SetKey {
+    pub(crate) fn key(&self) -> SetKey {
         SetKey::new(
             self.order.head.str(oh::ORDER_NO),
             self.order.head.str(oh::EBP_CODE),
         )
     }
 
-    fn members(&self) -> [(&'static MessageSpec, &Document, &'static str); 4] {
+    pub(crate) fn members(&self) -> [(&'static MessageSpec, &Document, &'static str); 4] {
         [
             (&MSG_CEB311, &self.order, FILES[0]),
             (&MSG_CEB411, &self.payment, FILES[1]),
@@ -115,7 +120,7 @@ impl Set {
     }
 
     /// Submits all four in set order; the report of the set afterwards.
-    fn submit(&self, engine: &mut Engine) -> SetReport {
+    pub(crate) fn submit(&self, engine: &mut Engine) -> SetReport {
         for (spec, doc, source) in self.members() {
             engine.submit(spec, doc, src(source), T0).expect("submit");
         }
@@ -124,7 +129,7 @@ impl Set {
 
     /// The order's acturalPaid (= the payment's amountPaid) set to `paid`,
     /// with taxTotal absorbing the difference so every sum still holds.
-    fn with_paid(mut self, paid: Decimal) -> Set {
+    pub(crate) fn with_paid(mut self, paid: Decimal) -> Set {
         let h = &self.order.head;
         let tax = paid - h.dec(oh::GOODS_VALUE).unwrap() - h.dec(oh::FREIGHT).unwrap()
             + h.dec(oh::DISCOUNT).unwrap();
@@ -136,7 +141,7 @@ impl Set {
 
     /// The same purchase as another order: new orderNo, payment transaction,
     /// waybill number and copNo.
-    fn numbered(mut self, n: u32) -> Set {
+    pub(crate) fn numbered(mut self, n: u32) -> Set {
         let order_no = format!("GW2026112100{n:04}");
         self.order.head.set(oh::ORDER_NO, order_no.as_str());
         self.payment.head.set(ph::ORDER_NO, order_no.as_str());
@@ -217,14 +222,14 @@ roles = ["agent"]
 "#;
 
 #[derive(Debug, Clone, Copy)]
-enum Reg {
+pub(crate) enum Reg {
     Full,
     None,
     WithoutAgent,
     PaymentAsLogistics,
 }
 
-fn registry(which: Reg) -> Option<Registry> {
+pub(crate) fn registry(which: Reg) -> Option<Registry> {
     let text = match which {
         Reg::None => return None,
         Reg::Full => REGISTRY.to_owned(),
@@ -241,7 +246,7 @@ fn registry(which: Reg) -> Option<Registry> {
     Some(Registry::from_toml(&text).expect("registry parses"))
 }
 
-fn engine(which: Reg) -> Engine {
+pub(crate) fn engine(which: Reg) -> Engine {
     Engine::new(EngineConfig::default(), registry(which)).expect("engine")
 }
 
@@ -887,7 +892,7 @@ fn every_arrival_order_gives_the_same_verdict() {
     }
 }
 
-fn with_app_type(doc: &Document, field: Field<Text>, app_type: &str) -> Document {
+pub(crate) fn with_app_type(doc: &Document, field: Field<Text>, app_type: &str) -> Document {
     let mut doc = doc.clone();
     doc.head.set(field, app_type);
     doc

@@ -1,5 +1,6 @@
 //! The one integration-test binary; each module covers one capability.
 
+mod check_sets;
 mod cli;
 mod differential;
 mod docs;
@@ -8,5 +9,6 @@ mod engine;
 mod hostile;
 mod official;
 mod props;
+mod replay;
 mod roundtrip;
 mod util;
