@@ -364,7 +364,7 @@ fn many_waiting_waybills_are_each_found_by_their_order() {
         report.status(),
         Status::Pass,
         "{}",
-        describe_all(&[report.clone()])
+        describe_all(std::slice::from_ref(&report))
     );
     assert_eq!(engine.pending_waybills().len(), n as usize - 1);
     assert_eq!(engine.stats().sets, 1);
