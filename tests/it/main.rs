@@ -7,6 +7,7 @@ mod encodings;
 mod engine;
 mod generated;
 mod hostile;
+mod inputs;
 mod official;
 mod props;
 mod roundtrip;
