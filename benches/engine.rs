@@ -7,8 +7,8 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use customs_gateway::engine::{Engine, EngineConfig, Registry, SetKey};
 use customs_gateway::model::Document;
-use customs_gateway::schema::fields::payment_head;
 use customs_gateway::schema::MessageSpec;
+use customs_gateway::schema::fields::payment_head;
 use rust_decimal::Decimal;
 
 mod common;

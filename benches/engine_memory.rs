@@ -6,7 +6,8 @@
 //!   so only what the engine keeps is counted);
 //! - the process's resident set size (`/proc/self/statm`) before and after.
 //!
-//! `cargo bench --bench engine_memory` (N = 1,000,000; set `N=…` for another).
+//! `cargo bench --bench engine_memory` (N = 1,000,000; set `N=…` for another;
+//! under `cargo test` N is 1,000).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -33,7 +34,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -56,18 +60,22 @@ fn rss_bytes() -> isize {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing else is taken.
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
+    // once without it, as a smoke test with few sets.
+    let benching = std::env::args().any(|a| a == "--bench");
     let n: u64 = std::env::var("N")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+        .unwrap_or(if benching { 1_000_000 } else { 1000 });
     let sample = set();
     let mut engine = Engine::new(EngineConfig::default(), Some(registry())).expect("engine");
     let (heap0, rss0) = (live(), rss_bytes());
     for i in 0..n {
         let docs = numbered(&sample, i);
         let (spec, doc) = &docs[0];
-        engine.submit(spec, doc, InboundId::new(i, 0), T0).expect("order");
+        engine
+            .submit(spec, doc, InboundId::new(i, 0), T0)
+            .expect("order");
     }
     let (heap1, rss1) = (live(), rss_bytes());
     let kept1 = engine.stats().kept_bytes;
@@ -75,7 +83,9 @@ fn main() {
         let docs = numbered(&sample, i);
         for k in [1, 3] {
             let (spec, doc) = &docs[k];
-            engine.submit(spec, doc, InboundId::new(i, k as u32), T0).expect("member");
+            engine
+                .submit(spec, doc, InboundId::new(i, k as u32), T0)
+                .expect("member");
         }
     }
     let (heap2, rss2) = (live(), rss_bytes());
@@ -83,7 +93,9 @@ fn main() {
     assert_eq!(engine.stats().sets as u64, n);
     let per = |bytes: isize| bytes as f64 / n as f64;
     println!("engine_memory: {n} open sets");
-    println!("| what | heap per set (counting allocator) | RSS per set | kept text + offsets per set |");
+    println!(
+        "| what | heap per set (counting allocator) | RSS per set | kept text + offsets per set |"
+    );
     println!("|---|---:|---:|---:|");
     println!(
         "| order alone | {:.0} B | {:.0} B | {:.0} B |",

@@ -2,8 +2,11 @@
 //! message, run the cross-document engine over what was given, report.
 //!
 //! File walking and reading is the only I/O here; [`inspect_bytes`] and
-//! everything it calls are pure.
+//! everything it calls are pure. A path that cannot be checked (a folder
+//! without `*.xml` files, a FIFO or device, a dangling link, a file without
+//! read permission) is a diagnostic about that path, never the end of the run.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -15,10 +18,12 @@ use std::collections::HashMap;
 
 use crate::engine::{DocKind, Engine, InboundId, MemoryLedger, QuotaLedger, SetReport};
 use crate::model::{Message, document_key};
-use crate::schema::{Severity, rule};
+use crate::schema::{RuleInfo, Severity, rule};
 use crate::validate::{self, Mode};
 
-/// An I/O or usage failure of the `check` command (exit status 2).
+/// A usage failure of the `check` command (exit status 2). A file or folder
+/// that exists but cannot be read is not one: it is reported as a diagnostic
+/// (`UNREADABLE`) and the other paths are still checked.
 #[derive(Debug, Error)]
 pub enum InspectError {
     /// A path given on the command line does not exist.
@@ -26,14 +31,6 @@ pub enum InspectError {
     Missing {
         /// The path.
         path: PathBuf,
-    },
-    /// Reading a file or folder failed.
-    #[error("{path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
     },
 }
 
@@ -228,6 +225,12 @@ impl<L: QuotaLedger> Checker<L> {
         }
     }
 
+    /// Adds a finding about a path that is not a file to check (a folder
+    /// without XML files, a FIFO, an unreadable file).
+    pub fn note(&mut self, finding: DiagnosticReport) {
+        self.diagnostics.push(finding);
+    }
+
     /// Adds one file's report and submits its documents to the engine.
     pub fn add(&mut self, file: &str, report: FileReport) {
         let message = u64::try_from(self.files.len()).unwrap_or(u64::MAX);
@@ -360,86 +363,244 @@ fn status_of(errors: usize, warnings: usize) -> &'static str {
     }
 }
 
-/// Expands paths into the files to check: files as given, folders recursively
-/// (`*.xml`, any case), each folder's entries in name order.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InspectError> {
+/// One thing the `check` command was given or found, in walk order.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A file to inspect with [`inspect_path`]: a path named on the command line
+    /// that is not a folder, or a `*.xml` entry of a folder (whatever its type:
+    /// [`inspect_path`] reports a FIFO, a device or a dangling link).
+    File(PathBuf),
+    /// A finding about a folder: it holds no `*.xml` file (`NO_FILES`) or
+    /// cannot be listed (`UNREADABLE`).
+    Finding(DiagnosticReport),
+}
+
+/// Expands paths into what to check: files as given, folders recursively
+/// (`*.xml`, any case), each folder's entries in name order. Symbolic links
+/// to folders are followed once (a link back into a folder being walked is
+/// not walked again). Only a path that does not exist at all is an error; a
+/// folder that cannot be listed or holds no `*.xml` file is a finding.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<Input>, InspectError> {
     let mut out = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => InspectError::Missing { path: path.clone() },
-            _ => InspectError::Io {
-                path: path.clone(),
-                source: e,
-            },
-        })?;
-        if meta.is_dir() {
-            walk(path, &mut out)?;
-        } else {
-            out.push(path.clone());
+        // A dangling link is there, just unreadable: only a path that is not
+        // even a link is missing.
+        if let Err(e) = std::fs::symlink_metadata(path)
+            && e.kind() == std::io::ErrorKind::NotFound
+        {
+            return Err(InspectError::Missing { path: path.clone() });
+        }
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => {
+                let before = out.len();
+                let mut seen = HashSet::new();
+                walk(path, &mut out, &mut seen);
+                if out.len() == before {
+                    out.push(Input::Finding(finding(
+                        path,
+                        rule::NO_FILES,
+                        "no *.xml files in this folder (searched recursively)".to_owned(),
+                    )));
+                }
+            }
+            // Files, FIFOs, devices and dangling links alike: inspect_path
+            // looks at the type before opening anything.
+            _ => out.push(Input::File(path.clone())),
         }
     }
     Ok(out)
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InspectError> {
-    let io = |source| InspectError::Io {
-        path: dir.to_owned(),
-        source,
+fn walk(dir: &Path, out: &mut Vec<Input>, seen: &mut HashSet<PathBuf>) {
+    if let Ok(canonical) = std::fs::canonicalize(dir)
+        && !seen.insert(canonical)
+    {
+        return;
+    }
+    let entries: std::io::Result<Vec<std::fs::DirEntry>> =
+        std::fs::read_dir(dir).and_then(|rd| rd.collect());
+    let mut entries = match entries {
+        Ok(entries) => entries,
+        Err(e) => {
+            out.push(Input::Finding(finding(
+                dir,
+                rule::UNREADABLE,
+                format!("the folder cannot be listed: {e}"),
+            )));
+            return;
+        }
     };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, out)?;
+    entries.sort_by_key(std::fs::DirEntry::path);
+    for entry in entries {
+        let path = entry.path();
+        // `DirEntry::file_type` does not follow links; a link counts as a
+        // folder only if its target is one.
+        let is_dir = match entry.file_type() {
+            Ok(t) if t.is_symlink() => path.is_dir(),
+            Ok(t) => t.is_dir(),
+            Err(_) => false,
+        };
+        if is_dir {
+            walk(&path, out, seen);
         } else if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
         {
-            out.push(path);
+            out.push(Input::File(path));
         }
     }
-    Ok(())
 }
 
-/// Reads and inspects one file. A file over the size limit is reported as
-/// `TOO_LARGE` without being read.
-pub fn inspect_path(path: &Path, limits: &Limits) -> Result<FileReport, InspectError> {
-    let io = |source| InspectError::Io {
-        path: path.to_owned(),
-        source,
+/// Reads and inspects one file. Never opens anything but a regular file (a
+/// FIFO, socket or device is reported as `NOT_A_FILE`), refuses a file over
+/// the size limit as `TOO_LARGE` from its metadata, and reports a file that
+/// cannot be read (permissions, a dangling link) as `UNREADABLE`.
+pub fn inspect_path(path: &Path, limits: &Limits) -> FileReport {
+    match read_regular_file(path, limits) {
+        Ok(bytes) => inspect_bytes(&path.display().to_string(), &bytes, limits),
+        Err(finding) => FileReport {
+            documents: Vec::new(),
+            diagnostics: vec![*finding],
+            message: None,
+        },
+    }
+}
+
+/// The bytes of a regular file within the size limit, or the finding saying
+/// why there are none.
+fn read_regular_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, Box<DiagnosticReport>> {
+    use std::io::Read as _;
+    let limit = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX);
+    let unreadable = |e: std::io::Error| {
+        let message = match std::fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_symlink() && e.kind() == std::io::ErrorKind::NotFound => {
+                match std::fs::read_link(path) {
+                    Ok(target) => format!(
+                        "dangling symbolic link to {} (the target does not exist)",
+                        target.display()
+                    ),
+                    Err(_) => "dangling symbolic link (the target does not exist)".to_owned(),
+                }
+            }
+            _ => format!("cannot be read: {e}"),
+        };
+        Box::new(finding(path, rule::UNREADABLE, message))
     };
-    let name = path.display().to_string();
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > u64::try_from(limits.max_bytes).unwrap_or(u64::MAX) {
-        let size = usize::try_from(size).unwrap_or(usize::MAX);
-        return Ok(failure_report(
-            &name,
+    let not_a_file = |t: std::fs::FileType| {
+        Box::new(finding(
+            path,
+            rule::NOT_A_FILE,
+            format!(
+                "{} is not a regular file: skipped without opening it",
+                describe_type(t)
+            ),
+        ))
+    };
+    let too_large = |size: u64| {
+        Box::new(codec_finding(
+            &path.display().to_string(),
             &CodecError::TooLarge {
-                size,
+                size: usize::try_from(size).unwrap_or(usize::MAX),
                 limit: limits.max_bytes,
             },
-        ));
+        ))
+    };
+    // The type first (following links), so a FIFO or device is never opened.
+    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(not_a_file(meta.file_type()));
     }
-    let bytes = std::fs::read(path).map_err(io)?;
-    Ok(inspect_bytes(&name, &bytes, limits))
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    // Opened without blocking and checked again: the path may have been
+    // replaced by a FIFO in between.
+    let file = open_nonblocking(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(not_a_file(meta.file_type()));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if read > limit {
+        // It grew since its metadata was read.
+        return Err(too_large(read));
+    }
+    Ok(bytes)
+}
+
+#[cfg(unix)]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// `a FIFO`, `a character device`…: what a non-regular file is.
+fn describe_type(t: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt as _;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
+}
+
+/// A finding about a path (no message type, no business key) at the rule's
+/// default severity.
+fn finding(path: &Path, rule: &'static RuleInfo, message: String) -> DiagnosticReport {
+    DiagnosticReport {
+        file: path.display().to_string(),
+        ty: String::new(),
+        key: String::new(),
+        rule: rule.code,
+        severity: rule.severity,
+        field: String::new(),
+        message,
+    }
 }
 
 fn failure_report(file: &str, e: &CodecError) -> FileReport {
     FileReport {
         documents: Vec::new(),
-        diagnostics: vec![DiagnosticReport {
-            file: file.to_owned(),
-            ty: String::new(),
-            key: String::new(),
-            rule: e.rule().code,
-            severity: Severity::Error,
-            field: String::new(),
-            message: e.to_string(),
-        }],
+        diagnostics: vec![codec_finding(file, e)],
         message: None,
+    }
+}
+
+fn codec_finding(file: &str, e: &CodecError) -> DiagnosticReport {
+    DiagnosticReport {
+        file: file.to_owned(),
+        ty: String::new(),
+        key: String::new(),
+        rule: e.rule().code,
+        severity: Severity::Error,
+        field: String::new(),
+        message: e.to_string(),
     }
 }

@@ -15,7 +15,12 @@
 //!
 //! The edges do I/O:
 //!
-//! - [`inspect`]: the `check` command (reads files, renders the report).
+//! - [`inspect`]: the `check` command's library half (walks folders, reads files).
+//! - [`config`]: the configuration file and the enterprise registry it names (reads files).
+//!
+//! Every public item is documented (`missing_docs` is denied).
+
+#![deny(missing_docs)]
 
 pub mod codec;
 pub mod config;

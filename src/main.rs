@@ -9,7 +9,7 @@ use customs_gateway::codec::{self, EncodeOptions};
 use customs_gateway::config::Config;
 use customs_gateway::engine::{self, Engine, Status};
 use customs_gateway::inspect;
-use customs_gateway::schema::Severity;
+use customs_gateway::schema::{Severity, rule};
 
 /// A gateway between cross-border e-commerce parties and China Customs.
 #[derive(Parser)]
@@ -23,8 +23,9 @@ struct Cli {
 enum Command {
     /// Validate customs message files and folders (recursively, *.xml).
     ///
-    /// Exit status: 0 when no document has an error, 1 when any has, 2 on a
-    /// usage or I/O failure.
+    /// Exit status: 0 when no document has an error, 1 when any has (a file
+    /// that cannot be read counts as one with an error), 2 on a usage failure
+    /// (a path that does not exist, a bad configuration file).
     Check {
         /// Print exactly one JSON object: {"documents", "diagnostics", "sets"}.
         #[arg(long)]
@@ -86,15 +87,24 @@ fn check(
     };
     let limits = config.limits();
     let registry = config.load_registry()?;
-    let files = inspect::collect_files(paths)?;
+    let inputs = inspect::collect(paths)?;
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0);
     let engine = Engine::new(config.engine.clone(), registry)?;
     let mut checker = inspect::Checker::new(engine, now_ms);
-    for file in &files {
-        let report = inspect::inspect_path(file, &limits)?;
+    let mut n_files = 0;
+    for input in inputs {
+        let file = match input {
+            inspect::Input::File(file) => file,
+            inspect::Input::Finding(d) => {
+                checker.note(d);
+                continue;
+            }
+        };
+        n_files += 1;
+        let report = inspect::inspect_path(&file, &limits);
         checker.add(&file.display().to_string(), report);
     }
     let report = checker.finish();
@@ -115,7 +125,7 @@ fn check(
         serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
     } else {
-        render_text(&mut out, files.len(), &report)?;
+        render_text(&mut out, n_files, &report)?;
     }
     Ok(if failed {
         ExitCode::from(1)
@@ -177,10 +187,11 @@ fn render_text(
 ) -> std::io::Result<()> {
     let (documents, diagnostics, sets) = (&report.documents, &report.diagnostics, &report.sets);
     for d in diagnostics {
+        // `file: error [RULE] …`, `file: CEB311: …`, `file: CEB311 orderNo=…: …`
         let what = match (d.ty.is_empty(), d.key.is_empty()) {
             (true, _) => String::new(),
-            (false, true) => format!(" {}", d.ty),
-            (false, false) => format!(" {} {}", d.ty, d.key),
+            (false, true) => format!(" {}:", d.ty),
+            (false, false) => format!(" {} {}:", d.ty, d.key),
         };
         let field = if d.field.is_empty() {
             String::new()
@@ -189,7 +200,7 @@ fn render_text(
         };
         writeln!(
             out,
-            "{}:{what}: {} [{}]{field} {}",
+            "{}:{what} {} [{}]{field} {}",
             d.file,
             d.severity.as_str(),
             d.rule,
@@ -201,10 +212,23 @@ fn render_text(
     }
     let count = |s: &str| documents.iter().filter(|d| d.status == s).count();
     let sets_with = |status: Status| sets.iter().filter(|s| s.status() == status).count();
-    let unreadable = diagnostics.iter().filter(|d| d.ty.is_empty()).count();
+    // Findings without a message type are about a file or folder as a whole.
+    let unreadable = diagnostics
+        .iter()
+        .filter(|d| d.ty.is_empty() && d.severity == Severity::Error)
+        .count();
+    let skipped = diagnostics
+        .iter()
+        .filter(|d| d.rule == rule::NOT_A_FILE.code)
+        .count();
+    let skipped = if skipped > 0 {
+        format!(", {skipped} skipped (not regular files)")
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{n_files} files, {} documents: {} ok, {} with warnings, {} with errors; {unreadable} files unreadable; {} order sets: {} pass, {} fail, {} incomplete",
+        "{n_files} files, {} documents: {} ok, {} with warnings, {} with errors; {unreadable} files unreadable{skipped}; {} order sets: {} pass, {} fail, {} incomplete",
         documents.len(),
         count("ok"),
         count("warning"),

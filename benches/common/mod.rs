@@ -7,9 +7,7 @@ use std::path::PathBuf;
 use customs_gateway::codec;
 use customs_gateway::engine::{Enterprise, Registry, Role};
 use customs_gateway::model::Document;
-use customs_gateway::schema::fields::{
-    inventory_head, logistics_head, order_head, payment_head,
-};
+use customs_gateway::schema::fields::{inventory_head, logistics_head, order_head, payment_head};
 use customs_gateway::schema::{MSG_CEB311, MSG_CEB411, MSG_CEB511, MSG_CEB621, MessageSpec};
 
 /// 2026-11-21 10:20:00 in Beijing.
@@ -36,7 +34,10 @@ pub fn set() -> Vec<(&'static MessageSpec, Document)> {
 }
 
 /// The sample set as order `n`: its own orderNo, waybill number and copNo.
-pub fn numbered(set: &[(&'static MessageSpec, Document)], n: u64) -> Vec<(&'static MessageSpec, Document)> {
+pub fn numbered(
+    set: &[(&'static MessageSpec, Document)],
+    n: u64,
+) -> Vec<(&'static MessageSpec, Document)> {
     let order_no = format!("GW{n:014}");
     let waybill = format!("YT{n:014}");
     set.iter()
@@ -71,4 +72,3 @@ pub fn registry() -> Registry {
     ])
     .expect("registry")
 }
-

@@ -203,3 +203,86 @@ fn receipts_of_a_failed_set_are_written_and_valid() {
         assert!(text.contains("<returnStatus>100</returnStatus>"), "{text}");
     }
 }
+
+#[test]
+fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let registry = dir.path().join("registry.toml");
+    std::fs::write(
+        &registry,
+        "[[enterprise]]\ncode = \"3301960A01\"\nname = \"示例\"\nroles = [\"platform\"]\n\n\
+         [[enterprise]]\ncode = \"3301960B02\"\nname = \"示例\"\nroles = [\"platfrom\"]\n",
+    )
+    .unwrap();
+    // (configuration text, what stderr must say after "customs-gateway: <file>")
+    let cases: &[(&str, &str)] = &[
+        (
+            "[limits]\nmax_byte = 100\n",
+            ":2:1: limits.max_byte: unknown key `max_byte`, expected `max_bytes` or `max_depth`",
+        ),
+        (
+            "[limit]\nmax_bytes = 100\n",
+            ":1:2: limit: unknown key `limit`, expected one of `limits`, `engine`, `registry`",
+        ),
+        (
+            "[engine]\namount_tolerance = \"1\"\nsingle_limt = 5000\n",
+            ":3:1: engine.single_limt: unknown key `single_limt`, expected one of \
+             `amount_tolerance`, `single_limit`, `annual_limit`, `incomplete_timeout_secs`",
+        ),
+        (
+            "[limits]\nmax_bytes = \"big\"\n",
+            ":2:13: limits.max_bytes: invalid type: string \"big\", expected usize",
+        ),
+        (
+            "[engine]\nsingle_limit = -1\n",
+            ": engine.single_limit must be positive (is -1)",
+        ),
+        (
+            "[limits]\nmax_depth = 2\n",
+            ": limits.max_depth must be at least 4 (is 2)",
+        ),
+        ("[limits\n", ":1:8: unclosed table, expected `]`"),
+    ];
+    let config = dir.path().join("gateway.toml");
+    let name = config.display().to_string();
+    for (text, expected) in cases {
+        std::fs::write(&config, text).unwrap();
+        let (status, stdout, stderr) = check(&["--config", &name, "samples/set-ok"]);
+        assert_eq!(status, Some(2), "{text}\n{stdout}{stderr}");
+        assert_eq!(
+            stderr,
+            format!("customs-gateway: {name}{expected}\n"),
+            "{text}"
+        );
+    }
+
+    // The registry is read with the same care, and a bad role lists the roles.
+    std::fs::write(&config, "registry = \"registry.toml\"\n").unwrap();
+    let (status, _, stderr) = check(&["--config", &name, "samples/set-ok"]);
+    assert_eq!(status, Some(2));
+    assert_eq!(
+        stderr,
+        format!(
+            "customs-gateway: {}:9:10: enterprise[1].roles: unknown value `platfrom`, expected one of \
+             `platform`, `ecommerce`, `payment`, `logistics`, `agent`\n",
+            registry.display()
+        )
+    );
+    std::fs::write(&config, "registry = \"missing.toml\"\n").unwrap();
+    let (status, _, stderr) = check(&["--config", &name, "samples/set-ok"]);
+    assert_eq!(status, Some(2));
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [format!(
+            "customs-gateway: {}: cannot read the enterprise registry (key `registry` in {name}): \
+             No such file or directory (os error 2)",
+            dir.path().join("missing.toml").display()
+        )]
+    );
+    let (status, _, stderr) = check(&["--config", "no-such.toml", "samples/set-ok"]);
+    assert_eq!(status, Some(2));
+    assert_eq!(
+        stderr,
+        "customs-gateway: no-such.toml: cannot read the configuration file: No such file or directory (os error 2)\n"
+    );
+}

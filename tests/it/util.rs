@@ -70,3 +70,50 @@ pub fn xmllint(bytes: &[u8], xsd: &Path) -> Result<(), String> {
 pub fn gateway() -> Command {
     Command::new(env!("CARGO_BIN_EXE_customs-gateway"))
 }
+
+/// What a run of the binary printed.
+pub struct Run {
+    /// Exit status (`None` when killed by a signal).
+    pub status: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// Runs `cmd` to completion, or kills it after `secs` seconds and fails the
+/// test: a hang (a FIFO opened for reading, say) becomes a failure, not a
+/// test run that never ends.
+pub fn run_with_timeout(mut cmd: Command, secs: u64) -> Run {
+    use std::process::Stdio;
+    use std::sync::mpsc;
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(out) => {
+            let out = out.unwrap();
+            Run {
+                status: out.status.code(),
+                stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            }
+        }
+        Err(_) => {
+            // Only the process this helper started, by its id.
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
+            panic!("{cmd:?} did not finish within {secs} s (killed)");
+        }
+    }
+}
