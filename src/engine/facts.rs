@@ -24,8 +24,8 @@ use crate::schema::fields::{
     order_list as ol, payment_head as ph,
 };
 use crate::schema::{
-    Dec, Field, FieldKind, Int, REC_INVENTORY_HEAD, REC_INVENTORY_LIST, REC_LOGISTICS_HEAD,
-    REC_ORDER_HEAD, REC_ORDER_LIST, REC_PAYMENT_HEAD, RecordSpec, Text,
+    Dec, Field, Int, REC_INVENTORY_HEAD, REC_INVENTORY_LIST, REC_LOGISTICS_HEAD, REC_ORDER_HEAD,
+    REC_ORDER_LIST, REC_PAYMENT_HEAD, RecordSpec, Text,
 };
 
 /// The fields kept of one record kind, and where each is kept.
@@ -39,8 +39,6 @@ pub(crate) struct Keep {
 }
 
 const NONE: u8 = u8::MAX;
-/// Set in an end offset when the text did not parse as the field's type.
-const INVALID: u32 = 1 << 31;
 
 /// The inverse of a kept-field list, computed at compile time (an index out
 /// of range or a list over 254 fields fails the build, not a run).
@@ -210,9 +208,58 @@ pub(crate) struct Table {
     keep: &'static Keep,
     /// Every kept cell's trimmed text, row after row.
     text: Box<str>,
-    /// Each cell's end offset in `text` (`INVALID` set when the text did not
-    /// parse as the field's type); `keep.fields.len()` cells a row.
-    ends: Box<[u32]>,
+    /// Each cell's end offset in `text`; `keep.fields.len()` cells a row.
+    ends: Ends,
+}
+
+/// End offsets: two bytes each while the text fits in 64 KiB (it nearly
+/// always does), four otherwise.
+#[derive(Clone)]
+enum Ends {
+    Short(Box<[u16]>),
+    Long(Box<[u32]>),
+}
+
+impl Ends {
+    fn of(ends: Vec<usize>, kind: DocKind) -> Result<Ends, EngineError> {
+        let last = ends.last().copied().unwrap_or(0);
+        if u16::try_from(last).is_ok() {
+            Ok(Ends::Short(
+                ends.into_iter()
+                    .map(|e| u16::try_from(e).unwrap_or(u16::MAX))
+                    .collect(),
+            ))
+        } else if u32::try_from(last).is_ok() {
+            Ok(Ends::Long(
+                ends.into_iter()
+                    .map(|e| u32::try_from(e).unwrap_or(u32::MAX))
+                    .collect(),
+            ))
+        } else {
+            Err(EngineError::TooLarge { kind })
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Ends::Short(e) => e.len(),
+            Ends::Long(e) => e.len(),
+        }
+    }
+
+    fn get(&self, n: usize) -> Option<usize> {
+        match self {
+            Ends::Short(e) => e.get(n).map(|&x| usize::from(x)),
+            Ends::Long(e) => e.get(n).and_then(|&x| usize::try_from(x).ok()),
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Ends::Short(e) => e.len().saturating_mul(2),
+            Ends::Long(e) => e.len().saturating_mul(4),
+        }
+    }
 }
 
 impl Table {
@@ -221,31 +268,30 @@ impl Table {
         keep: &'static Keep,
         rows: impl Iterator<Item = &'r Record>,
     ) -> Result<Table, EngineError> {
+        use std::fmt::Write as _;
         let mut text = String::new();
         let mut ends = Vec::new();
         for rec in rows {
             for &i in keep.fields {
-                let (cell, invalid) = match rec.value(i) {
-                    Value::Absent => (None, false),
-                    Value::Text(s) => (Some(s.trim().to_owned()), false),
-                    Value::Invalid(s) => (Some(s.trim().to_owned()), true),
-                    Value::Dec(d) => (Some(d.to_string()), false),
-                    Value::Int(n) => (Some(n.to_string()), false),
-                };
-                if let Some(cell) = cell {
-                    text.push_str(&cell);
+                // Text that does not parse as the field's type is kept as
+                // text: it does not parse when read back either.
+                match rec.value(i) {
+                    Value::Absent => {}
+                    Value::Text(s) | Value::Invalid(s) => text.push_str(s.trim()),
+                    Value::Dec(d) => {
+                        let _ = write!(text, "{d}");
+                    }
+                    Value::Int(n) => {
+                        let _ = write!(text, "{n}");
+                    }
                 }
-                let end = u32::try_from(text.len())
-                    .ok()
-                    .filter(|&e| e < INVALID)
-                    .ok_or(EngineError::TooLarge { kind })?;
-                ends.push(if invalid { end | INVALID } else { end });
+                ends.push(text.len());
             }
         }
         Ok(Table {
             keep,
             text: text.into_boxed_str(),
-            ends: ends.into_boxed_slice(),
+            ends: Ends::of(ends, kind)?,
         })
     }
 
@@ -263,9 +309,8 @@ impl Table {
         (0..self.len()).map(move |row| Row { table: self, row })
     }
 
-    /// The cell's text and whether it failed to parse; `None` when the field
-    /// is not kept.
-    fn cell(&self, row: usize, field: usize) -> Option<(&str, bool)> {
+    /// The cell's text; `None` when the field is not kept.
+    fn cell(&self, row: usize, field: usize) -> Option<&str> {
         let slot = *self.keep.slot.get(field)?;
         if slot == NONE {
             return None;
@@ -273,20 +318,17 @@ impl Table {
         let n = row
             .checked_mul(self.width())?
             .checked_add(usize::from(slot))?;
-        let end = *self.ends.get(n)?;
+        let end = self.ends.get(n)?;
         let start = match n.checked_sub(1) {
-            Some(p) => self.ends.get(p).map_or(0, |e| e & !INVALID),
+            Some(p) => self.ends.get(p).unwrap_or(0),
             None => 0,
         };
-        let text = self.text.get(start as usize..(end & !INVALID) as usize)?;
-        Some((text, end & INVALID != 0))
+        self.text.get(start..end)
     }
 
     /// Bytes this table holds on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.text
-            .len()
-            .saturating_add(self.ends.len().saturating_mul(4))
+        self.text.len().saturating_add(self.ends.bytes())
     }
 }
 
@@ -307,7 +349,7 @@ pub(crate) struct Row<'a> {
 }
 
 impl<'a> Row<'a> {
-    fn cell(self, spec: &'static RecordSpec, index: usize) -> Option<(&'a str, bool)> {
+    fn cell(self, spec: &'static RecordSpec, index: usize) -> Option<&'a str> {
         if !std::ptr::eq(spec, self.table.keep.spec) {
             return None;
         }
@@ -323,38 +365,26 @@ impl<'a> Row<'a> {
 
     /// The trimmed text of a text field, `""` when absent.
     pub fn str(self, field: Field<Text>) -> &'a str {
-        match self.cell(field.record, field.index) {
-            Some((t, false)) => t,
-            _ => "",
-        }
+        self.cell(field.record, field.index).unwrap_or("")
     }
 
     /// A decimal field, `None` when absent or not a number.
     pub fn dec(self, field: Field<Dec>) -> Option<Decimal> {
-        match self.cell(field.record, field.index)? {
-            (t, false) if !t.is_empty() => parse_decimal(t),
-            _ => None,
-        }
+        parse_decimal(self.cell(field.record, field.index)?)
     }
 
     /// An integer field, `None` when absent or not an integer.
     pub fn int(self, field: Field<Int>) -> Option<i64> {
-        match self.cell(field.record, field.index)? {
-            (t, false) if !t.is_empty() => t.parse().ok(),
-            _ => None,
-        }
+        self.cell(field.record, field.index)?.parse().ok()
     }
 
-    /// Field `index` as a [`Value`] (for messages and receipts).
+    /// Field `index` as a [`Value`] (for messages and receipts): what the
+    /// reader made of the same text.
     pub fn value(self, index: usize) -> Value {
         let spec = self.table.keep.spec;
-        match self.cell(spec, index) {
-            None | Some(("", _)) => Value::Absent,
-            Some((t, true)) => Value::Invalid(t.to_owned()),
-            Some((t, false)) => {
-                let kind = spec.fields.get(index).map_or(FieldKind::Text, |f| f.kind);
-                Value::parse(kind, t)
-            }
+        match (self.cell(spec, index), spec.fields.get(index)) {
+            (Some(t), Some(f)) => Value::parse(f.kind, t),
+            _ => Value::Absent,
         }
     }
 }

@@ -83,7 +83,7 @@ mod sets;
 mod verdict;
 mod waybill;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 pub use config::{EngineConfig, Enterprise, Registry, Role};
 pub use error::EngineError;
@@ -98,6 +98,7 @@ pub use verdict::{Outcome, Skipped, Violation};
 use facts::Facts;
 use kinds::WaybillId;
 use sets::{Member, SetState};
+use waybill::Few;
 
 use crate::model::Document;
 use crate::schema::MessageSpec;
@@ -179,11 +180,11 @@ pub struct Engine<L: QuotaLedger = MemoryLedger> {
     /// Waybills not attached to any set yet.
     pending: BTreeMap<WaybillId, Box<Member>>,
     /// The waiting waybills by their orderNo.
-    pending_by_order: HashMap<String, BTreeSet<WaybillId>>,
+    pending_by_order: HashMap<String, Few<WaybillId>>,
     /// Attached waybills: which set holds each.
     attached: HashMap<WaybillId, SetKey>,
     /// Which sets' inventories name each waybill.
-    named: HashMap<WaybillId, BTreeSet<SetKey>>,
+    named: HashMap<WaybillId, Few<SetKey>>,
 }
 
 impl Engine<MemoryLedger> {

@@ -88,8 +88,8 @@ impl SetReport {
             key: key.clone(),
             outcome: s.outcome(),
             members: s.present().map(MemberInfo::of).collect(),
-            warnings: s.warnings.clone(),
-            skipped: s.skipped.clone(),
+            warnings: s.warnings().to_vec(),
+            skipped: s.skipped().to_vec(),
             waybill_link: s.link,
             incomplete_since_ms: s.incomplete_since_ms,
         }

@@ -28,13 +28,21 @@ pub(crate) enum Verdict {
     Fail(Box<[Violation]>),
 }
 
+/// What an evaluation found besides the verdict (boxed: most sets have none).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Notes {
+    /// Findings below error severity.
+    pub warnings: Vec<Violation>,
+    /// Rules not applied, and why.
+    pub skipped: Vec<Skipped>,
+}
+
 /// The state of one set.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SetState {
     pub members: [Option<Box<Member>>; 4],
     pub verdict: Verdict,
-    pub warnings: Vec<Violation>,
-    pub skipped: Vec<Skipped>,
+    pub notes: Option<Box<Notes>>,
     /// Since when the set has been incomplete (ms since the Unix epoch).
     pub incomplete_since_ms: Option<u64>,
     /// How the waybill was attached, if it is.
@@ -99,6 +107,14 @@ impl SetState {
                 missing: self.missing(),
             },
         }
+    }
+
+    pub fn warnings(&self) -> &[Violation] {
+        self.notes.as_ref().map_or(&[], |n| &n.warnings)
+    }
+
+    pub fn skipped(&self) -> &[Skipped] {
+        self.notes.as_ref().map_or(&[], |n| &n.skipped)
     }
 
     pub fn violations(&self) -> &[Violation] {

@@ -9,7 +9,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use super::ledger::{QuotaEntry, QuotaLedger};
 use super::report::Status;
 use super::rules::{self, Annual};
-use super::sets::Verdict;
+use super::sets::{Notes, Verdict};
 use super::{DocKind, Engine, EngineError, SetKey};
 use crate::diag::Diagnostic;
 use crate::schema::{RuleInfo, Severity};
@@ -151,8 +151,7 @@ impl<L: QuotaLedger> Engine<L> {
             }
             if let Some(state) = self.sets.get_mut(key) {
                 state.verdict = Verdict::Incomplete;
-                state.warnings.clear();
-                state.skipped.clear();
+                state.notes = None;
                 state.counted = false;
                 state.incomplete_since_ms.get_or_insert(now_ms);
             }
@@ -201,8 +200,8 @@ impl<L: QuotaLedger> Engine<L> {
             } else {
                 Verdict::Fail(errors.into_boxed_slice())
             };
-            state.warnings = warnings;
-            state.skipped = skipped;
+            state.notes = (!warnings.is_empty() || !skipped.is_empty())
+                .then(|| Box::new(Notes { warnings, skipped }));
             state.incomplete_since_ms = None;
             state.counted = counted;
         }

@@ -20,6 +20,47 @@ use crate::schema::Field;
 use crate::schema::Text;
 use crate::schema::fields::{inventory_head as ih, logistics_head as lh};
 
+/// A small sorted set: an index entry nearly always holds one item, and a
+/// `BTreeSet` would allocate a whole node (over 500 bytes) for it.
+#[derive(Debug, Clone)]
+pub(super) struct Few<T>(Vec<T>);
+
+impl<T> Default for Few<T> {
+    fn default() -> Self {
+        Few(Vec::new())
+    }
+}
+
+impl<T: Ord> Few<T> {
+    fn insert(&mut self, item: T) {
+        if let Err(at) = self.0.binary_search(&item) {
+            self.0.insert(at, item);
+        }
+    }
+
+    fn remove(&mut self, item: &T) {
+        if let Ok(at) = self.0.binary_search(item) {
+            self.0.remove(at);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The item, if there is exactly one.
+    fn only(&self) -> Option<&T> {
+        match self.0.as_slice() {
+            [one] => Some(one),
+            _ => None,
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.0.iter()
+    }
+}
+
 /// Where a known waybill is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Location {
@@ -163,10 +204,7 @@ impl<L: QuotaLedger> Engine<L> {
 
     /// The set a waybill belongs to, if it is unique.
     fn waybill_target(&self, id: &WaybillId, order_no: &str) -> Option<(SetKey, WaybillLink)> {
-        if let Some(keys) = self.named.get(id)
-            && keys.len() == 1
-            && let Some(k) = keys.iter().next()
-        {
+        if let Some(k) = self.named.get(id).and_then(Few::only) {
             return Some((k.clone(), WaybillLink::LogisticsNo));
         }
         if order_no.is_empty() {
