@@ -13,6 +13,7 @@
 //! test suite (a debug assertion), never a wrong verdict in silence: the
 //! suite runs every rule on every field it reads.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use rust_decimal::Decimal;
@@ -36,6 +37,11 @@ pub(crate) struct Keep {
     fields: &'static [usize],
     /// For each field index of `spec`: its position in `fields`, or `NONE`.
     slot: &'static [u8],
+    /// For each position in `fields`: its place among the shared fields
+    /// (kept once in [`Strings`]), or `NONE`.
+    shared: &'static [u8],
+    /// How many shared fields a row has.
+    n_shared: usize,
 }
 
 const NONE: u8 = u8::MAX;
@@ -54,143 +60,136 @@ const fn slots<const N: usize>(fields: &[usize]) -> [u8; N] {
     out
 }
 
+/// For each kept field, its place among the shared ones (compile time; a
+/// shared field that is not kept fails the build).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const fn shared_slots<const K: usize>(fields: &[usize], shared: &[usize]) -> [u8; K] {
+    let mut out = [NONE; K];
+    let mut s = 0;
+    while s < shared.len() {
+        let mut i = 0;
+        let mut found = false;
+        while i < fields.len() {
+            if fields[i] == shared[s] {
+                out[i] = s as u8;
+                found = true;
+            }
+            i += 1;
+        }
+        assert!(found && s < NONE as usize);
+        s += 1;
+    }
+    out
+}
+
 macro_rules! keep {
-    ($name:ident, $spec:expr, [$($field:expr),* $(,)?]) => {
+    ($name:ident, $spec:expr, [$($field:expr),* $(,)?], shared [$($shared:expr),* $(,)?]) => {
         pub(crate) static $name: Keep = {
             const FIELDS: &[usize] = &[$($field.index),*];
+            const SHARED: &[usize] = &[$($shared.index),*];
             const N: usize = $spec.fields.len();
+            const K: usize = FIELDS.len();
             const SLOT: [u8; N] = slots::<N>(FIELDS);
-            Keep { spec: &$spec, fields: FIELDS, slot: &SLOT }
+            const SHARED_SLOT: [u8; K] = shared_slots::<K>(FIELDS, SHARED);
+            Keep {
+                spec: &$spec,
+                fields: FIELDS,
+                slot: &SLOT,
+                shared: &SHARED_SLOT,
+                n_shared: SHARED.len(),
+            }
         };
     };
 }
 
-keep!(
-    ORDER_HEAD,
-    REC_ORDER_HEAD,
-    [
-        oh::GUID,
-        oh::APP_TYPE,
-        oh::APP_TIME,
-        oh::ORDER_NO,
-        oh::EBP_CODE,
-        oh::EBP_NAME,
-        oh::EBC_CODE,
-        oh::EBC_NAME,
-        oh::GOODS_VALUE,
-        oh::FREIGHT,
-        oh::DISCOUNT,
-        oh::TAX_TOTAL,
-        oh::ACTURAL_PAID,
-        oh::BUYER_NAME,
-        oh::BUYER_TELEPHONE,
-        oh::BUYER_ID_TYPE,
-        oh::BUYER_ID_NUMBER,
-        oh::PAY_CODE,
-        oh::PAY_NAME,
-        oh::PAY_TRANSACTION_ID,
-        oh::CONSIGNEE,
-        oh::CONSIGNEE_TELEPHONE,
-        oh::CONSIGNEE_ADDRESS,
-    ]
-);
-keep!(
-    ORDER_LIST,
-    REC_ORDER_LIST,
-    [
-        ol::GNUM,
-        ol::ITEM_NO,
-        ol::ITEM_NAME,
-        ol::UNIT,
-        ol::QTY,
-        ol::TOTAL_PRICE,
-    ]
-);
-keep!(
-    PAYMENT_HEAD,
-    REC_PAYMENT_HEAD,
-    [
-        ph::GUID,
-        ph::APP_TYPE,
-        ph::APP_TIME,
-        ph::ORDER_NO,
-        ph::EBP_CODE,
-        ph::EBP_NAME,
-        ph::PAY_CODE,
-        ph::PAY_NAME,
-        ph::PAY_TRANSACTION_ID,
-        ph::PAYER_NAME,
-        ph::PAYER_ID_TYPE,
-        ph::PAYER_ID_NUMBER,
-        ph::AMOUNT_PAID,
-    ]
-);
-keep!(
-    LOGISTICS_HEAD,
-    REC_LOGISTICS_HEAD,
-    [
-        lh::GUID,
-        lh::APP_TYPE,
-        lh::APP_TIME,
-        lh::ORDER_NO,
-        lh::LOGISTICS_CODE,
-        lh::LOGISTICS_NAME,
-        lh::LOGISTICS_NO,
-        lh::CONSIGNEE,
-        lh::CONSIGNEE_TELEPHONE,
-        lh::CONSIGNEE_ADDRESS,
-        lh::PACK_NO,
-    ]
-);
-keep!(
-    INVENTORY_HEAD,
-    REC_INVENTORY_HEAD,
-    [
-        ih::GUID,
-        ih::APP_TYPE,
-        ih::APP_TIME,
-        ih::ORDER_NO,
-        ih::EBP_CODE,
-        ih::EBP_NAME,
-        ih::EBC_CODE,
-        ih::EBC_NAME,
-        ih::LOGISTICS_CODE,
-        ih::LOGISTICS_NAME,
-        ih::LOGISTICS_NO,
-        ih::COP_NO,
-        ih::PRE_NO,
-        ih::INVT_NO,
-        ih::CUSTOMS_CODE,
-        ih::AGENT_CODE,
-        ih::AGENT_NAME,
-        ih::BUYER_NAME,
-        ih::BUYER_TELEPHONE,
-        ih::BUYER_ID_TYPE,
-        ih::BUYER_ID_NUMBER,
-        ih::DECL_TIME,
-        ih::FREIGHT,
-        ih::INSURED_FEE,
-        ih::PACK_NO,
-        ih::GROSS_WEIGHT,
-        ih::NET_WEIGHT,
-    ]
-);
-keep!(
-    INVENTORY_LIST,
-    REC_INVENTORY_LIST,
-    [
-        il::GNUM,
-        il::ITEM_NO,
-        il::ITEM_NAME,
-        il::UNIT,
-        il::QTY,
-        il::TOTAL_PRICE,
-        il::UNIT1,
-        il::QTY1,
-        il::UNIT2,
-        il::QTY2,
-    ]
-);
+// What the rules, the set key, the reports and the receipts read. Enterprise
+// codes and names repeat across millions of documents: they are shared.
+keep!(ORDER_HEAD, REC_ORDER_HEAD, [
+    oh::GUID, oh::APP_TIME, oh::ORDER_NO, oh::EBP_CODE, oh::EBP_NAME, oh::EBC_CODE, oh::EBC_NAME,
+    oh::GOODS_VALUE, oh::FREIGHT, oh::DISCOUNT, oh::TAX_TOTAL, oh::ACTURAL_PAID, oh::BUYER_NAME,
+    oh::BUYER_TELEPHONE, oh::BUYER_ID_TYPE, oh::BUYER_ID_NUMBER, oh::PAY_CODE, oh::PAY_NAME,
+    oh::PAY_TRANSACTION_ID, oh::CONSIGNEE, oh::CONSIGNEE_TELEPHONE, oh::CONSIGNEE_ADDRESS,
+], shared [
+    oh::EBP_CODE, oh::EBP_NAME, oh::EBC_CODE, oh::EBC_NAME, oh::PAY_CODE, oh::PAY_NAME,
+]);
+keep!(ORDER_LIST, REC_ORDER_LIST, [
+    ol::GNUM, ol::ITEM_NO, ol::ITEM_NAME, ol::UNIT, ol::QTY, ol::TOTAL_PRICE,
+], shared []);
+keep!(PAYMENT_HEAD, REC_PAYMENT_HEAD, [
+    ph::GUID, ph::ORDER_NO, ph::EBP_CODE, ph::EBP_NAME, ph::PAY_CODE, ph::PAY_NAME,
+    ph::PAY_TRANSACTION_ID, ph::PAYER_NAME, ph::PAYER_ID_TYPE, ph::PAYER_ID_NUMBER,
+    ph::AMOUNT_PAID,
+], shared [ph::EBP_CODE, ph::EBP_NAME, ph::PAY_CODE, ph::PAY_NAME]);
+keep!(LOGISTICS_HEAD, REC_LOGISTICS_HEAD, [
+    lh::GUID, lh::ORDER_NO, lh::LOGISTICS_CODE, lh::LOGISTICS_NAME, lh::LOGISTICS_NO,
+    lh::CONSIGNEE, lh::CONSIGNEE_TELEPHONE, lh::CONSIGNEE_ADDRESS, lh::PACK_NO,
+], shared [lh::LOGISTICS_CODE, lh::LOGISTICS_NAME]);
+keep!(INVENTORY_HEAD, REC_INVENTORY_HEAD, [
+    ih::GUID, ih::ORDER_NO, ih::EBP_CODE, ih::EBP_NAME, ih::EBC_CODE, ih::EBC_NAME,
+    ih::LOGISTICS_CODE, ih::LOGISTICS_NAME, ih::LOGISTICS_NO, ih::COP_NO, ih::PRE_NO,
+    ih::INVT_NO, ih::CUSTOMS_CODE, ih::AGENT_CODE, ih::AGENT_NAME, ih::BUYER_NAME,
+    ih::BUYER_TELEPHONE, ih::BUYER_ID_TYPE, ih::BUYER_ID_NUMBER, ih::DECL_TIME, ih::FREIGHT,
+    ih::INSURED_FEE, ih::PACK_NO, ih::GROSS_WEIGHT, ih::NET_WEIGHT,
+], shared [
+    ih::EBP_CODE, ih::EBP_NAME, ih::EBC_CODE, ih::EBC_NAME, ih::LOGISTICS_CODE,
+    ih::LOGISTICS_NAME, ih::CUSTOMS_CODE, ih::AGENT_CODE, ih::AGENT_NAME,
+]);
+keep!(INVENTORY_LIST, REC_INVENTORY_LIST, [
+    il::GNUM, il::ITEM_NO, il::ITEM_NAME, il::UNIT, il::QTY, il::TOTAL_PRICE, il::UNIT1,
+    il::QTY1, il::UNIT2, il::QTY2,
+], shared []);
+
+/// Strings many documents share (enterprise codes and names), each kept
+/// once. Bounded: past [`Strings::MAX`] distinct strings new ones are kept
+/// in their documents instead.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Strings {
+    ids: HashMap<Box<str>, u32>,
+    all: Vec<Box<str>>,
+    /// `Strings::MAX`, lower in tests.
+    cap: Option<usize>,
+}
+
+/// The id of a shared cell kept in its document instead (or absent).
+const NO_ID: u32 = u32::MAX;
+
+impl Strings {
+    /// At most this many distinct shared strings.
+    pub const MAX: usize = 1 << 20;
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        if self.all.len() >= self.cap.unwrap_or(Strings::MAX) {
+            return NO_ID;
+        }
+        let Ok(id) = u32::try_from(self.all.len()) else {
+            return NO_ID;
+        };
+        self.all.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> Option<&str> {
+        self.all.get(usize::try_from(id).ok()?).map(|s| &**s)
+    }
+
+    /// How many distinct strings are kept.
+    pub fn len(&self) -> usize {
+        self.all.len()
+    }
+
+    /// Bytes of kept text (twice: the index and the list).
+    pub fn heap_bytes(&self) -> usize {
+        self.all
+            .iter()
+            .map(|s| s.len())
+            .fold(0usize, usize::saturating_add)
+            .saturating_mul(2)
+    }
+}
 
 /// What is kept of each kind: (head, lines).
 fn keep_of(kind: DocKind) -> (&'static Keep, Option<&'static Keep>) {
@@ -210,6 +209,9 @@ pub(crate) struct Table {
     text: Box<str>,
     /// Each cell's end offset in `text`; `keep.fields.len()` cells a row.
     ends: Ends,
+    /// The shared cells' ids in [`Strings`] (`NO_ID`: kept in `text`);
+    /// `keep.n_shared` a row.
+    ids: Box<[u32]>,
 }
 
 /// End offsets: two bytes each while the text fits in 64 KiB (it nearly
@@ -267,12 +269,25 @@ impl Table {
         kind: DocKind,
         keep: &'static Keep,
         rows: impl Iterator<Item = &'r Record>,
+        strings: &mut Strings,
     ) -> Result<Table, EngineError> {
         use std::fmt::Write as _;
         let mut text = String::new();
         let mut ends = Vec::new();
+        let mut ids = Vec::new();
         for rec in rows {
-            for &i in keep.fields {
+            for (&i, &shared) in keep.fields.iter().zip(keep.shared) {
+                if shared != NONE {
+                    let id = match rec.value(i) {
+                        Value::Text(s) if !s.trim().is_empty() => strings.intern(s.trim()),
+                        _ => NO_ID,
+                    };
+                    ids.push(id);
+                    if id != NO_ID {
+                        ends.push(text.len());
+                        continue;
+                    }
+                }
                 // Text that does not parse as the field's type is kept as
                 // text: it does not parse when read back either.
                 match rec.value(i) {
@@ -292,6 +307,7 @@ impl Table {
             keep,
             text: text.into_boxed_str(),
             ends: Ends::of(ends, kind)?,
+            ids: ids.into_boxed_slice(),
         })
     }
 
@@ -305,15 +321,32 @@ impl Table {
     }
 
     /// Every row, in document order.
-    pub fn rows(&self) -> impl ExactSizeIterator<Item = Row<'_>> + Clone {
-        (0..self.len()).map(move |row| Row { table: self, row })
+    pub fn rows<'a>(
+        &'a self,
+        strings: &'a Strings,
+    ) -> impl ExactSizeIterator<Item = Row<'a>> + Clone {
+        (0..self.len()).map(move |row| Row {
+            table: self,
+            row,
+            strings,
+        })
     }
 
     /// The cell's text; `None` when the field is not kept.
-    fn cell(&self, row: usize, field: usize) -> Option<&str> {
+    fn cell<'a>(&'a self, row: usize, field: usize, strings: &'a Strings) -> Option<&'a str> {
         let slot = *self.keep.slot.get(field)?;
         if slot == NONE {
             return None;
+        }
+        let shared = *self.keep.shared.get(usize::from(slot))?;
+        if shared != NONE {
+            let at = row
+                .checked_mul(self.keep.n_shared)?
+                .checked_add(usize::from(shared))?;
+            let id = *self.ids.get(at)?;
+            if id != NO_ID {
+                return strings.get(id);
+            }
         }
         let n = row
             .checked_mul(self.width())?
@@ -328,7 +361,10 @@ impl Table {
 
     /// Bytes this table holds on the heap.
     pub fn heap_bytes(&self) -> usize {
-        self.text.len().saturating_add(self.ends.bytes())
+        self.text
+            .len()
+            .saturating_add(self.ends.bytes())
+            .saturating_add(self.ids.len().saturating_mul(4))
     }
 }
 
@@ -346,6 +382,7 @@ impl fmt::Debug for Table {
 pub(crate) struct Row<'a> {
     table: &'a Table,
     row: usize,
+    strings: &'a Strings,
 }
 
 impl<'a> Row<'a> {
@@ -353,7 +390,7 @@ impl<'a> Row<'a> {
         if !std::ptr::eq(spec, self.table.keep.spec) {
             return None;
         }
-        let cell = self.table.cell(self.row, index);
+        let cell = self.table.cell(self.row, index, self.strings);
         debug_assert!(
             cell.is_some(),
             "the engine reads {}/{} but does not keep it (engine/facts.rs KEEP)",
@@ -400,22 +437,23 @@ pub(crate) struct Facts {
 
 impl Facts {
     /// Keeps what the engine reads of `doc`, a document of `kind`.
-    pub fn of(kind: DocKind, doc: &Document) -> Result<Facts, EngineError> {
+    pub fn of(kind: DocKind, doc: &Document, strings: &mut Strings) -> Result<Facts, EngineError> {
         let (head, lines) = keep_of(kind);
         Ok(Facts {
-            head: Table::build(kind, head, std::iter::once(&doc.head))?,
+            head: Table::build(kind, head, std::iter::once(&doc.head), strings)?,
             lines: match lines {
-                Some(keep) => Some(Table::build(kind, keep, doc.lines.iter())?),
+                Some(keep) => Some(Table::build(kind, keep, doc.lines.iter(), strings)?),
                 None => None,
             },
         })
     }
 
     /// The head row.
-    pub fn head(&self) -> Row<'_> {
+    pub fn head<'a>(&'a self, strings: &'a Strings) -> Row<'a> {
         Row {
             table: &self.head,
             row: 0,
+            strings,
         }
     }
 
@@ -426,8 +464,8 @@ impl Facts {
 
     /// The document's business key (`orderNo=…,ebpCode=…`), as
     /// [`crate::model::document_key`] gives it.
-    pub fn document_key(&self, kind: DocKind) -> String {
-        let head = self.head();
+    pub fn document_key(&self, kind: DocKind, strings: &Strings) -> String {
+        let head = self.head(strings);
         let spec = self.head.keep.spec;
         for alt in kind.spec().key {
             let parts: Vec<(&str, Value)> = alt
@@ -450,7 +488,7 @@ impl Facts {
 
     /// A document with the kept fields filled in and every other field
     /// absent (what a receipt needs).
-    pub fn to_document(&self) -> Document {
+    pub fn to_document(&self, strings: &Strings) -> Document {
         let rebuild = |table: &Table, row: Row<'_>| {
             let mut rec = Record::new(table.keep.spec);
             for &i in table.keep.fields {
@@ -459,10 +497,10 @@ impl Facts {
             rec
         };
         Document {
-            head: rebuild(&self.head, self.head()),
+            head: rebuild(&self.head, self.head(strings)),
             lines: self
                 .lines()
-                .map(|t| t.rows().map(|r| rebuild(t, r)).collect())
+                .map(|t| t.rows(strings).map(|r| rebuild(t, r)).collect())
                 .unwrap_or_default(),
         }
     }
@@ -513,4 +551,48 @@ pub(crate) fn fingerprint(kind: DocKind, doc: &Document) -> [u8; 16] {
         *o = *b;
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec;
+
+    fn order() -> Document {
+        let bytes = include_bytes!("../../samples/set-ok/CEB311-order.xml");
+        let mut m = codec::decode(bytes)
+            .map(|d| d.message)
+            .unwrap_or_else(|e| panic!("{e}"));
+        m.documents.remove(0)
+    }
+
+    /// What the kept fields read back, whether shared strings are kept once
+    /// or, past the cap, in the document.
+    #[test]
+    fn shared_strings_read_back_the_same_past_the_cap() {
+        let doc = order();
+        let mut shared = Strings::default();
+        let mut full = Strings {
+            cap: Some(2),
+            ..Strings::default()
+        };
+        let a = Facts::of(DocKind::Order, &doc, &mut shared).unwrap();
+        let b = Facts::of(DocKind::Order, &doc, &mut full).unwrap();
+        assert_eq!(shared.len(), 6);
+        assert_eq!(full.len(), 2);
+        let (da, db) = (a.to_document(&shared), b.to_document(&full));
+        assert_eq!(da, db);
+        for &i in ORDER_HEAD.fields {
+            assert_eq!(da.head.value(i), doc.head.value(i), "field {i}");
+        }
+        assert_eq!(
+            a.head(&shared).str(oh::EBP_NAME),
+            "杭州示例跨境平台有限公司"
+        );
+        assert_eq!(b.head(&full).str(oh::PAY_NAME), "示例支付有限公司");
+        assert!(b.heap_bytes() > a.heap_bytes());
+        // The same names again take no more room.
+        Facts::of(DocKind::Order, &doc, &mut shared).unwrap();
+        assert_eq!(shared.len(), 6);
+    }
 }

@@ -95,7 +95,7 @@ pub use receipt::{
 pub use report::{MemberInfo, Overdue, SetReport, Status, describe};
 pub use verdict::{Outcome, Skipped, Violation};
 
-use facts::Facts;
+use facts::{Facts, Strings};
 use kinds::WaybillId;
 use sets::{Member, SetState};
 use waybill::Few;
@@ -168,6 +168,10 @@ pub struct EngineStats {
     pub pending_waybills: usize,
     /// Bytes of kept document text and offsets (allocator overhead not counted).
     pub kept_bytes: usize,
+    /// Distinct enterprise codes and names kept once for all documents.
+    pub shared_strings: usize,
+    /// Bytes those take.
+    pub shared_bytes: usize,
 }
 
 /// The cross-document check engine. `L` is where the annual quota is counted.
@@ -185,6 +189,8 @@ pub struct Engine<L: QuotaLedger = MemoryLedger> {
     attached: HashMap<WaybillId, SetKey>,
     /// Which sets' inventories name each waybill.
     named: HashMap<WaybillId, Few<SetKey>>,
+    /// Enterprise codes and names, kept once for all documents.
+    strings: Strings,
 }
 
 impl Engine<MemoryLedger> {
@@ -215,6 +221,7 @@ impl<L: QuotaLedger> Engine<L> {
             pending_by_order: HashMap::new(),
             attached: HashMap::new(),
             named: HashMap::new(),
+            strings: Strings::default(),
         })
     }
 
@@ -242,7 +249,7 @@ impl<L: QuotaLedger> Engine<L> {
         source: InboundId,
         now_ms: u64,
     ) -> Result<Submitted, EngineError> {
-        let member = incoming(spec, doc, source, now_ms)?;
+        let member = incoming(spec, doc, source, now_ms, &mut self.strings)?;
         let (kind, app_type) = (member.kind, member.app_type);
         let mut changes = Changes::default();
         let placed = match kind {
@@ -273,7 +280,7 @@ impl<L: QuotaLedger> Engine<L> {
         changes: &mut Changes,
     ) -> Result<Placed, EngineError> {
         let kind = member.kind;
-        let key = waybill::set_key(kind, &member.facts)?;
+        let key = waybill::set_key(kind, &member.facts, &self.strings)?;
         let held = self.sets.get(&key).and_then(|s| s.member(kind));
         match (member.app_type, held) {
             (AppType::New | AppType::Change, Some(h)) if h.fingerprint == member.fingerprint => {
@@ -374,12 +381,17 @@ impl<L: QuotaLedger> Engine<L> {
 
     /// The report of one set.
     pub fn report(&self, key: &SetKey) -> Option<SetReport> {
-        self.sets.get(key).map(|s| SetReport::of(key, s))
+        self.sets
+            .get(key)
+            .map(|s| SetReport::of(key, s, &self.strings))
     }
 
     /// The reports of every set, by key.
     pub fn reports(&self) -> Vec<SetReport> {
-        self.sets.iter().map(|(k, s)| SetReport::of(k, s)).collect()
+        self.sets
+            .iter()
+            .map(|(k, s)| SetReport::of(k, s, &self.strings))
+            .collect()
     }
 
     /// The keys of every open set.
@@ -389,14 +401,21 @@ impl<L: QuotaLedger> Engine<L> {
 
     /// The waybills that wait for their set.
     pub fn pending_waybills(&self) -> Vec<MemberInfo> {
-        self.pending.values().map(|m| MemberInfo::of(m)).collect()
+        self.pending
+            .values()
+            .map(|m| MemberInfo::of(m, &self.strings))
+            .collect()
     }
 
     /// The members of a set, in set order.
     pub fn members(&self, key: &SetKey) -> Vec<MemberInfo> {
         self.sets
             .get(key)
-            .map(|s| s.present().map(MemberInfo::of).collect())
+            .map(|s| {
+                s.present()
+                    .map(|m| MemberInfo::of(m, &self.strings))
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -405,6 +424,8 @@ impl<L: QuotaLedger> Engine<L> {
         let mut st = EngineStats {
             sets: self.sets.len(),
             pending_waybills: self.pending.len(),
+            shared_strings: self.strings.len(),
+            shared_bytes: self.strings.heap_bytes(),
             ..EngineStats::default()
         };
         let held = self.sets.values().flat_map(SetState::present);
@@ -427,7 +448,10 @@ impl<L: QuotaLedger> Engine<L> {
             {
                 out.push(Overdue {
                     key: Some(k.clone()),
-                    members: s.present().map(MemberInfo::of).collect(),
+                    members: s
+                        .present()
+                        .map(|m| MemberInfo::of(m, &self.strings))
+                        .collect(),
                     missing: s.missing(),
                     since_ms: since,
                     waited_secs: now_ms.saturating_sub(since) / 1000,
@@ -438,7 +462,7 @@ impl<L: QuotaLedger> Engine<L> {
             if now_ms.saturating_sub(m.received_ms) > limit {
                 out.push(Overdue {
                     key: None,
-                    members: vec![MemberInfo::of(m)],
+                    members: vec![MemberInfo::of(m, &self.strings)],
                     missing: vec![DocKind::Order, DocKind::Payment, DocKind::Inventory],
                     since_ms: m.received_ms,
                     waited_secs: now_ms.saturating_sub(m.received_ms) / 1000,
@@ -465,8 +489,13 @@ impl<L: QuotaLedger> Engine<L> {
             .map(|m| Receipt {
                 kind: m.kind,
                 source: m.source,
-                document_key: m.facts.document_key(m.kind),
-                message: receipt_for(m.kind, &m.facts.to_document(), violations, now_ms),
+                document_key: m.facts.document_key(m.kind, &self.strings),
+                message: receipt_for(
+                    m.kind,
+                    &m.facts.to_document(&self.strings),
+                    violations,
+                    now_ms,
+                ),
             })
             .collect())
     }
@@ -480,14 +509,14 @@ impl<L: QuotaLedger> Engine<L> {
             .sets
             .get(key)
             .ok_or_else(|| EngineError::UnknownSet { key: key.clone() })?;
-        if state.complete().is_none() || matches!(state.verdict, sets::Verdict::Incomplete) {
+        if matches!(state.verdict, sets::Verdict::Incomplete) {
             return Err(EngineError::NotDecided { key: key.clone() });
         }
-        let report = SetReport::of(key, state);
+        let report = SetReport::of(key, state, &self.strings);
         let mut changes = Changes::default();
         if let Some(state) = self.sets.remove(key) {
             if let Some(w) = state.member(DocKind::Waybill)
-                && let Ok(id) = waybill::waybill_id(&w.facts)
+                && let Ok(id) = waybill::waybill_id(&w.facts, &self.strings)
             {
                 self.attached.remove(&id);
             }
@@ -505,6 +534,7 @@ fn incoming(
     doc: &Document,
     source: InboundId,
     now_ms: u64,
+    strings: &mut Strings,
 ) -> Result<Box<Member>, EngineError> {
     let kind = DocKind::of(spec).ok_or(EngineError::NotASetDocument {
         message_type: spec.name,
@@ -523,6 +553,6 @@ fn incoming(
         app_type: AppType::parse(kind, &doc.head)?,
         received_ms: now_ms,
         fingerprint: facts::fingerprint(kind, doc),
-        facts: Facts::of(kind, doc)?,
+        facts: Facts::of(kind, doc, strings)?,
     }))
 }

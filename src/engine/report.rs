@@ -6,6 +6,7 @@ use std::fmt::{self, Write as _};
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
 
+use super::facts::Strings;
 use super::sets::{Member, SetState};
 use super::{AppType, DocKind, InboundId, Outcome, SetKey, Skipped, Violation, WaybillLink};
 
@@ -51,12 +52,12 @@ pub struct MemberInfo {
 }
 
 impl MemberInfo {
-    pub(crate) fn of(m: &Member) -> MemberInfo {
+    pub(crate) fn of(m: &Member, strings: &Strings) -> MemberInfo {
         MemberInfo {
             kind: m.kind,
             source: m.source,
-            document_key: m.facts.document_key(m.kind),
-            guid: m.facts.head().str(m.kind.head().guid).to_owned(),
+            document_key: m.facts.document_key(m.kind, strings),
+            guid: m.facts.head(strings).str(m.kind.head().guid).to_owned(),
             app_type: m.app_type,
             received_ms: m.received_ms,
         }
@@ -83,11 +84,11 @@ pub struct SetReport {
 }
 
 impl SetReport {
-    pub(super) fn of(key: &SetKey, s: &SetState) -> SetReport {
+    pub(super) fn of(key: &SetKey, s: &SetState, strings: &Strings) -> SetReport {
         SetReport {
             key: key.clone(),
             outcome: s.outcome(),
-            members: s.present().map(MemberInfo::of).collect(),
+            members: s.present().map(|m| MemberInfo::of(m, strings)).collect(),
             warnings: s.warnings().to_vec(),
             skipped: s.skipped().to_vec(),
             waybill_link: s.link,

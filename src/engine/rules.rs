@@ -13,7 +13,7 @@
 use rust_decimal::Decimal;
 
 use super::config::{EngineConfig, Registry, Role};
-use super::facts::{Row, Table};
+use super::facts::{Row, Strings, Table};
 use super::sets::Complete;
 use super::{DocKind, Skipped, Violation};
 use crate::formats::is_prc_id_card;
@@ -51,7 +51,7 @@ pub(crate) enum Annual {
 
 /// Who, which year and how much this set counts against the annual limit.
 pub(crate) fn quota_subject(docs: &Complete<'_>) -> Result<QuotaSubject, String> {
-    let order = docs.order.head();
+    let order = docs.order.head(docs.strings);
     let buyer = order.str(oh::BUYER_ID_NUMBER);
     if buyer.is_empty() {
         return Err("OrderHead/buyerIdNumber is absent".to_owned());
@@ -61,7 +61,7 @@ pub(crate) fn quota_subject(docs: &Complete<'_>) -> Result<QuotaSubject, String>
     };
     let (year, year_path) = match year_of(order.str(oh::APP_TIME)) {
         Some(y) => (y, "OrderHead/appTime"),
-        None => match year_of(docs.inventory.head().str(ih::DECL_TIME)) {
+        None => match year_of(docs.inventory.head(docs.strings).str(ih::DECL_TIME)) {
             Some(y) => (y, "InventoryHead/declTime"),
             None => {
                 return Err(
@@ -267,7 +267,7 @@ pub(crate) fn check(
             W => docs.waybill,
             I => docs.inventory,
         };
-        At::new(kind, facts.head())
+        At::new(kind, facts.head(docs.strings))
     };
     let (o, p, w, i) = (at(O), at(P), at(W), at(I));
     let order_lines = docs.order.lines();
@@ -282,9 +282,9 @@ pub(crate) fn check(
                     terms.iter().map(|&(s, k, f)| (s, at(k).dec(f))).collect();
                 ck.amounts(r, at(k).dec(left), &terms);
             }
-            Step::GoodsValue => ck.goods_value(o, rows(order_lines)),
-            Step::Goods => ck.goods(order_lines, inventory_lines),
-            Step::Weight => ck.weight(i, rows(inventory_lines)),
+            Step::GoodsValue => ck.goods_value(o, rows(order_lines, docs.strings)),
+            Step::Goods => ck.goods(order_lines, inventory_lines, docs.strings),
+            Step::Weight => ck.weight(i, rows(inventory_lines, docs.strings)),
             Step::Registry => match registry {
                 Some(reg) => ck.registry(reg, o, p, w, i),
                 None => skipped.push(Skipped {
@@ -293,7 +293,7 @@ pub(crate) fn check(
                 }),
             },
             Step::Limits => {
-                ck.single_limit(o, i, rows(inventory_lines));
+                ck.single_limit(o, i, rows(inventory_lines, docs.strings));
                 match annual {
                     Annual::Check { subject, used } => ck.annual_limit(o, subject, *used),
                     Annual::Skip(reason) => skipped.push(Skipped {
@@ -312,8 +312,8 @@ pub(crate) fn check(
 }
 
 /// The rows of a document's goods lines (none when it has no lines table).
-fn rows(t: Option<&Table>) -> impl Iterator<Item = Row<'_>> + Clone {
-    t.into_iter().flat_map(Table::rows)
+fn rows<'a>(t: Option<&'a Table>, strings: &'a Strings) -> impl Iterator<Item = Row<'a>> + Clone {
+    t.into_iter().flat_map(move |t| t.rows(strings))
 }
 
 /// One document's head (or line) record.
@@ -597,9 +597,9 @@ impl Ck<'_> {
         );
     }
 
-    fn goods(&mut self, order: Option<&Table>, inventory: Option<&Table>) {
-        let order: Vec<Row<'_>> = rows(order).collect();
-        let inventory: Vec<Row<'_>> = rows(inventory).collect();
+    fn goods(&mut self, order: Option<&Table>, inventory: Option<&Table>, strings: &Strings) {
+        let order: Vec<Row<'_>> = rows(order, strings).collect();
+        let inventory: Vec<Row<'_>> = rows(inventory, strings).collect();
         let mut taken = vec![false; inventory.len()];
         let mut pairs: Vec<(usize, usize, bool)> = Vec::with_capacity(order.len());
         let mut unmatched_order: Vec<usize> = Vec::new();

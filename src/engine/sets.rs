@@ -1,7 +1,7 @@
 //! One open set: its members (what the engine keeps of each document), its
 //! verdict and how it got there.
 
-use super::facts::Facts;
+use super::facts::{Facts, Strings};
 use super::{AppType, DocKind, InboundId, Outcome, Skipped, Violation, WaybillLink};
 
 /// One document held by the engine.
@@ -54,6 +54,7 @@ pub(crate) struct SetState {
 /// The four members of a complete set.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Complete<'a> {
+    pub strings: &'a Strings,
     pub order: &'a Facts,
     pub payment: &'a Facts,
     pub waybill: &'a Facts,
@@ -78,9 +79,10 @@ impl SetState {
     }
 
     /// The four documents, when all are present.
-    pub fn complete(&self) -> Option<Complete<'_>> {
+    pub fn complete<'a>(&'a self, strings: &'a Strings) -> Option<Complete<'a>> {
         match &self.members {
             [Some(o), Some(p), Some(w), Some(i)] => Some(Complete {
+                strings,
                 order: &o.facts,
                 payment: &p.facts,
                 waybill: &w.facts,

@@ -145,7 +145,7 @@ impl<L: QuotaLedger> Engine<L> {
             }
             return Ok(());
         };
-        let Some(docs) = state.complete() else {
+        let Some(docs) = state.complete(&self.strings) else {
             if state.counted || order_deleted {
                 self.ledger.settle(key, None).map_err(ledger_error)?;
             }

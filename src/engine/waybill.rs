@@ -10,7 +10,7 @@
 //! by `orderNo` (a range of the ordered set map), and which sets'
 //! inventories name each waybill.
 
-use super::facts::Facts;
+use super::facts::{Facts, Strings};
 use super::sets::Member;
 use super::{
     AppType, Changes, DocKind, Engine, EngineError, Placed, QuotaLedger, SetKey, WaybillId,
@@ -77,8 +77,13 @@ impl Location {
     }
 }
 
-fn key_field(kind: DocKind, facts: &Facts, field: Field<Text>) -> Result<String, EngineError> {
-    let v = facts.head().str(field);
+fn key_field(
+    kind: DocKind,
+    facts: &Facts,
+    field: Field<Text>,
+    strings: &Strings,
+) -> Result<String, EngineError> {
+    let v = facts.head(strings).str(field);
     if v.is_empty() {
         return Err(EngineError::MissingKey {
             kind,
@@ -89,7 +94,11 @@ fn key_field(kind: DocKind, facts: &Facts, field: Field<Text>) -> Result<String,
 }
 
 /// The set key of an order, payment or inventory.
-pub(super) fn set_key(kind: DocKind, facts: &Facts) -> Result<SetKey, EngineError> {
+pub(super) fn set_key(
+    kind: DocKind,
+    facts: &Facts,
+    strings: &Strings,
+) -> Result<SetKey, EngineError> {
     let head = kind.head();
     let Some(ebp_code) = head.ebp_code else {
         return Err(EngineError::MissingKey {
@@ -98,22 +107,22 @@ pub(super) fn set_key(kind: DocKind, facts: &Facts) -> Result<SetKey, EngineErro
         });
     };
     Ok(SetKey {
-        order_no: key_field(kind, facts, head.order_no)?,
-        ebp_code: key_field(kind, facts, ebp_code)?,
+        order_no: key_field(kind, facts, head.order_no, strings)?,
+        ebp_code: key_field(kind, facts, ebp_code, strings)?,
     })
 }
 
 /// A waybill's identity.
-pub(super) fn waybill_id(facts: &Facts) -> Result<WaybillId, EngineError> {
+pub(super) fn waybill_id(facts: &Facts, strings: &Strings) -> Result<WaybillId, EngineError> {
     Ok(WaybillId {
-        code: key_field(DocKind::Waybill, facts, lh::LOGISTICS_CODE)?,
-        no: key_field(DocKind::Waybill, facts, lh::LOGISTICS_NO)?,
+        code: key_field(DocKind::Waybill, facts, lh::LOGISTICS_CODE, strings)?,
+        no: key_field(DocKind::Waybill, facts, lh::LOGISTICS_NO, strings)?,
     })
 }
 
 /// The waybill an inventory names, if it names one.
-pub(super) fn inventory_waybill(facts: &Facts) -> Option<WaybillId> {
-    let head = facts.head();
+pub(super) fn inventory_waybill(facts: &Facts, strings: &Strings) -> Option<WaybillId> {
+    let head = facts.head(strings);
     let (code, no) = (head.str(ih::LOGISTICS_CODE), head.str(ih::LOGISTICS_NO));
     (!code.is_empty() && !no.is_empty()).then(|| WaybillId {
         code: code.to_owned(),
@@ -129,7 +138,7 @@ impl<L: QuotaLedger> Engine<L> {
         changes: &mut Changes,
     ) -> Result<Placed, EngineError> {
         let kind = DocKind::Waybill;
-        let id = waybill_id(&member.facts)?;
+        let id = waybill_id(&member.facts, &self.strings)?;
         let location = self.waybill_location(&id);
         if member.app_type == AppType::Delete {
             let Some(location) = location else {
@@ -154,7 +163,11 @@ impl<L: QuotaLedger> Engine<L> {
                 });
             }
         }
-        let order_no = member.facts.head().str(lh::ORDER_NO).to_owned();
+        let order_no = member
+            .facts
+            .head(&self.strings)
+            .str(lh::ORDER_NO)
+            .to_owned();
         let target = self.waybill_target(&id, &order_no);
         if let Some((t, _)) = &target
             && let Some(other) = self.held_waybill(t)
@@ -199,7 +212,7 @@ impl<L: QuotaLedger> Engine<L> {
     /// The identity of the waybill a set holds.
     fn held_waybill(&self, key: &SetKey) -> Option<WaybillId> {
         let m = self.sets.get(key)?.member(DocKind::Waybill)?;
-        waybill_id(&m.facts).ok()
+        waybill_id(&m.facts, &self.strings).ok()
     }
 
     /// The set a waybill belongs to, if it is unique.
@@ -245,7 +258,7 @@ impl<L: QuotaLedger> Engine<L> {
     /// Takes a waybill out of the waiting room.
     fn unpark(&mut self, id: &WaybillId) -> Option<Box<Member>> {
         let m = self.pending.remove(id)?;
-        let order_no = m.facts.head().str(lh::ORDER_NO);
+        let order_no = m.facts.head(&self.strings).str(lh::ORDER_NO);
         if let Some(ids) = self.pending_by_order.get_mut(order_no) {
             ids.remove(id);
             if ids.is_empty() {
@@ -276,7 +289,7 @@ impl<L: QuotaLedger> Engine<L> {
 
     /// Records that set `key`'s inventory names its waybill.
     pub(super) fn name_waybill(&mut self, key: &SetKey, facts: &Facts, changes: &mut Changes) {
-        if let Some(id) = inventory_waybill(facts) {
+        if let Some(id) = inventory_waybill(facts, &self.strings) {
             self.named
                 .entry(id.clone())
                 .or_default()
@@ -287,7 +300,7 @@ impl<L: QuotaLedger> Engine<L> {
 
     /// Forgets that set `key`'s inventory named its waybill.
     pub(super) fn unname_waybill(&mut self, key: &SetKey, facts: &Facts, changes: &mut Changes) {
-        if let Some(id) = inventory_waybill(facts)
+        if let Some(id) = inventory_waybill(facts, &self.strings)
             && let Some(keys) = self.named.get_mut(&id)
         {
             keys.remove(key);
@@ -321,7 +334,7 @@ impl<L: QuotaLedger> Engine<L> {
             let Some(order_no) = self
                 .pending
                 .get(&id)
-                .map(|m| m.facts.head().str(lh::ORDER_NO).to_owned())
+                .map(|m| m.facts.head(&self.strings).str(lh::ORDER_NO).to_owned())
             else {
                 continue;
             };
