@@ -201,11 +201,8 @@ impl Registry {
 }
 
 fn parse_toml<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, EngineError> {
-    config::Config::builder()
-        .add_source(config::File::from_str(text, config::FileFormat::Toml))
-        .build()
-        .and_then(|c| c.try_deserialize())
-        .map_err(|e| EngineError::Config(e.to_string()))
+    // toml's errors name the line, the key and, for a bad value, what is accepted.
+    toml::from_str(text).map_err(|e| EngineError::Config(e.to_string().trim_end().to_owned()))
 }
 
 /// Reads a decimal from a string (`"1.00"`), an integer or a float (taken by

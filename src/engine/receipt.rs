@@ -93,13 +93,7 @@ pub fn receipt_for(
     let time = time17(now_ms).ok_or(ReceiptError::Time { now_ms })?;
     let info = return_info(Some(kind), violations);
     let h = &doc.head;
-    let doc_guid = match kind {
-        DocKind::Order => h.str(oh::GUID),
-        DocKind::Payment => h.str(ph::GUID),
-        DocKind::Waybill => h.str(lh::GUID),
-        DocKind::Inventory => h.str(ih::GUID),
-    }
-    .trim();
+    let doc_guid = h.str(kind.head().guid).trim();
     let (spec, head) = match kind {
         DocKind::Order => {
             let mut r = Record::new(&REC_ORDER_RETURN);

@@ -1522,9 +1522,21 @@ fn configuration_from_toml() {
             .amount_tolerance,
         d("0.1")
     );
+    let typo = EngineConfig::from_toml("amount_tolerence = 1\n")
+        .unwrap_err()
+        .to_string();
     assert!(
-        EngineConfig::from_toml("amount_tolerence = 1\n").is_err(),
-        "typo refused"
+        typo.contains("amount_tolerence") && typo.contains("amount_tolerance"),
+        "a typo is refused naming the key and the keys accepted: {typo}"
+    );
+    let role = Registry::from_toml(
+        "[[enterprise]]\ncode = \"X\"\nname = \"x\"\nroles = [\"plattform\"]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        role.contains("plattform") && role.contains("`logistics`"),
+        "a bad role lists the roles: {role}"
     );
     assert!(EngineConfig::from_toml("amount_tolerance = -1\n").is_err());
     assert!(EngineConfig::from_toml("single_limit = \"lots\"\n").is_err());
