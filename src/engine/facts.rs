@@ -249,10 +249,20 @@ impl Ends {
         }
     }
 
-    fn get(&self, n: usize) -> Option<usize> {
+    /// Where cell `n` starts and ends in the text.
+    #[inline]
+    fn range(&self, n: usize) -> Option<(usize, usize)> {
+        fn pair<T: Copy>(e: &[T], n: usize, f: impl Fn(T) -> usize) -> Option<(usize, usize)> {
+            let end = f(*e.get(n)?);
+            let start = match n.checked_sub(1) {
+                Some(p) => e.get(p).map_or(0, |&x| f(x)),
+                None => 0,
+            };
+            Some((start, end))
+        }
         match self {
-            Ends::Short(e) => e.get(n).map(|&x| usize::from(x)),
-            Ends::Long(e) => e.get(n).and_then(|&x| usize::try_from(x).ok()),
+            Ends::Short(e) => pair(e, n, usize::from),
+            Ends::Long(e) => pair(e, n, |x| usize::try_from(x).unwrap_or(usize::MAX)),
         }
     }
 
@@ -272,9 +282,10 @@ impl Table {
         strings: &mut Strings,
     ) -> Result<Table, EngineError> {
         use std::fmt::Write as _;
-        let mut text = String::new();
-        let mut ends = Vec::new();
-        let mut ids = Vec::new();
+        let rows: Vec<&Record> = rows.collect();
+        let mut text = String::with_capacity(rows.len().saturating_mul(64));
+        let mut ends = Vec::with_capacity(rows.len().saturating_mul(keep.fields.len()));
+        let mut ids = Vec::with_capacity(rows.len().saturating_mul(keep.n_shared));
         for rec in rows {
             for (&i, &shared) in keep.fields.iter().zip(keep.shared) {
                 if shared != NONE {
@@ -333,6 +344,7 @@ impl Table {
     }
 
     /// The cell's text; `None` when the field is not kept.
+    #[inline]
     fn cell<'a>(&'a self, row: usize, field: usize, strings: &'a Strings) -> Option<&'a str> {
         let slot = *self.keep.slot.get(field)?;
         if slot == NONE {
@@ -351,11 +363,7 @@ impl Table {
         let n = row
             .checked_mul(self.width())?
             .checked_add(usize::from(slot))?;
-        let end = self.ends.get(n)?;
-        let start = match n.checked_sub(1) {
-            Some(p) => self.ends.get(p).unwrap_or(0),
-            None => 0,
-        };
+        let (start, end) = self.ends.range(n)?;
         self.text.get(start..end)
     }
 
@@ -407,7 +415,7 @@ impl<'a> Row<'a> {
 
     /// A decimal field, `None` when absent or not a number.
     pub fn dec(self, field: Field<Dec>) -> Option<Decimal> {
-        parse_decimal(self.cell(field.record, field.index)?)
+        decimal(self.cell(field.record, field.index)?)
     }
 
     /// An integer field, `None` when absent or not an integer.
@@ -424,6 +432,45 @@ impl<'a> Row<'a> {
             _ => Value::Absent,
         }
     }
+}
+
+/// A kept decimal read back. The text is nearly always what the engine
+/// wrote from a parsed decimal (`-12.50`): that form is read directly;
+/// anything else (text that did not parse, kept as the sender wrote it)
+/// goes through the model's parser, so both agree.
+fn decimal(s: &str) -> Option<Decimal> {
+    let (negative, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s),
+    };
+    let mut mantissa: i128 = 0;
+    let mut digits = 0u32;
+    let mut scale: Option<u32> = None;
+    for b in body.bytes() {
+        match b {
+            b'0'..=b'9' => {
+                mantissa = mantissa
+                    .checked_mul(10)
+                    .and_then(|m| m.checked_add(i128::from(b.wrapping_sub(b'0'))))?;
+                digits = digits.saturating_add(1);
+                if let Some(sc) = scale.as_mut() {
+                    *sc = sc.saturating_add(1);
+                }
+            }
+            b'.' if scale.is_none() => scale = Some(0),
+            _ => return parse_decimal(s),
+        }
+    }
+    // Up to 28 digits, at least one before and after a point, no negative zero.
+    if digits == 0 || digits > 28 || scale == Some(0) || (negative && mantissa == 0) {
+        return parse_decimal(s);
+    }
+    let signed = if negative {
+        mantissa.checked_neg()?
+    } else {
+        mantissa
+    };
+    Decimal::try_from_i128_with_scale(signed, scale.unwrap_or(0)).ok()
 }
 
 /// What the engine keeps of one document.
@@ -522,18 +569,28 @@ pub(crate) fn fingerprint(kind: DocKind, doc: &Document) -> [u8; 16] {
     use sha2::{Digest, Sha256};
     let head = kind.head();
     let skip = [head.guid.index, head.app_time.index, head.app_type.index];
+    use std::fmt::Write as _;
     let mut h = Sha256::new();
+    // One buffer for every number's text: no allocation per field.
+    let mut num = String::new();
     let mut put = |rec: &Record, tag: u8, skip: &[usize]| {
         h.update([tag]);
         for (i, v) in rec.values().iter().enumerate() {
-            if skip.contains(&i) || v.is_absent() {
+            if skip.contains(&i) {
                 continue;
             }
+            num.clear();
             let text = match v {
-                Value::Dec(d) => d.normalize().to_string(),
-                Value::Int(n) => n.to_string(),
-                Value::Text(s) | Value::Invalid(s) => s.trim().to_owned(),
-                Value::Absent => String::new(),
+                Value::Absent => continue,
+                Value::Text(s) | Value::Invalid(s) => s.trim(),
+                Value::Dec(d) => {
+                    let _ = write!(num, "{}", d.normalize());
+                    num.as_str()
+                }
+                Value::Int(n) => {
+                    let _ = write!(num, "{n}");
+                    num.as_str()
+                }
             };
             // Field index and length first, so no two contents encode alike.
             h.update(u64::try_from(i).unwrap_or(u64::MAX).to_le_bytes());
@@ -564,6 +621,37 @@ mod tests {
             .map(|d| d.message)
             .unwrap_or_else(|e| panic!("{e}"));
         m.documents.remove(0)
+    }
+
+    #[test]
+    fn kept_decimals_read_back_as_the_model_reads_them() {
+        for text in [
+            "0",
+            "1",
+            "-1",
+            "12.50",
+            "-12.50",
+            "0.00001",
+            "007.5",
+            "-0",
+            "-0.00",
+            "1.",
+            ".5",
+            "+3",
+            "1e5",
+            "abc",
+            "",
+            "-",
+            "1.2.3",
+            "9999999999999999999999999999",
+            "99999999999999999999999999999",
+            "0.0000000000000000000000000001",
+        ] {
+            assert_eq!(decimal(text), parse_decimal(text), "{text:?}");
+            if let (Some(a), Some(b)) = (decimal(text), parse_decimal(text)) {
+                assert_eq!(a.to_string(), b.to_string(), "{text:?}");
+            }
+        }
     }
 
     /// What the kept fields read back, whether shared strings are kept once
