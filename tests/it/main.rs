@@ -10,3 +10,4 @@ mod official;
 mod props;
 mod roundtrip;
 mod util;
+mod values;
