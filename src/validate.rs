@@ -262,27 +262,33 @@ fn check_record_at(
                 let (Some(values), Value::Dec(expected)) = (values, record.value(*equals)) else {
                     continue;
                 };
-                let Some(product) = values
+                // A product or difference too large for a decimal cannot be
+                // within the tolerance: it is a mismatch, never skipped.
+                let product = values
                     .iter()
-                    .try_fold(Decimal::ONE, |acc, v| acc.checked_mul(*v))
-                else {
-                    continue;
-                };
-                if (product - *expected).abs() > *tolerance {
+                    .try_fold(Decimal::ONE, |acc, v| acc.checked_mul(*v));
+                let within = product
+                    .and_then(|p| p.checked_sub(*expected))
+                    .is_some_and(|diff| diff.abs() <= *tolerance);
+                if !within {
+                    let name = |i: usize| spec.fields.get(i).map_or("", |f| f.name);
                     let names: Vec<String> = factors
                         .iter()
-                        .map(|&f| format!("{}={}", spec.fields[f].name, record.value(f)))
+                        .map(|&f| format!("{}={}", name(f), record.value(f)))
                         .collect();
+                    let gives = product.map_or_else(
+                        || "a product too large to represent".to_owned(),
+                        |p| p.normalize().to_string(),
+                    );
                     out.push(Diagnostic::new(
                         rule,
                         doc,
-                        format!("{element}/{}", spec.fields[*equals].name),
+                        format!("{element}/{}", name(*equals)),
                         format!(
-                            "{}={} but {} gives {} (tolerance {tolerance})",
-                            spec.fields[*equals].name,
+                            "{}={} but {} gives {gives} (tolerance {tolerance})",
+                            name(*equals),
                             expected,
                             names.join(" × "),
-                            product.normalize()
                         ),
                     ));
                 }

@@ -102,3 +102,20 @@ fn a_sign_where_a_time_digit_belongs_is_a_date_error() {
         );
     }
 }
+
+#[test]
+fn a_huge_quantity_with_a_negative_total_is_a_line_total_error() {
+    // price × qty is Decimal::MAX; subtracting a negative total overflowed.
+    let max = "79228162514264337593543950335";
+    let xml = order_with("qty", max);
+    let xml = replace_first(&xml, "price", "1");
+    let xml = replace_first(&xml, "totalPrice", "-1");
+    let rules = library_rules(&xml, "OrderList[1]/totalPrice");
+    assert!(rules.contains(&"LINE_TOTAL"), "{rules:?}");
+    let (status, report, stderr) = check_file(&xml);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(
+        rules_on(&report, "OrderList[1]/totalPrice").contains(&"LINE_TOTAL".to_owned()),
+        "{report}"
+    );
+}
