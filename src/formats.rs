@@ -3,6 +3,14 @@
 //! Everything works on bytes and checks for ASCII digits before reading a
 //! number, so no input (non-ASCII text, signs, any length) can panic here.
 
+// Pure core: no input may panic here. Slicing, indexing and unchecked
+// arithmetic are refused at compile time (see ARCHITECTURE.md, Invariants).
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 /// Whether `s` is `YYYYMMDD` naming a real calendar day.
 pub fn is_date8(s: &str) -> bool {
     date8(s.as_bytes())

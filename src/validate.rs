@@ -4,6 +4,14 @@
 //! reader (tolerant: older field sets and over-long `max_read` values are
 //! warnings) and the writer (strict: they are errors).
 
+// Pure core: no input may panic here. Slicing, indexing and unchecked
+// arithmetic are refused at compile time (see ARCHITECTURE.md, Invariants).
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use rust_decimal::Decimal;
 
 use crate::diag::Diagnostic;
@@ -180,8 +188,8 @@ fn check_document(
             ),
         ));
     }
-    for (n, l) in doc.lines.iter().enumerate() {
-        check_record_at(l, Some(index), Some(n + 1), mode, out);
+    for (l, n) in doc.lines.iter().zip(1usize..) {
+        check_record_at(l, Some(index), Some(n), mode, out);
     }
     if let Some(seq) = line.sequence {
         let mut numbers: Vec<i64> = doc
@@ -192,22 +200,20 @@ fn check_document(
                 _ => None,
             })
             .collect();
-        let in_document_order = numbers
-            .iter()
-            .enumerate()
-            .all(|(i, &g)| i64::try_from(i + 1) == Ok(g));
-        let in_sequence = in_document_order || {
+        let numbered_from_one = |numbers: &[i64]| numbers.iter().zip(1i64..).all(|(&g, i)| g == i);
+        let in_sequence = numbered_from_one(&numbers) || {
             numbers.sort_unstable();
-            numbers
-                .iter()
-                .enumerate()
-                .all(|(i, &g)| i64::try_from(i + 1) == Ok(g))
+            numbered_from_one(&numbers)
         };
         if !in_sequence {
             out.push(Diagnostic::new(
                 rule::GNUM_SEQUENCE,
                 Some(index),
-                format!("{}/{}", line.record.element, line.record.fields[seq].name),
+                format!(
+                    "{}/{}",
+                    line.record.element,
+                    line.record.fields.get(seq).map_or("", |f| f.name)
+                ),
                 format!(
                     "line numbers are [{}]; they must be 1..{} without gaps or repeats",
                     doc.lines
@@ -574,11 +580,7 @@ fn length(
     .with_severity(severity)
 }
 
-fn count_digits(mut n: u128) -> u32 {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
-    }
-    d
+/// Decimal digits of `n` (1 for 0).
+fn count_digits(n: u128) -> u32 {
+    n.checked_ilog10().unwrap_or(0).saturating_add(1)
 }

@@ -5,6 +5,14 @@
 //! field sets); writing is strict (XSD order, `ceb:` prefix on requests,
 //! validated before a byte is produced).
 
+// Pure core: no input may panic here. Slicing, indexing and unchecked
+// arithmetic are refused at compile time (see ARCHITECTURE.md, Invariants).
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod charset;
 mod dom;
 mod read;
