@@ -402,6 +402,19 @@ fn check_text(
     out: &mut Vec<Diagnostic>,
 ) {
     if field.kind == FieldKind::Xml {
+        // Written verbatim: content that is not well-formed would break the
+        // whole document. What was read is well-formed by construction.
+        if mode == Mode::Write && !crate::codec::is_well_formed_content(text) {
+            out.push(Diagnostic::new(
+                rule::XML_MALFORMED,
+                doc,
+                path(),
+                format!(
+                    "<{}> ({}) holds content that is not well-formed XML; it cannot be written",
+                    field.name, field.zh
+                ),
+            ));
+        }
         return;
     }
     let len = text.chars().count();

@@ -25,7 +25,7 @@ pub use write::{EncodeOptions, WriteError, encode};
 
 use crate::diag::Diagnostic;
 use crate::model::Message;
-use crate::schema::{RuleInfo, rule};
+use crate::schema::{NS_CEB, NS_DEC, NS_DS, NS_DXP, RuleInfo, rule};
 
 /// Bounds on what one input may cost.
 #[derive(Debug, Clone, Copy)]
@@ -187,4 +187,14 @@ pub fn decode_with(bytes: &[u8], limits: &Limits) -> Result<Decoded, CodecError>
         diagnostics,
         charset: text.charset,
     })
+}
+
+/// Whether `content` is element content the reader accepts once the writer
+/// has copied it verbatim between an `xml` field's tags (the gateway's
+/// namespace prefixes `ceb`, `dxp`, `dec` and `ds` in scope).
+pub(crate) fn is_well_formed_content(content: &str) -> bool {
+    let wrapped = format!(
+        "<x xmlns:ceb=\"{NS_CEB}\" xmlns:dxp=\"{NS_DXP}\" xmlns:dec=\"{NS_DEC}\" xmlns:ds=\"{NS_DS}\">{content}</x>"
+    );
+    dom::parse(&wrapped, &Limits::default()).is_ok()
 }
