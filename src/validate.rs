@@ -18,7 +18,8 @@ use crate::diag::Diagnostic;
 use crate::formats;
 use crate::model::{Document, Message, Record, Value};
 use crate::schema::{
-    FieldKind, FieldSpec, Format, Namespace, RecordCheck, Severity, SignatureRule, rule,
+    FieldKind, FieldSpec, Format, MessageKind, MessageSpec, MessageType, Namespace, RecordCheck,
+    Severity, SignatureRule, rule,
 };
 
 /// Whether a message is being read (tolerant) or written (strict).
@@ -30,7 +31,30 @@ pub enum Mode {
     Write,
 }
 
+/// How one message is checked: the mode, and whether customs wrote it.
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    mode: Mode,
+    /// A receipt, a customs-declaration response or the DXP platform's
+    /// response: read as customs wrote it.
+    from_customs: bool,
+}
+
+/// Whether customs (or its exchange platform) writes messages of this type:
+/// CEB receipts, customs-declaration receipts and responses, and the DXP
+/// platform's `DxpRep`. The DXP envelope `DxpMsg` carries both directions,
+/// so it is not one of them (the message inside it is judged on its own).
+pub fn written_by_customs(spec: &MessageSpec) -> bool {
+    matches!(spec.kind, MessageKind::Receipt | MessageKind::Declaration)
+        || spec.ty == MessageType::DxpRep
+}
+
 /// Validates a message (for a DXP envelope: the envelope and its inner message).
+///
+/// In [`Mode::Read`], a required field missing or empty in a message
+/// customs wrote (see [`written_by_customs`]) is a `REQUIRED` warning, not
+/// an error: a receipt is customs' word even when customs left a field out.
+/// [`Mode::Write`] stays strict.
 pub fn validate(msg: &Message, mode: Mode) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     validate_into(msg, mode, &mut out);
@@ -40,8 +64,12 @@ pub fn validate(msg: &Message, mode: Mode) -> Vec<Diagnostic> {
 fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
     let spec = msg.spec;
     let root = spec.root;
+    let ctx = Ctx {
+        mode,
+        from_customs: written_by_customs(spec),
+    };
     if let Some(dxp) = &msg.dxp {
-        check_record(&dxp.trans_info, None, mode, out);
+        check_record_at(&dxp.trans_info, None, None, ctx, out);
         if dxp.receiver_ids.is_empty() || dxp.receiver_ids.len() > 5 {
             out.push(Diagnostic::new(
                 rule::CARDINALITY,
@@ -54,7 +82,7 @@ fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
             ));
         }
         if let Some(add) = &dxp.add_info {
-            check_record(add, None, mode, out);
+            check_record_at(add, None, None, ctx, out);
         }
         if let Some(inner) = &dxp.inner {
             validate_into(inner, mode, out);
@@ -79,7 +107,7 @@ fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
     }
     if spec.envelope {
         match &msg.transfer {
-            Some(t) => check_record(t, None, mode, out),
+            Some(t) => check_record_at(t, None, None, ctx, out),
             None => out.push(Diagnostic::new(
                 rule::REQUIRED,
                 None,
@@ -99,14 +127,14 @@ fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
             ));
         }
         for s in &msg.subscribe {
-            check_record(s, None, mode, out);
+            check_record_at(s, None, None, ctx, out);
         }
         if let Some(e) = &msg.extend {
-            check_record(e, None, mode, out);
+            check_record_at(e, None, None, ctx, out);
         }
     }
     if let Some(fields) = &msg.root_fields {
-        check_record(fields, None, mode, out);
+        check_record_at(fields, None, None, ctx, out);
     }
     match (spec.signature, &msg.signature) {
         (SignatureRule::Required, None) => out.push(Diagnostic::new(
@@ -127,7 +155,7 @@ fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
         _ => {}
     }
     for (i, doc) in msg.documents.iter().enumerate() {
-        check_document(msg, i, doc, mode, out);
+        check_document(msg, i, doc, ctx, out);
     }
 }
 
@@ -170,11 +198,11 @@ fn check_document(
     msg: &Message,
     index: usize,
     doc: &Document,
-    mode: Mode,
+    ctx: Ctx,
     out: &mut Vec<Diagnostic>,
 ) {
     let spec = msg.spec;
-    check_record(&doc.head, Some(index), mode, out);
+    check_record_at(&doc.head, Some(index), None, ctx, out);
     let Some(line) = &spec.line else { return };
     let n = doc.lines.len();
     if n < usize::from(line.min) || n > usize::from(line.max) {
@@ -189,7 +217,7 @@ fn check_document(
         ));
     }
     for (l, n) in doc.lines.iter().zip(1usize..) {
-        check_record_at(l, Some(index), Some(n), mode, out);
+        check_record_at(l, Some(index), Some(n), ctx, out);
     }
     if let Some(seq) = line.sequence {
         let mut numbers: Vec<i64> = doc
@@ -229,8 +257,15 @@ fn check_document(
 }
 
 /// Checks every field of a record, then its cross-field rules.
+///
+/// The record is checked on its own: a missing field is an error in either
+/// mode (see [`validate`] for the tolerance of customs' receipts).
 pub fn check_record(record: &Record, doc: Option<usize>, mode: Mode, out: &mut Vec<Diagnostic>) {
-    check_record_at(record, doc, None, mode, out);
+    let ctx = Ctx {
+        mode,
+        from_customs: false,
+    };
+    check_record_at(record, doc, None, ctx, out);
 }
 
 /// Like [`check_record`] for the `position`-th (1-based) of repeated records:
@@ -239,7 +274,7 @@ fn check_record_at(
     record: &Record,
     doc: Option<usize>,
     position: Option<usize>,
-    mode: Mode,
+    ctx: Ctx,
     out: &mut Vec<Diagnostic>,
 ) {
     let spec = record.spec();
@@ -248,7 +283,7 @@ fn check_record_at(
         None => spec.element.to_owned(),
     };
     for (i, field) in spec.fields.iter().enumerate() {
-        check_field(record, i, field, &element, doc, mode, out);
+        check_field(record, i, field, &element, doc, ctx, out);
     }
     for check in spec.checks {
         match check {
@@ -309,9 +344,10 @@ fn check_field(
     field: &FieldSpec,
     element: &str,
     doc: Option<usize>,
-    mode: Mode,
+    ctx: Ctx,
     out: &mut Vec<Diagnostic>,
 ) {
+    let mode = ctx.mode;
     let path = || format!("{element}/{}", field.name);
     let value = record.value(index);
     match value {
@@ -319,7 +355,22 @@ fn check_field(
             if !field.required {
                 return;
             }
-            if field.legacy && mode == Mode::Read {
+            if ctx.from_customs && mode == Mode::Read {
+                // Customs' word stands even when customs left a field out
+                // (a real CEB512 with <returnTime/>): report, never refuse.
+                out.push(
+                    Diagnostic::new(
+                        rule::REQUIRED,
+                        doc,
+                        path(),
+                        format!(
+                            "<{}> ({}) is missing or empty; customs left it out of its receipt, which is read as it is",
+                            field.name, field.zh
+                        ),
+                    )
+                    .with_severity(Severity::Warning),
+                );
+            } else if field.legacy && mode == Mode::Read {
                 out.push(Diagnostic::new(
                     rule::LEGACY_FIELD,
                     doc,

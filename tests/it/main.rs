@@ -8,6 +8,7 @@ mod engine;
 mod hostile;
 mod official;
 mod props;
+mod receipts;
 mod roundtrip;
 mod util;
 mod values;

@@ -372,19 +372,19 @@ fn escape(value: &str) -> String {
 }
 
 /// Where an element sits in a text.
-struct Found {
+pub(crate) struct Found {
     /// Start of its start tag.
-    start: usize,
+    pub start: usize,
     /// Its prefix with the colon (`ceb:`), or "".
-    prefix: String,
+    pub prefix: String,
     /// Its content, `None` for `<x/>`.
-    content: Option<(usize, usize)>,
+    pub content: Option<(usize, usize)>,
     /// End of the element.
-    end: usize,
+    pub end: usize,
 }
 
 /// Finds the first element with local name `local` (any prefix) in `text[from..to]`.
-fn find_element(text: &str, from: usize, to: usize, local: &str) -> Option<Found> {
+pub(crate) fn find_element(text: &str, from: usize, to: usize, local: &str) -> Option<Found> {
     let mut at = from;
     while let Some(i) = text[at..to].find('<') {
         let start = at + i;
