@@ -454,11 +454,13 @@ fn read_dxp(
                         allow_envelope: false,
                         ..*limits
                     };
-                    match super::decode_with(&bytes, &inner_limits) {
-                        Ok(decoded) => {
+                    match super::decode_any_with(&bytes, &inner_limits) {
+                        Ok(super::Content::Message(decoded)) => {
                             diagnostics.extend(decoded.diagnostics);
                             envelope.inner = Some(Box::new(decoded.message));
                         }
+                        // Kept as the envelope's data, reported as what it is.
+                        Ok(super::Content::Unsupported(u)) => diagnostics.push(u.diagnostic()),
                         Err(e) => diagnostics.push(Diagnostic::new(
                             rule::DXP_PAYLOAD,
                             None,

@@ -10,5 +10,6 @@ mod official;
 mod props;
 mod receipts;
 mod roundtrip;
+mod unsupported;
 mod util;
 mod values;
