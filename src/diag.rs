@@ -1,5 +1,13 @@
 //! Diagnostics: what a rule found, where, and how bad it is.
 
+// Pure core: no input may panic here. Slicing, indexing and unchecked
+// arithmetic are refused at compile time (see ARCHITECTURE.md, Invariants).
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::fmt;
 
 use crate::schema::{RuleInfo, Severity};

@@ -1,74 +1,86 @@
 //! Pure checks of textual formats: dates, PRC ID card numbers, telephone numbers.
+//!
+//! Everything works on bytes and checks for ASCII digits before reading a
+//! number, so no input (non-ASCII text, signs, any length) can panic here.
+
+// Pure core: no input may panic here. Slicing, indexing and unchecked
+// arithmetic are refused at compile time (see ARCHITECTURE.md, Invariants).
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 
 /// Whether `s` is `YYYYMMDD` naming a real calendar day.
 pub fn is_date8(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 8 && all_digits(b) && valid_ymd(num(&b[0..4]), num(&b[4..6]), num(&b[6..8]))
+    date8(s.as_bytes())
 }
 
 /// Whether `s` is `YYYYMMDDhhmmss` naming a real moment.
 pub fn is_datetime14(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 14
-        && is_date8(&s[..8])
-        && valid_hms(num(&b[8..10]), num(&b[10..12]), num(&b[12..14]))
+    datetime14(s.as_bytes())
 }
 
 /// Whether `s` is `YYYYMMDDhhmmssSSS`.
 pub fn is_time17(s: &str) -> bool {
-    s.len() == 17
-        && s.is_char_boundary(14)
-        && is_datetime14(&s[..14])
-        && all_digits(&s.as_bytes()[14..])
+    let b = s.as_bytes();
+    b.len() == 17 && b.get(..14).is_some_and(datetime14) && b.get(14..).is_some_and(all_digits)
 }
 
 /// Whether `s` is `yyyy-MM-ddTHH:mm:ss` (optionally with fraction or zone) or `yyyy-MM-dd`.
 pub fn is_iso_datetime(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    if b.len() < 10 || !at(4, b'-') || !at(7, b'-') {
         return false;
     }
-    let (y, m, d) = (&b[0..4], &b[5..7], &b[8..10]);
-    if !(all_digits(y) && all_digits(m) && all_digits(d) && valid_ymd(num(y), num(m), num(d))) {
+    let date_ok = matches!(
+        (number(b, 0..4), number(b, 5..7), number(b, 8..10)),
+        (Some(y), Some(m), Some(d)) if valid_ymd(y, m, d)
+    );
+    if !date_ok {
         return false;
     }
     if b.len() == 10 {
         return true;
     }
-    if b.len() < 19 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+    if b.len() < 19 || !at(10, b'T') || !at(13, b':') || !at(16, b':') {
         return false;
     }
-    let (hh, mm, ss) = (&b[11..13], &b[14..16], &b[17..19]);
-    all_digits(hh) && all_digits(mm) && all_digits(ss) && valid_hms(num(hh), num(mm), num(ss))
+    matches!(
+        (number(b, 11..13), number(b, 14..16), number(b, 17..19)),
+        (Some(h), Some(m), Some(s)) if valid_hms(h, m, s)
+    )
 }
 
 /// Whether `s` is an 18-character PRC resident ID card number: 17 digits, a
 /// valid birth date, and the ISO 7064 MOD 11-2 check character.
 pub fn is_prc_id_card(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.len() != 18 || !all_digits(&b[..17]) {
+    let (Some(first17), Some(last)) = (b.get(..17), b.get(17)) else {
         return false;
-    }
-    if !is_date8(&s[6..14]) {
-        return false;
-    }
-    id_card_check_char(&s[..17]).is_some_and(|c| b[17].to_ascii_uppercase() == c)
+    };
+    b.len() == 18
+        && b.get(6..14).is_some_and(date8)
+        && check_char(first17).is_some_and(|c| last.to_ascii_uppercase() == c)
 }
 
 /// The check character of the first 17 digits of an ID card number.
 pub fn id_card_check_char(first17: &str) -> Option<u8> {
+    check_char(first17.as_bytes())
+}
+
+fn check_char(first17: &[u8]) -> Option<u8> {
     const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
     const CHECK: &[u8; 11] = b"10X98765432";
-    let b = first17.as_bytes();
-    if b.len() != 17 || !all_digits(b) {
+    if first17.len() != 17 {
         return None;
     }
-    let sum: u32 = b
-        .iter()
-        .zip(WEIGHTS)
-        .map(|(d, w)| u32::from(d - b'0') * w)
-        .sum();
-    Some(CHECK[(sum % 11) as usize])
+    let sum = first17.iter().zip(WEIGHTS).try_fold(0u32, |acc, (&d, w)| {
+        acc.checked_add(digit(d)?.checked_mul(w)?)
+    })?;
+    let index = usize::try_from(sum.checked_rem(11)?).ok()?;
+    CHECK.get(index).copied()
 }
 
 /// Whether `s` is a plausible mainland telephone number: a mobile number
@@ -82,22 +94,28 @@ pub fn is_plausible_phone(s: &str) -> bool {
         .unwrap_or(t);
     let t = t.trim_start_matches(['-', ' ']);
     let b = t.as_bytes();
-    if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && all_digits(b) {
+    let mobile = |m: &[u8]| {
+        m.len() == 11
+            && m.first() == Some(&b'1')
+            && m.get(1).is_some_and(|d| (b'3'..=b'9').contains(d))
+            && all_digits(m)
+    };
+    if mobile(b) {
         return true;
     }
-    if b.len() == 13 && t.starts_with("86") && b[2] == b'1' && all_digits(b) {
+    if b.len() == 13 && b.starts_with(b"86") && b.get(2) == Some(&b'1') && all_digits(b) {
         return true;
     }
     // Landline: [0AA(A)-]NNNNNNN(N)[-EXT]
     let parts: Vec<&str> = t.split('-').collect();
-    let has_area =
-        parts.len() >= 2 && parts[0].starts_with('0') && (3..=4).contains(&parts[0].len());
-    let (number, extensions) = if has_area {
-        (parts[1], &parts[2..])
-    } else {
-        (parts[0], &parts[1..])
+    let area = parts
+        .first()
+        .filter(|a| parts.len() >= 2 && a.starts_with('0') && (3..=4).contains(&a.len()));
+    let rest = parts.get(usize::from(area.is_some())..).unwrap_or_default();
+    let Some((number, extensions)) = rest.split_first() else {
+        return false;
     };
-    let area_ok = !has_area || all_digits(parts[0].as_bytes());
+    let area_ok = area.is_none_or(|a| all_digits(a.as_bytes()));
     let ext_ok = extensions.len() <= 1
         && extensions
             .iter()
@@ -114,8 +132,36 @@ pub fn all_digits(b: &[u8]) -> bool {
     !b.is_empty() && b.iter().all(u8::is_ascii_digit)
 }
 
-fn num(b: &[u8]) -> u32 {
-    b.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0'))
+/// `YYYYMMDD` as bytes.
+fn date8(b: &[u8]) -> bool {
+    b.len() == 8
+        && matches!(
+            (number(b, 0..4), number(b, 4..6), number(b, 6..8)),
+            (Some(y), Some(m), Some(d)) if valid_ymd(y, m, d)
+        )
+}
+
+/// `YYYYMMDDhhmmss` as bytes.
+fn datetime14(b: &[u8]) -> bool {
+    b.len() == 14
+        && b.get(..8).is_some_and(date8)
+        && matches!(
+            (number(b, 8..10), number(b, 10..12), number(b, 12..14)),
+            (Some(h), Some(m), Some(s)) if valid_hms(h, m, s)
+        )
+}
+
+/// The value of an ASCII digit.
+fn digit(d: u8) -> Option<u32> {
+    char::from(d).to_digit(10)
+}
+
+/// The number written by `b[range]`: `None` unless the range exists, is not
+/// empty and holds only ASCII digits, and the value fits a `u32`.
+fn number(b: &[u8], range: std::ops::Range<usize>) -> Option<u32> {
+    let part = b.get(range).filter(|p| !p.is_empty())?;
+    part.iter()
+        .try_fold(0u32, |acc, &d| acc.checked_mul(10)?.checked_add(digit(d)?))
 }
 
 fn valid_ymd(y: u32, m: u32, d: u32) -> bool {
@@ -158,6 +204,43 @@ mod tests {
         assert!(is_iso_datetime("2024-04-17T09:15:03"));
         assert!(is_iso_datetime("2024-04-17"));
         assert!(!is_iso_datetime("2024-13-17"));
+    }
+
+    #[test]
+    fn non_digits_anywhere_are_refused_without_panicking() {
+        for s in [
+            "2026110é10300",
+            "20261121-00000",
+            "2026112110-000",
+            "202611211000-0",
+            "-0261121100000",
+            "２０２６１１２１",
+            "2026-1-1",
+            "",
+        ] {
+            assert!(!is_date8(s), "{s}");
+            assert!(!is_datetime14(s), "{s}");
+            assert!(!is_time17(s), "{s}");
+            assert!(!is_iso_datetime(s), "{s}");
+            assert!(!is_prc_id_card(s), "{s}");
+        }
+        for s in [
+            "1395718000é",
+            "0571-8888666é",
+            "-",
+            "+-1",
+            "０５７１-88886666",
+            "",
+        ] {
+            assert!(!is_plausible_phone(s), "{s}");
+        }
+        assert!(!is_time17("2026112110000é00"));
+        assert!(!is_iso_datetime("2024-04-17T0é:15:03"));
+        assert!(!is_iso_datetime("2024-0é-17"));
+        assert!(!is_prc_id_card("3301061992081503é5"));
+        assert!(!is_prc_id_card("330106-99208150325"));
+        assert_eq!(id_card_check_char("3301061992081503-"), None);
+        assert_eq!(id_card_check_char("3301061992081503é"), None);
     }
 
     #[test]

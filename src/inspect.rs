@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::codec::{self, CodecError, Limits};
+use crate::codec::{self, CodecError, Content, Limits, Unsupported};
 use crate::diag::Diagnostic;
 use std::collections::HashMap;
 
@@ -87,8 +87,9 @@ pub struct FileReport {
 
 /// Decodes and validates one file's bytes. Pure.
 pub fn inspect_bytes(file: &str, bytes: &[u8], limits: &Limits) -> FileReport {
-    let decoded = match codec::decode_with(bytes, limits) {
-        Ok(d) => d,
+    let decoded = match codec::decode_any_with(bytes, limits) {
+        Ok(Content::Message(d)) => d,
+        Ok(Content::Unsupported(u)) => return unsupported_report(file, &u),
         Err(e) => return failure_report(file, &e),
     };
     let mut diagnostics: Vec<Diagnostic> = decoded.diagnostics;
@@ -582,6 +583,33 @@ fn finding(path: &Path, rule: &'static RuleInfo, message: String) -> DiagnosticR
         severity: rule.severity,
         field: String::new(),
         message,
+    }
+}
+
+/// A customs message the gateway does not model: one document (type = the
+/// root element, key = the key found), ok, with its one info diagnostic.
+fn unsupported_report(file: &str, u: &Unsupported) -> FileReport {
+    let d = u.diagnostic();
+    FileReport {
+        documents: vec![DocumentReport {
+            file: file.to_owned(),
+            ty: u.root.clone(),
+            key: u.key_text(),
+            index: 0,
+            status: "ok",
+            errors: 0,
+            warnings: 0,
+        }],
+        diagnostics: vec![DiagnosticReport {
+            file: file.to_owned(),
+            ty: u.root.clone(),
+            key: u.key_text(),
+            rule: d.rule.code,
+            severity: d.severity,
+            field: d.path,
+            message: d.message,
+        }],
+        message: None,
     }
 }
 

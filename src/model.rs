@@ -6,6 +6,14 @@
 //! [`crate::schema::fields`] read them (`head.dec(order_head::ACTURAL_PAID)`).
 //! Nothing here does I/O.
 
+// Pure core: no input may panic here. Slicing, indexing and unchecked
+// arithmetic are refused at compile time (see ARCHITECTURE.md, Invariants).
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use std::fmt;
 
 use rust_decimal::Decimal;
@@ -319,7 +327,10 @@ pub fn document_key(spec: &MessageSpec, doc: &Document) -> String {
         if alt.iter().all(|&i| !head.value(i).is_absent()) {
             return alt
                 .iter()
-                .map(|&i| format!("{}={}", head.spec().fields[i].name, head.value(i)))
+                .map(|&i| {
+                    let name = head.spec().fields.get(i).map_or("", |f| f.name);
+                    format!("{name}={}", head.value(i))
+                })
                 .collect::<Vec<_>>()
                 .join(",");
         }

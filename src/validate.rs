@@ -4,13 +4,22 @@
 //! reader (tolerant: older field sets and over-long `max_read` values are
 //! warnings) and the writer (strict: they are errors).
 
+// Pure core: no input may panic here. Slicing, indexing and unchecked
+// arithmetic are refused at compile time (see ARCHITECTURE.md, Invariants).
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 use rust_decimal::Decimal;
 
 use crate::diag::Diagnostic;
 use crate::formats;
 use crate::model::{Document, Message, Record, Value};
 use crate::schema::{
-    FieldKind, FieldSpec, Format, Namespace, RecordCheck, Severity, SignatureRule, rule,
+    FieldKind, FieldSpec, Format, MessageKind, MessageSpec, MessageType, Namespace, RecordCheck,
+    Severity, SignatureRule, rule,
 };
 
 /// Whether a message is being read (tolerant) or written (strict).
@@ -22,7 +31,30 @@ pub enum Mode {
     Write,
 }
 
+/// How one message is checked: the mode, and whether customs wrote it.
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    mode: Mode,
+    /// A receipt, a customs-declaration response or the DXP platform's
+    /// response: read as customs wrote it.
+    from_customs: bool,
+}
+
+/// Whether customs (or its exchange platform) writes messages of this type:
+/// CEB receipts, customs-declaration receipts and responses, and the DXP
+/// platform's `DxpRep`. The DXP envelope `DxpMsg` carries both directions,
+/// so it is not one of them (the message inside it is judged on its own).
+pub fn written_by_customs(spec: &MessageSpec) -> bool {
+    matches!(spec.kind, MessageKind::Receipt | MessageKind::Declaration)
+        || spec.ty == MessageType::DxpRep
+}
+
 /// Validates a message (for a DXP envelope: the envelope and its inner message).
+///
+/// In [`Mode::Read`], a required field missing or empty in a message
+/// customs wrote (see [`written_by_customs`]) is a `REQUIRED` warning, not
+/// an error: a receipt is customs' word even when customs left a field out.
+/// [`Mode::Write`] stays strict.
 pub fn validate(msg: &Message, mode: Mode) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     validate_into(msg, mode, &mut out);
@@ -32,8 +64,12 @@ pub fn validate(msg: &Message, mode: Mode) -> Vec<Diagnostic> {
 fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
     let spec = msg.spec;
     let root = spec.root;
+    let ctx = Ctx {
+        mode,
+        from_customs: written_by_customs(spec),
+    };
     if let Some(dxp) = &msg.dxp {
-        check_record(&dxp.trans_info, None, mode, out);
+        check_record_at(&dxp.trans_info, None, None, ctx, out);
         if dxp.receiver_ids.is_empty() || dxp.receiver_ids.len() > 5 {
             out.push(Diagnostic::new(
                 rule::CARDINALITY,
@@ -46,7 +82,7 @@ fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
             ));
         }
         if let Some(add) = &dxp.add_info {
-            check_record(add, None, mode, out);
+            check_record_at(add, None, None, ctx, out);
         }
         if let Some(inner) = &dxp.inner {
             validate_into(inner, mode, out);
@@ -71,7 +107,7 @@ fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
     }
     if spec.envelope {
         match &msg.transfer {
-            Some(t) => check_record(t, None, mode, out),
+            Some(t) => check_record_at(t, None, None, ctx, out),
             None => out.push(Diagnostic::new(
                 rule::REQUIRED,
                 None,
@@ -91,14 +127,14 @@ fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
             ));
         }
         for s in &msg.subscribe {
-            check_record(s, None, mode, out);
+            check_record_at(s, None, None, ctx, out);
         }
         if let Some(e) = &msg.extend {
-            check_record(e, None, mode, out);
+            check_record_at(e, None, None, ctx, out);
         }
     }
     if let Some(fields) = &msg.root_fields {
-        check_record(fields, None, mode, out);
+        check_record_at(fields, None, None, ctx, out);
     }
     match (spec.signature, &msg.signature) {
         (SignatureRule::Required, None) => out.push(Diagnostic::new(
@@ -119,7 +155,7 @@ fn validate_into(msg: &Message, mode: Mode, out: &mut Vec<Diagnostic>) {
         _ => {}
     }
     for (i, doc) in msg.documents.iter().enumerate() {
-        check_document(msg, i, doc, mode, out);
+        check_document(msg, i, doc, ctx, out);
     }
 }
 
@@ -162,11 +198,11 @@ fn check_document(
     msg: &Message,
     index: usize,
     doc: &Document,
-    mode: Mode,
+    ctx: Ctx,
     out: &mut Vec<Diagnostic>,
 ) {
     let spec = msg.spec;
-    check_record(&doc.head, Some(index), mode, out);
+    check_record_at(&doc.head, Some(index), None, ctx, out);
     let Some(line) = &spec.line else { return };
     let n = doc.lines.len();
     if n < usize::from(line.min) || n > usize::from(line.max) {
@@ -180,8 +216,8 @@ fn check_document(
             ),
         ));
     }
-    for (n, l) in doc.lines.iter().enumerate() {
-        check_record_at(l, Some(index), Some(n + 1), mode, out);
+    for (l, n) in doc.lines.iter().zip(1usize..) {
+        check_record_at(l, Some(index), Some(n), ctx, out);
     }
     if let Some(seq) = line.sequence {
         let mut numbers: Vec<i64> = doc
@@ -192,22 +228,20 @@ fn check_document(
                 _ => None,
             })
             .collect();
-        let in_document_order = numbers
-            .iter()
-            .enumerate()
-            .all(|(i, &g)| i64::try_from(i + 1) == Ok(g));
-        let in_sequence = in_document_order || {
+        let numbered_from_one = |numbers: &[i64]| numbers.iter().zip(1i64..).all(|(&g, i)| g == i);
+        let in_sequence = numbered_from_one(&numbers) || {
             numbers.sort_unstable();
-            numbers
-                .iter()
-                .enumerate()
-                .all(|(i, &g)| i64::try_from(i + 1) == Ok(g))
+            numbered_from_one(&numbers)
         };
         if !in_sequence {
             out.push(Diagnostic::new(
                 rule::GNUM_SEQUENCE,
                 Some(index),
-                format!("{}/{}", line.record.element, line.record.fields[seq].name),
+                format!(
+                    "{}/{}",
+                    line.record.element,
+                    line.record.fields.get(seq).map_or("", |f| f.name)
+                ),
                 format!(
                     "line numbers are [{}]; they must be 1..{} without gaps or repeats",
                     doc.lines
@@ -223,8 +257,15 @@ fn check_document(
 }
 
 /// Checks every field of a record, then its cross-field rules.
+///
+/// The record is checked on its own: a missing field is an error in either
+/// mode (see [`validate`] for the tolerance of customs' receipts).
 pub fn check_record(record: &Record, doc: Option<usize>, mode: Mode, out: &mut Vec<Diagnostic>) {
-    check_record_at(record, doc, None, mode, out);
+    let ctx = Ctx {
+        mode,
+        from_customs: false,
+    };
+    check_record_at(record, doc, None, ctx, out);
 }
 
 /// Like [`check_record`] for the `position`-th (1-based) of repeated records:
@@ -233,7 +274,7 @@ fn check_record_at(
     record: &Record,
     doc: Option<usize>,
     position: Option<usize>,
-    mode: Mode,
+    ctx: Ctx,
     out: &mut Vec<Diagnostic>,
 ) {
     let spec = record.spec();
@@ -242,7 +283,7 @@ fn check_record_at(
         None => spec.element.to_owned(),
     };
     for (i, field) in spec.fields.iter().enumerate() {
-        check_field(record, i, field, &element, doc, mode, out);
+        check_field(record, i, field, &element, doc, ctx, out);
     }
     for check in spec.checks {
         match check {
@@ -262,27 +303,33 @@ fn check_record_at(
                 let (Some(values), Value::Dec(expected)) = (values, record.value(*equals)) else {
                     continue;
                 };
-                let Some(product) = values
+                // A product or difference too large for a decimal cannot be
+                // within the tolerance: it is a mismatch, never skipped.
+                let product = values
                     .iter()
-                    .try_fold(Decimal::ONE, |acc, v| acc.checked_mul(*v))
-                else {
-                    continue;
-                };
-                if (product - *expected).abs() > *tolerance {
+                    .try_fold(Decimal::ONE, |acc, v| acc.checked_mul(*v));
+                let within = product
+                    .and_then(|p| p.checked_sub(*expected))
+                    .is_some_and(|diff| diff.abs() <= *tolerance);
+                if !within {
+                    let name = |i: usize| spec.fields.get(i).map_or("", |f| f.name);
                     let names: Vec<String> = factors
                         .iter()
-                        .map(|&f| format!("{}={}", spec.fields[f].name, record.value(f)))
+                        .map(|&f| format!("{}={}", name(f), record.value(f)))
                         .collect();
+                    let gives = product.map_or_else(
+                        || "a product too large to represent".to_owned(),
+                        |p| p.normalize().to_string(),
+                    );
                     out.push(Diagnostic::new(
                         rule,
                         doc,
-                        format!("{element}/{}", spec.fields[*equals].name),
+                        format!("{element}/{}", name(*equals)),
                         format!(
-                            "{}={} but {} gives {} (tolerance {tolerance})",
-                            spec.fields[*equals].name,
+                            "{}={} but {} gives {gives} (tolerance {tolerance})",
+                            name(*equals),
                             expected,
                             names.join(" × "),
-                            product.normalize()
                         ),
                     ));
                 }
@@ -297,9 +344,10 @@ fn check_field(
     field: &FieldSpec,
     element: &str,
     doc: Option<usize>,
-    mode: Mode,
+    ctx: Ctx,
     out: &mut Vec<Diagnostic>,
 ) {
+    let mode = ctx.mode;
     let path = || format!("{element}/{}", field.name);
     let value = record.value(index);
     match value {
@@ -307,7 +355,22 @@ fn check_field(
             if !field.required {
                 return;
             }
-            if field.legacy && mode == Mode::Read {
+            if ctx.from_customs && mode == Mode::Read {
+                // Customs' word stands even when customs left a field out
+                // (a real CEB512 with <returnTime/>): report, never refuse.
+                out.push(
+                    Diagnostic::new(
+                        rule::REQUIRED,
+                        doc,
+                        path(),
+                        format!(
+                            "<{}> ({}) is missing or empty; customs left it out of its receipt, which is read as it is",
+                            field.name, field.zh
+                        ),
+                    )
+                    .with_severity(Severity::Warning),
+                );
+            } else if field.legacy && mode == Mode::Read {
                 out.push(Diagnostic::new(
                     rule::LEGACY_FIELD,
                     doc,
@@ -390,6 +453,19 @@ fn check_text(
     out: &mut Vec<Diagnostic>,
 ) {
     if field.kind == FieldKind::Xml {
+        // Written verbatim: content that is not well-formed would break the
+        // whole document. What was read is well-formed by construction.
+        if mode == Mode::Write && !crate::codec::is_well_formed_content(text) {
+            out.push(Diagnostic::new(
+                rule::XML_MALFORMED,
+                doc,
+                path(),
+                format!(
+                    "<{}> ({}) holds content that is not well-formed XML; it cannot be written",
+                    field.name, field.zh
+                ),
+            ));
+        }
         return;
     }
     let len = text.chars().count();
@@ -568,11 +644,7 @@ fn length(
     .with_severity(severity)
 }
 
-fn count_digits(mut n: u128) -> u32 {
-    let mut d = 1;
-    while n >= 10 {
-        n /= 10;
-        d += 1;
-    }
-    d
+/// Decimal digits of `n` (1 for 0).
+fn count_digits(n: u128) -> u32 {
+    n.checked_ilog10().unwrap_or(0).saturating_add(1)
 }

@@ -102,7 +102,7 @@ fn utf8(bytes: &[u8], base: usize) -> Result<DecodedText<'_>, CodecError> {
         }),
         Err(e) => Err(CodecError::Encoding {
             charset: "UTF-8",
-            offset: base + e.valid_up_to(),
+            offset: base.saturating_add(e.valid_up_to()),
         }),
     }
 }
@@ -118,7 +118,7 @@ fn decode_strict(encoding: &'static Encoding, bytes: &[u8]) -> Result<String, us
     match result {
         DecoderResult::InputEmpty => Ok(out),
         DecoderResult::Malformed(bad, extra) => {
-            Err(read.saturating_sub(bad as usize + extra as usize))
+            Err(read.saturating_sub(usize::from(bad).saturating_add(usize::from(extra))))
         }
         // The buffer was sized for the worst case; treat anything else as the end.
         DecoderResult::OutputFull => Err(read),
@@ -127,26 +127,22 @@ fn decode_strict(encoding: &'static Encoding, bytes: &[u8]) -> Result<String, us
 
 /// The `encoding="…"` value of the XML declaration, if any.
 fn declared_encoding(bytes: &[u8]) -> Option<&str> {
-    let head = &bytes[..bytes.len().min(1024)];
+    let head = bytes.get(..bytes.len().min(1024))?;
     let start = head.iter().position(|b| !b.is_ascii_whitespace())?;
-    let head = &head[start..];
+    let head = head.get(start..)?;
     if !head.starts_with(b"<?xml") {
         return None;
     }
     let end = head.windows(2).position(|w| w == b"?>")?;
-    let decl = std::str::from_utf8(&head[..end]).ok()?;
-    let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..]
-        .trim_start()
-        .strip_prefix('=')?
-        .trim_start();
-    let quote = rest.chars().next()?;
-    if quote != '"' && quote != '\'' {
-        return None;
-    }
-    let rest = &rest[1..];
-    let close = rest.find(quote)?;
-    Some(&rest[..close])
+    let decl = std::str::from_utf8(head.get(..end)?).ok()?;
+    let (_, after) = decl.split_once("encoding")?;
+    let rest = after.trim_start().strip_prefix('=')?.trim_start();
+    let (quote, rest) = match rest.strip_prefix('"') {
+        Some(r) => ('"', r),
+        None => ('\'', rest.strip_prefix('\'')?),
+    };
+    let (label, _) = rest.split_once(quote)?;
+    Some(label)
 }
 
 /// Encodes UTF-8 text in `charset`; fails if a character has no mapping.
@@ -155,20 +151,21 @@ pub fn encode_text(text: &str, charset: Charset) -> Result<Vec<u8>, char> {
         return Ok(text.as_bytes().to_vec());
     }
     let mut encoder = charset.encoding().new_encoder();
-    let mut out = Vec::with_capacity(text.len() + 16);
+    let mut out = Vec::with_capacity(text.len().saturating_add(16));
     let mut rest = text;
     loop {
         out.reserve(
             encoder
                 .max_buffer_length_from_utf8_without_replacement(rest.len())
-                .unwrap_or(rest.len() * 4),
+                .unwrap_or(rest.len().saturating_mul(4)),
         );
         let (result, read) =
             encoder.encode_from_utf8_to_vec_without_replacement(rest, &mut out, true);
         match result {
             EncoderResult::InputEmpty => return Ok(out),
             EncoderResult::Unmappable(c) => return Err(c),
-            EncoderResult::OutputFull => rest = &rest[read..],
+            // `read` is where the encoder stopped: a char boundary of `rest`.
+            EncoderResult::OutputFull => rest = rest.get(read..).unwrap_or_default(),
         }
     }
 }

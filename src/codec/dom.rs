@@ -58,15 +58,30 @@ pub struct Dom<'a> {
     pub nodes: Vec<Node<'a>>,
 }
 
+/// What [`Dom::root`] and [`Dom::node`] return for an id the tree does not
+/// have. [`parse`] never builds an empty tree and ids only come from the
+/// tree's own `children`, so this is never reached; it keeps the walk total.
+static NO_NODE: Node<'static> = Node {
+    ns: Cow::Borrowed(""),
+    prefix: None,
+    local: "",
+    attrs: Vec::new(),
+    declares_own_ns: false,
+    text: Cow::Borrowed(""),
+    children: Vec::new(),
+    span: (0, 0),
+    inner: (0, 0),
+};
+
 impl<'a> Dom<'a> {
     /// The root element.
     pub fn root(&self) -> &Node<'a> {
-        &self.nodes[0]
+        self.nodes.first().unwrap_or(&NO_NODE)
     }
 
     /// A node by id.
     pub fn node(&self, id: NodeId) -> &Node<'a> {
-        &self.nodes[id]
+        self.nodes.get(id).unwrap_or(&NO_NODE)
     }
 
     /// The 1-based line where a node starts (computed on demand: only
@@ -92,7 +107,7 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
     let mut reader = Reader::from_str(src);
     reader.config_mut().check_end_names = true;
     // Customs messages run at about one element per 40 bytes.
-    let mut nodes: Vec<Node<'a>> = Vec::with_capacity(src.len() / 40 + 8);
+    let mut nodes: Vec<Node<'a>> = Vec::with_capacity((src.len() / 40).saturating_add(8));
     let mut stack: Vec<NodeId> = Vec::with_capacity(16);
     let mut bindings: Vec<Binding<'a>> = Vec::with_capacity(8);
     let mut root_closed = false;
@@ -119,7 +134,7 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
                         limit: limits.max_elements,
                     });
                 }
-                let depth = stack.len() + 1;
+                let depth = stack.len().saturating_add(1);
                 let qname: &'a str = slice_name(src, before, start.name().into_inner());
                 let (prefix, local) = match qname.split_once(':') {
                     Some((p, l)) => (Some(p), l),
@@ -177,9 +192,10 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
                     inner: (after, after),
                 });
                 if let Some(&parent) = stack.last() {
-                    let p = &mut nodes[parent];
-                    p.children.push(id);
-                    p.text = Cow::Borrowed("");
+                    if let Some(p) = nodes.get_mut(parent) {
+                        p.children.push(id);
+                        p.text = Cow::Borrowed("");
+                    }
                 } else if id != 0 {
                     return Err(malformed(src, before, "content after the root element"));
                 }
@@ -197,9 +213,10 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
                 let Some(id) = stack.pop() else {
                     return Err(malformed(src, before, "end tag without a start tag"));
                 };
-                let node = &mut nodes[id];
-                node.inner.1 = before;
-                node.span.1 = after;
+                if let Some(node) = nodes.get_mut(id) {
+                    node.inner.1 = before;
+                    node.span.1 = after;
+                }
                 bindings.retain(|b| b.depth <= stack.len());
                 if stack.is_empty() {
                     root_closed = true;
@@ -208,7 +225,7 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
             Event::Text(text) => {
                 let content = text.xml10_content();
                 match stack.last() {
-                    Some(&id) => push_text(&mut nodes[id], content),
+                    Some(&id) => push_text(nodes.get_mut(id), content),
                     None if content.trim().is_empty() => {}
                     None => return Err(malformed(src, before, "text outside the root element")),
                 }
@@ -216,7 +233,7 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
             Event::CData(cdata) => {
                 let content = cdata.xml10_content();
                 match stack.last() {
-                    Some(&id) => push_text(&mut nodes[id], content),
+                    Some(&id) => push_text(nodes.get_mut(id), content),
                     None => return Err(malformed(src, before, "CDATA outside the root element")),
                 }
             }
@@ -242,7 +259,7 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
                     Err(e) => return Err(malformed(src, before, &e.to_string())),
                 };
                 match stack.last() {
-                    Some(&id) => push_text(&mut nodes[id], Cow::Owned(resolved)),
+                    Some(&id) => push_text(nodes.get_mut(id), Cow::Owned(resolved)),
                     None => {
                         return Err(malformed(src, before, "reference outside the root element"));
                     }
@@ -263,12 +280,12 @@ pub fn parse<'a>(src: &'a str, limits: &Limits) -> Result<Dom<'a>, CodecError> {
             reason: "no root element".to_owned(),
         });
     }
-    if !stack.is_empty() {
+    if let Some(&open) = stack.last() {
         return Err(CodecError::Malformed {
             line: line_of(src, src.len()),
             reason: format!(
                 "unexpected end of file inside <{}>",
-                nodes[stack[stack.len() - 1]].local
+                nodes.get(open).map_or("", |n| n.local)
             ),
         });
     }
@@ -292,10 +309,10 @@ fn slice_name<'a>(src: &'a str, from: usize, name: &str) -> &'a str {
         return s;
     }
     let region = src.get(from..).unwrap_or("");
-    match region.find(name) {
-        Some(i) => &region[i..i + name.len()],
-        None => "",
-    }
+    region
+        .find(name)
+        .and_then(|i| region.get(i..i.saturating_add(name.len())))
+        .unwrap_or("")
 }
 
 /// Known namespace URIs become static borrows, so resolving an element's
@@ -323,7 +340,8 @@ fn resolve<'a>(bindings: &[Binding<'a>], prefix: Option<&str>) -> Option<Cow<'a,
         .map(|b| b.uri.clone())
 }
 
-fn push_text<'a>(node: &mut Node<'a>, content: Cow<'a, str>) {
+fn push_text<'a>(node: Option<&mut Node<'a>>, content: Cow<'a, str>) {
+    let Some(node) = node else { return };
     if !node.children.is_empty() {
         // Mixed content in a container: only whitespace is expected; ignore it.
         return;
@@ -344,10 +362,10 @@ fn malformed(src: &str, at: usize, reason: &str) -> CodecError {
 
 /// 1-based line number of byte offset `at`.
 pub fn line_of(src: &str, at: usize) -> usize {
-    let end = at.min(src.len());
-    src.as_bytes()[..end]
+    src.as_bytes()
         .iter()
+        .take(at)
         .filter(|&&b| b == b'\n')
         .count()
-        + 1
+        .saturating_add(1)
 }

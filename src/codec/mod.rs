@@ -5,19 +5,29 @@
 //! field sets); writing is strict (XSD order, `ceb:` prefix on requests,
 //! validated before a byte is produced).
 
+// Pure core: no input may panic here. Slicing, indexing and unchecked
+// arithmetic are refused at compile time (see ARCHITECTURE.md, Invariants).
+#![deny(
+    clippy::string_slice,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
+
 mod charset;
 mod dom;
 mod read;
+mod unsupported;
 mod write;
 
 use thiserror::Error;
 
 pub use charset::Charset;
+pub use unsupported::{CUSTOMS_ROOTS_WITHOUT_NAMESPACE, KEY_ELEMENTS, Unsupported};
 pub use write::{EncodeOptions, WriteError, encode};
 
 use crate::diag::Diagnostic;
 use crate::model::Message;
-use crate::schema::{RuleInfo, rule};
+use crate::schema::{MessageSpec, NS_CEB, NS_DEC, NS_DS, NS_DXP, RuleInfo, rule};
 
 /// Bounds on what one input may cost.
 #[derive(Debug, Clone, Copy)]
@@ -107,6 +117,16 @@ pub enum CodecError {
         /// Its namespace.
         namespace: String,
     },
+    /// A customs message the gateway recognises but does not model, given
+    /// to [`decode`], which reads modelled messages only ([`decode_any`]
+    /// reads it as [`Content::Unsupported`]).
+    #[error("root element <{root}> is a customs message the gateway does not model")]
+    Unsupported {
+        /// Root local name.
+        root: String,
+        /// Its namespace.
+        namespace: String,
+    },
     /// A known root in the wrong namespace.
     #[error("root element <{root}> is in namespace \"{found}\", expected \"{expected}\"")]
     WrongNamespace {
@@ -131,6 +151,7 @@ impl CodecError {
             CodecError::Doctype { .. } => rule::XML_DOCTYPE,
             CodecError::TooDeep { .. } | CodecError::TooManyElements { .. } => rule::TOO_DEEP,
             CodecError::UnknownRoot { .. } => rule::UNKNOWN_ROOT,
+            CodecError::Unsupported { .. } => rule::UNSUPPORTED_MESSAGE,
             CodecError::WrongNamespace { .. } => rule::NAMESPACE,
         }
     }
@@ -148,13 +169,43 @@ pub struct Decoded {
     pub charset: Charset,
 }
 
-/// Reads one message from bytes with the default limits.
+/// What one input holds.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// A message the gateway models.
+    Message(Decoded),
+    /// A customs message the gateway recognises but does not model.
+    Unsupported(Unsupported),
+}
+
+/// Reads one message the gateway models, with the default limits.
+///
+/// A customs message it does not model is [`CodecError::Unsupported`]; use
+/// [`decode_any`] to accept those too.
 pub fn decode(bytes: &[u8]) -> Result<Decoded, CodecError> {
     decode_with(bytes, &Limits::default())
 }
 
-/// Reads one message from bytes.
+/// Reads one message the gateway models.
 pub fn decode_with(bytes: &[u8], limits: &Limits) -> Result<Decoded, CodecError> {
+    match decode_any_with(bytes, limits)? {
+        Content::Message(decoded) => Ok(decoded),
+        Content::Unsupported(u) => Err(CodecError::Unsupported {
+            root: u.root,
+            namespace: u.namespace,
+        }),
+    }
+}
+
+/// Reads any customs message with the default limits: a modelled one, or
+/// an unmodelled one as [`Content::Unsupported`] (its root, namespace and
+/// business key; see [`Unsupported`]).
+pub fn decode_any(bytes: &[u8]) -> Result<Content, CodecError> {
+    decode_any_with(bytes, &Limits::default())
+}
+
+/// Reads any customs message (see [`decode_any`]).
+pub fn decode_any_with(bytes: &[u8], limits: &Limits) -> Result<Content, CodecError> {
     if bytes.len() > limits.max_bytes {
         return Err(CodecError::TooLarge {
             size: bytes.len(),
@@ -167,16 +218,32 @@ pub fn decode_with(bytes: &[u8], limits: &Limits) -> Result<Decoded, CodecError>
     let text = charset::decode_text(bytes)?;
     let dom = dom::parse(&text.text, limits)?;
     let mut diagnostics = Vec::new();
-    if !limits.allow_envelope && dom.root().local == "DxpMsg" {
+    let root = dom.root();
+    if !limits.allow_envelope && root.local == "DxpMsg" {
         return Err(CodecError::UnknownRoot {
             root: "DxpMsg".to_owned(),
             namespace: "a DXP envelope inside a DXP envelope".to_owned(),
         });
     }
+    if MessageSpec::for_root_any_namespace(root.local).is_none()
+        && unsupported::is_customs_root(&root.ns, root.local)
+    {
+        return Ok(Content::Unsupported(unsupported::read(&dom, text.charset)));
+    }
     let message = read::read_message(&dom, limits, &mut diagnostics)?;
-    Ok(Decoded {
+    Ok(Content::Message(Decoded {
         message,
         diagnostics,
         charset: text.charset,
-    })
+    }))
+}
+
+/// Whether `content` is element content the reader accepts once the writer
+/// has copied it verbatim between an `xml` field's tags (the gateway's
+/// namespace prefixes `ceb`, `dxp`, `dec` and `ds` in scope).
+pub(crate) fn is_well_formed_content(content: &str) -> bool {
+    let wrapped = format!(
+        "<x xmlns:ceb=\"{NS_CEB}\" xmlns:dxp=\"{NS_DXP}\" xmlns:dec=\"{NS_DEC}\" xmlns:ds=\"{NS_DS}\">{content}</x>"
+    );
+    dom::parse(&wrapped, &Limits::default()).is_ok()
 }

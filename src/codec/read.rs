@@ -270,12 +270,16 @@ impl Reader<'_, '_> {
             return;
         }
         // Fields usually come in schema order: try the next one first.
-        let next = last.map_or(0, |l| l + 1);
-        let index = match spec.fields.get(next) {
-            Some(f) if f.name == child.local => Some(next),
-            _ => spec.field_index(child.local),
+        let next = last.map_or(0, |l| l.saturating_add(1));
+        let found = match spec.fields.get(next) {
+            Some(f) if f.name == child.local => Some((next, f)),
+            _ => spec
+                .fields
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.name == child.local),
         };
-        let Some(index) = index else {
+        let Some((index, field)) = found else {
             self.unknown(doc, spec.element, child);
             return;
         };
@@ -297,14 +301,13 @@ impl Reader<'_, '_> {
                     "<{}> at line {} comes after <{}>; the XSD puts it before",
                     child.local,
                     self.dom.line(child),
-                    spec.fields[prev].name
+                    spec.fields.get(prev).map_or("", |f| f.name)
                 ),
             ));
         }
         if last.is_none_or(|l| index > l) {
             *last = Some(index);
         }
-        let field = &spec.fields[index];
         let value = match field.kind {
             FieldKind::Xml => {
                 let inner = self.dom.slice(child.inner);
@@ -451,11 +454,13 @@ fn read_dxp(
                         allow_envelope: false,
                         ..*limits
                     };
-                    match super::decode_with(&bytes, &inner_limits) {
-                        Ok(decoded) => {
+                    match super::decode_any_with(&bytes, &inner_limits) {
+                        Ok(super::Content::Message(decoded)) => {
                             diagnostics.extend(decoded.diagnostics);
                             envelope.inner = Some(Box::new(decoded.message));
                         }
+                        // Kept as the envelope's data, reported as what it is.
+                        Ok(super::Content::Unsupported(u)) => diagnostics.push(u.diagnostic()),
                         Err(e) => diagnostics.push(Diagnostic::new(
                             rule::DXP_PAYLOAD,
                             None,

@@ -15,7 +15,7 @@ use super::{
 /// Every diagnostic rule, in catalogue order (`schemas/rules.toml`).
 pub static RULES: &[RuleInfo] = &RULE_TABLE;
 
-static RULE_TABLE: [RuleInfo; 54] = [
+static RULE_TABLE: [RuleInfo; 55] = [
     RuleInfo {
         code: "EMPTY",
         category: Category::Input,
@@ -78,6 +78,14 @@ static RULE_TABLE: [RuleInfo; 54] = [
         severity: Severity::Error,
         en: "The root element is not a customs message the gateway knows",
         zh: "根元素不是网关支持的海关报文",
+        national: None,
+    },
+    RuleInfo {
+        code: "UNSUPPORTED_MESSAGE",
+        category: Category::Input,
+        severity: Severity::Info,
+        en: "A customs message the gateway recognises but does not model: kept and listed, not checked",
+        zh: "网关识别但未建模的海关报文：保留并列出，不做校验",
         national: None,
     },
     RuleInfo {
@@ -469,98 +477,100 @@ pub mod rule {
     pub const TOO_DEEP: &RuleInfo = &RULE_TABLE[6];
     /// `UNKNOWN_ROOT`: The root element is not a customs message the gateway knows
     pub const UNKNOWN_ROOT: &RuleInfo = &RULE_TABLE[7];
+    /// `UNSUPPORTED_MESSAGE`: A customs message the gateway recognises but does not model: kept and listed, not checked
+    pub const UNSUPPORTED_MESSAGE: &RuleInfo = &RULE_TABLE[8];
     /// `NAMESPACE`: The root element is not in the message's namespace
-    pub const NAMESPACE: &RuleInfo = &RULE_TABLE[8];
+    pub const NAMESPACE: &RuleInfo = &RULE_TABLE[9];
     /// `DXP_PAYLOAD`: The DXP envelope's Data is not base64 of a customs message
-    pub const DXP_PAYLOAD: &RuleInfo = &RULE_TABLE[9];
+    pub const DXP_PAYLOAD: &RuleInfo = &RULE_TABLE[10];
     /// `UNREADABLE`: The file or folder cannot be read (permission denied, a dangling symbolic link, an I/O error)
-    pub const UNREADABLE: &RuleInfo = &RULE_TABLE[10];
+    pub const UNREADABLE: &RuleInfo = &RULE_TABLE[11];
     /// `NOT_A_FILE`: Not a regular file (a FIFO, socket or device): skipped without being opened
-    pub const NOT_A_FILE: &RuleInfo = &RULE_TABLE[11];
+    pub const NOT_A_FILE: &RuleInfo = &RULE_TABLE[12];
     /// `NO_FILES`: A folder given to check holds no *.xml files
-    pub const NO_FILES: &RuleInfo = &RULE_TABLE[12];
+    pub const NO_FILES: &RuleInfo = &RULE_TABLE[13];
     /// `ATTRIBUTE`: A root attribute (guid, version) is missing or has the wrong length
-    pub const ATTRIBUTE: &RuleInfo = &RULE_TABLE[13];
+    pub const ATTRIBUTE: &RuleInfo = &RULE_TABLE[14];
     /// `REQUIRED`: A required element is missing or empty
-    pub const REQUIRED: &RuleInfo = &RULE_TABLE[14];
+    pub const REQUIRED: &RuleInfo = &RULE_TABLE[15];
     /// `LEGACY_FIELD`: An element required since the 2018 specification is missing (older field set accepted when reading)
-    pub const LEGACY_FIELD: &RuleInfo = &RULE_TABLE[15];
+    pub const LEGACY_FIELD: &RuleInfo = &RULE_TABLE[16];
     /// `LENGTH`: A value is shorter or longer than the schema allows
-    pub const LENGTH: &RuleInfo = &RULE_TABLE[16];
+    pub const LENGTH: &RuleInfo = &RULE_TABLE[17];
     /// `FIXED`: A value differs from the only value the schema allows
-    pub const FIXED: &RuleInfo = &RULE_TABLE[17];
+    pub const FIXED: &RuleInfo = &RULE_TABLE[18];
     /// `DECIMAL`: Not a decimal number with at most 19 digits of which at most 5 decimals
-    pub const DECIMAL: &RuleInfo = &RULE_TABLE[18];
+    pub const DECIMAL: &RuleInfo = &RULE_TABLE[19];
     /// `INTEGER`: Not an integer within the allowed number of digits
-    pub const INTEGER: &RuleInfo = &RULE_TABLE[19];
+    pub const INTEGER: &RuleInfo = &RULE_TABLE[20];
     /// `CARDINALITY`: An element occurs more or fewer times than the schema allows
-    pub const CARDINALITY: &RuleInfo = &RULE_TABLE[20];
+    pub const CARDINALITY: &RuleInfo = &RULE_TABLE[21];
     /// `ELEMENT_ORDER`: Elements of a request are not in schema order
-    pub const ELEMENT_ORDER: &RuleInfo = &RULE_TABLE[21];
+    pub const ELEMENT_ORDER: &RuleInfo = &RULE_TABLE[22];
     /// `DUPLICATE_ELEMENT`: An element that may occur once appears more than once
-    pub const DUPLICATE_ELEMENT: &RuleInfo = &RULE_TABLE[22];
+    pub const DUPLICATE_ELEMENT: &RuleInfo = &RULE_TABLE[23];
     /// `UNKNOWN_ELEMENT`: An element the schema does not define (ignored)
-    pub const UNKNOWN_ELEMENT: &RuleInfo = &RULE_TABLE[23];
+    pub const UNKNOWN_ELEMENT: &RuleInfo = &RULE_TABLE[24];
     /// `SIGNATURE_REQUIRED`: The message type requires a ds:Signature
-    pub const SIGNATURE_REQUIRED: &RuleInfo = &RULE_TABLE[24];
+    pub const SIGNATURE_REQUIRED: &RuleInfo = &RULE_TABLE[25];
     /// `CODE_LIST`: A value is not in the code list for the field
-    pub const CODE_LIST: &RuleInfo = &RULE_TABLE[25];
+    pub const CODE_LIST: &RuleInfo = &RULE_TABLE[26];
     /// `UNKNOWN_CODE`: A status code outside the national table, kept as a raw value
-    pub const UNKNOWN_CODE: &RuleInfo = &RULE_TABLE[26];
+    pub const UNKNOWN_CODE: &RuleInfo = &RULE_TABLE[27];
     /// `DATE_FORMAT`: Not a valid date or time in the required format
-    pub const DATE_FORMAT: &RuleInfo = &RULE_TABLE[27];
+    pub const DATE_FORMAT: &RuleInfo = &RULE_TABLE[28];
     /// `DIGITS`: A value that must consist of digits only contains other characters
-    pub const DIGITS: &RuleInfo = &RULE_TABLE[28];
+    pub const DIGITS: &RuleInfo = &RULE_TABLE[29];
     /// `ID_CARD`: Not a valid PRC resident ID card number (18 characters with a correct check digit)
-    pub const ID_CARD: &RuleInfo = &RULE_TABLE[29];
+    pub const ID_CARD: &RuleInfo = &RULE_TABLE[30];
     /// `PHONE`: Not a plausible telephone number (mobile 1[3-9]xxxxxxxxx or landline)
-    pub const PHONE: &RuleInfo = &RULE_TABLE[30];
+    pub const PHONE: &RuleInfo = &RULE_TABLE[31];
     /// `GNUM_SEQUENCE`: Line numbers (gnum) must run 1..n without gaps or repeats
-    pub const GNUM_SEQUENCE: &RuleInfo = &RULE_TABLE[31];
+    pub const GNUM_SEQUENCE: &RuleInfo = &RULE_TABLE[32];
     /// `LINE_TOTAL`: totalPrice must equal price × qty
-    pub const LINE_TOTAL: &RuleInfo = &RULE_TABLE[32];
+    pub const LINE_TOTAL: &RuleInfo = &RULE_TABLE[33];
     /// `SET_GOODS_VALUE`: OrderHead goodsValue differs from the sum of the OrderList totalPrice values by more than the tolerance
-    pub const SET_GOODS_VALUE: &RuleInfo = &RULE_TABLE[33];
+    pub const SET_GOODS_VALUE: &RuleInfo = &RULE_TABLE[34];
     /// `SET_ACTURAL_PAID`: OrderHead acturalPaid differs from goodsValue + freight + taxTotal - discount by more than the tolerance
-    pub const SET_ACTURAL_PAID: &RuleInfo = &RULE_TABLE[34];
+    pub const SET_ACTURAL_PAID: &RuleInfo = &RULE_TABLE[35];
     /// `SET_BUYER_PAYER`: The order's buyer (name, ID type, ID number) is not the payment's payer
-    pub const SET_BUYER_PAYER: &RuleInfo = &RULE_TABLE[35];
+    pub const SET_BUYER_PAYER: &RuleInfo = &RULE_TABLE[36];
     /// `SET_PAID_AMOUNT`: The order's acturalPaid differs from the payment's amountPaid by more than the tolerance
-    pub const SET_PAID_AMOUNT: &RuleInfo = &RULE_TABLE[36];
+    pub const SET_PAID_AMOUNT: &RuleInfo = &RULE_TABLE[37];
     /// `SET_PLATFORM`: The e-commerce platform (ebpCode, ebpName) differs between order, payment and inventory
-    pub const SET_PLATFORM: &RuleInfo = &RULE_TABLE[37];
+    pub const SET_PLATFORM: &RuleInfo = &RULE_TABLE[38];
     /// `SET_ECOMMERCE`: The e-commerce enterprise (ebcCode, ebcName) differs between order and inventory
-    pub const SET_ECOMMERCE: &RuleInfo = &RULE_TABLE[38];
+    pub const SET_ECOMMERCE: &RuleInfo = &RULE_TABLE[39];
     /// `SET_PAY_ENTERPRISE`: The payment enterprise or transaction (payCode, payName, payTransactionId) differs between order and payment
-    pub const SET_PAY_ENTERPRISE: &RuleInfo = &RULE_TABLE[39];
+    pub const SET_PAY_ENTERPRISE: &RuleInfo = &RULE_TABLE[40];
     /// `SET_LOGISTICS`: The logistics enterprise or waybill number (logisticsCode, logisticsName, logisticsNo) differs between waybill and inventory
-    pub const SET_LOGISTICS: &RuleInfo = &RULE_TABLE[40];
+    pub const SET_LOGISTICS: &RuleInfo = &RULE_TABLE[41];
     /// `SET_CONSIGNEE`: The consignee (name, telephone, address) differs between order and waybill
-    pub const SET_CONSIGNEE: &RuleInfo = &RULE_TABLE[41];
+    pub const SET_CONSIGNEE: &RuleInfo = &RULE_TABLE[42];
     /// `SET_BUYER`: The buyer (name, ID type, ID number) differs between order and inventory
-    pub const SET_BUYER: &RuleInfo = &RULE_TABLE[42];
+    pub const SET_BUYER: &RuleInfo = &RULE_TABLE[43];
     /// `SET_BUYER_PHONE`: The buyer's telephone number differs between order and inventory
-    pub const SET_BUYER_PHONE: &RuleInfo = &RULE_TABLE[43];
+    pub const SET_BUYER_PHONE: &RuleInfo = &RULE_TABLE[44];
     /// `SET_FREIGHT`: The order's freight differs from the inventory's freight + insuredFee by more than the tolerance
-    pub const SET_FREIGHT: &RuleInfo = &RULE_TABLE[44];
+    pub const SET_FREIGHT: &RuleInfo = &RULE_TABLE[45];
     /// `SET_GOODS`: The goods lines of order and inventory differ (itemNo, itemName, qty, unit, totalPrice), or a line is missing on one side
-    pub const SET_GOODS: &RuleInfo = &RULE_TABLE[45];
+    pub const SET_GOODS: &RuleInfo = &RULE_TABLE[46];
     /// `SET_PACK_NO`: The number of packages (packNo) differs between waybill and inventory
-    pub const SET_PACK_NO: &RuleInfo = &RULE_TABLE[46];
+    pub const SET_PACK_NO: &RuleInfo = &RULE_TABLE[47];
     /// `SET_WEIGHT`: The inventory's weights are inconsistent: the lines' quantities in kilograms (unit 035) or netWeight exceed grossWeight
-    pub const SET_WEIGHT: &RuleInfo = &RULE_TABLE[47];
+    pub const SET_WEIGHT: &RuleInfo = &RULE_TABLE[48];
     /// `SET_REGISTRY`: An enterprise named in the set is not in the enterprise registry, has another name there, or is not registered for that role
-    pub const SET_REGISTRY: &RuleInfo = &RULE_TABLE[48];
+    pub const SET_REGISTRY: &RuleInfo = &RULE_TABLE[49];
     /// `SET_SINGLE_LIMIT`: One transaction exceeds the personal single-transaction limit
-    pub const SET_SINGLE_LIMIT: &RuleInfo = &RULE_TABLE[49];
+    pub const SET_SINGLE_LIMIT: &RuleInfo = &RULE_TABLE[50];
     /// `SET_ANNUAL_LIMIT`: The buyer's accepted orders in one calendar year exceed the personal annual limit
-    pub const SET_ANNUAL_LIMIT: &RuleInfo = &RULE_TABLE[50];
+    pub const SET_ANNUAL_LIMIT: &RuleInfo = &RULE_TABLE[51];
     /// `SET_REAL_NAME`: A buyer or payer ID card number (ID type 1) has no valid check digit
-    pub const SET_REAL_NAME: &RuleInfo = &RULE_TABLE[51];
+    pub const SET_REAL_NAME: &RuleInfo = &RULE_TABLE[52];
     /// `SET_DOCUMENT`: The document cannot take its place in an order set (declared twice with different content, changed or deleted before it was declared, or without the key fields)
-    pub const SET_DOCUMENT: &RuleInfo = &RULE_TABLE[52];
+    pub const SET_DOCUMENT: &RuleInfo = &RULE_TABLE[53];
     /// `SET_DUPLICATE`: The same document (same business key and business content) was received again; it counts once and changes nothing (guid, appTime, appType and signature may differ)
-    pub const SET_DUPLICATE: &RuleInfo = &RULE_TABLE[53];
+    pub const SET_DUPLICATE: &RuleInfo = &RULE_TABLE[54];
 }
 
 /// Code list `app_status` (`schemas/common.toml`).
