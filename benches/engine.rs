@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use customs_gateway::engine::{Engine, EngineConfig, Registry, SetKey};
 use customs_gateway::model::Document;
 use customs_gateway::schema::MessageSpec;
@@ -67,5 +67,49 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
+/// `COUNT=<scenario>:<n>` runs a scenario n times and exits, for counting
+/// instructions under callgrind (`scripts/instructions.sh`), which repeats
+/// exactly whatever else the machine is doing. Scenarios: `pass`, `fail`,
+/// `submit`.
+fn counted(spec: &str) {
+    let (what, n) = spec.split_once(':').expect("COUNT=<scenario>:<n>");
+    let n: u64 = n.parse().expect("COUNT: a number of iterations");
+    let key = SetKey::new("GW20261121000001", "3301960A01");
+    let reg = registry();
+    let good = set();
+    let mut bad = set();
+    let paid = bad[1]
+        .1
+        .head
+        .dec(payment_head::AMOUNT_PAID)
+        .unwrap_or_default();
+    bad[1]
+        .1
+        .head
+        .set_dec(payment_head::AMOUNT_PAID, paid - Decimal::TWO);
+    match what {
+        "pass" | "fail" => {
+            let mut engine = loaded(if what == "pass" { &good } else { &bad }, &reg);
+            for _ in 0..n {
+                black_box(engine.evaluate(black_box(&key), T0).is_ok());
+            }
+        }
+        "submit" => {
+            for _ in 0..n {
+                black_box(loaded(black_box(&good), &reg).keys().count());
+            }
+        }
+        other => panic!("COUNT: no scenario {other}"),
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("COUNT") {
+        counted(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -162,8 +162,13 @@ impl TryFrom<RegistryFile> for Registry {
 }
 
 impl Registry {
-    /// A registry of these enterprises; refuses a code listed twice.
-    pub fn new(enterprises: Vec<Enterprise>) -> Result<Registry, EngineError> {
+    /// A registry of these enterprises (codes and names trimmed); refuses a
+    /// code listed twice.
+    pub fn new(mut enterprises: Vec<Enterprise>) -> Result<Registry, EngineError> {
+        for e in &mut enterprises {
+            e.code = e.code.trim().to_owned();
+            e.name = e.name.trim().to_owned();
+        }
         let mut index = HashMap::with_capacity(enterprises.len());
         for (i, e) in enterprises.iter().enumerate() {
             let code = e.code.trim();

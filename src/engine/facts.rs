@@ -25,8 +25,8 @@ use crate::schema::fields::{
     order_list as ol, payment_head as ph,
 };
 use crate::schema::{
-    Dec, Field, Int, REC_INVENTORY_HEAD, REC_INVENTORY_LIST, REC_LOGISTICS_HEAD, REC_ORDER_HEAD,
-    REC_ORDER_LIST, REC_PAYMENT_HEAD, RecordSpec, Text,
+    Dec, Field, FieldKind, Int, REC_INVENTORY_HEAD, REC_INVENTORY_LIST, REC_LOGISTICS_HEAD,
+    REC_ORDER_HEAD, REC_ORDER_LIST, REC_PAYMENT_HEAD, RecordSpec, Text,
 };
 
 /// The fields kept of one record kind, and where each is kept.
@@ -42,6 +42,11 @@ pub(crate) struct Keep {
     shared: &'static [u8],
     /// How many shared fields a row has.
     n_shared: usize,
+    /// For each position in `fields`: its place among the decimal fields
+    /// (kept as numbers, see [`Packed`]), or `NONE`.
+    dec: &'static [u8],
+    /// How many decimal fields a row has.
+    n_dec: usize,
 }
 
 const NONE: u8 = u8::MAX;
@@ -82,6 +87,22 @@ const fn shared_slots<const K: usize>(fields: &[usize], shared: &[usize]) -> [u8
     out
 }
 
+/// For each kept field, its place among the decimal ones (compile time).
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const fn dec_slots<const K: usize>(spec: &RecordSpec, fields: &[usize]) -> ([u8; K], usize) {
+    let mut out = [NONE; K];
+    let mut n = 0;
+    let mut i = 0;
+    while i < fields.len() {
+        if let FieldKind::Decimal { .. } = spec.fields[fields[i]].kind {
+            out[i] = n as u8;
+            n += 1;
+        }
+        i += 1;
+    }
+    (out, n)
+}
+
 macro_rules! keep {
     ($name:ident, $spec:expr, [$($field:expr),* $(,)?], shared [$($shared:expr),* $(,)?]) => {
         pub(crate) static $name: Keep = {
@@ -91,12 +112,15 @@ macro_rules! keep {
             const K: usize = FIELDS.len();
             const SLOT: [u8; N] = slots::<N>(FIELDS);
             const SHARED_SLOT: [u8; K] = shared_slots::<K>(FIELDS, SHARED);
+            const DEC: ([u8; K], usize) = dec_slots::<K>(&$spec, FIELDS);
             Keep {
                 spec: &$spec,
                 fields: FIELDS,
                 slot: &SLOT,
                 shared: &SHARED_SLOT,
                 n_shared: SHARED.len(),
+                dec: &DEC.0,
+                n_dec: DEC.1,
             }
         };
     };
@@ -212,6 +236,42 @@ pub(crate) struct Table {
     /// The shared cells' ids in [`Strings`] (`NO_ID`: kept in `text`);
     /// `keep.n_shared` a row.
     ids: Box<[u32]>,
+    /// The decimal cells, packed (`Packed::NONE`: kept in `text`, or
+    /// absent); `keep.n_dec` a row.
+    decs: Box<[u64]>,
+}
+
+/// A decimal kept as a number, so the rules read it without parsing: 56
+/// bits of mantissa, 5 of scale, 1 of sign. A decimal that does not fit
+/// (over 16 digits, or a negative zero) is kept as text.
+struct Packed;
+
+impl Packed {
+    const NONE: u64 = u64::MAX;
+    const MANTISSA: u64 = (1 << 56) - 1;
+
+    fn pack(d: Decimal) -> u64 {
+        let m = d.mantissa();
+        let Ok(magnitude) = u64::try_from(m.unsigned_abs()) else {
+            return Packed::NONE;
+        };
+        if magnitude > Packed::MANTISSA || (m == 0 && d.is_sign_negative()) || d.scale() > 28 {
+            return Packed::NONE;
+        }
+        let sign = if m < 0 { 1u64 << 61 } else { 0 };
+        magnitude | (u64::from(d.scale()) << 56) | sign
+    }
+
+    fn unpack(p: u64) -> Option<Decimal> {
+        if p == Packed::NONE {
+            return None;
+        }
+        let magnitude = p & Packed::MANTISSA;
+        let scale = u32::try_from((p >> 56) & 0x1f).unwrap_or(0);
+        let lo = u32::try_from(magnitude & 0xffff_ffff).unwrap_or(0);
+        let mid = u32::try_from(magnitude >> 32).unwrap_or(0);
+        Some(Decimal::from_parts(lo, mid, 0, p & (1 << 61) != 0, scale))
+    }
 }
 
 /// End offsets: two bytes each while the text fits in 64 KiB (it nearly
@@ -286,8 +346,20 @@ impl Table {
         let mut text = String::with_capacity(rows.len().saturating_mul(64));
         let mut ends = Vec::with_capacity(rows.len().saturating_mul(keep.fields.len()));
         let mut ids = Vec::with_capacity(rows.len().saturating_mul(keep.n_shared));
+        let mut decs = Vec::with_capacity(rows.len().saturating_mul(keep.n_dec));
         for rec in rows {
-            for (&i, &shared) in keep.fields.iter().zip(keep.shared) {
+            for ((&i, &shared), &dec) in keep.fields.iter().zip(keep.shared).zip(keep.dec) {
+                if dec != NONE {
+                    let packed = match rec.value(i) {
+                        Value::Dec(d) => Packed::pack(*d),
+                        _ => Packed::NONE,
+                    };
+                    decs.push(packed);
+                    if packed != Packed::NONE {
+                        ends.push(text.len());
+                        continue;
+                    }
+                }
                 if shared != NONE {
                     let id = match rec.value(i) {
                         Value::Text(s) if !s.trim().is_empty() => strings.intern(s.trim()),
@@ -319,6 +391,7 @@ impl Table {
             text: text.into_boxed_str(),
             ends: Ends::of(ends, kind)?,
             ids: ids.into_boxed_slice(),
+            decs: decs.into_boxed_slice(),
         })
     }
 
@@ -341,6 +414,21 @@ impl Table {
             row,
             strings,
         })
+    }
+
+    /// The decimal of a decimal cell kept as a number; `None` when it is
+    /// kept as text (or absent, or not a decimal field).
+    #[inline]
+    fn packed(&self, row: usize, field: usize) -> Option<Decimal> {
+        let slot = *self.keep.slot.get(field)?;
+        let dec = *self.keep.dec.get(usize::from(slot))?;
+        if dec == NONE {
+            return None;
+        }
+        let at = row
+            .checked_mul(self.keep.n_dec)?
+            .checked_add(usize::from(dec))?;
+        Packed::unpack(*self.decs.get(at)?)
     }
 
     /// The cell's text; `None` when the field is not kept.
@@ -373,6 +461,7 @@ impl Table {
             .len()
             .saturating_add(self.ends.bytes())
             .saturating_add(self.ids.len().saturating_mul(4))
+            .saturating_add(self.decs.len().saturating_mul(8))
     }
 }
 
@@ -415,7 +504,13 @@ impl<'a> Row<'a> {
 
     /// A decimal field, `None` when absent or not a number.
     pub fn dec(self, field: Field<Dec>) -> Option<Decimal> {
-        decimal(self.cell(field.record, field.index)?)
+        if !std::ptr::eq(field.record, self.table.keep.spec) {
+            return None;
+        }
+        match self.table.packed(self.row, field.index) {
+            Some(d) => Some(d),
+            None => decimal(self.cell(field.record, field.index)?),
+        }
     }
 
     /// An integer field, `None` when absent or not an integer.
@@ -427,6 +522,9 @@ impl<'a> Row<'a> {
     /// reader made of the same text.
     pub fn value(self, index: usize) -> Value {
         let spec = self.table.keep.spec;
+        if let Some(d) = self.table.packed(self.row, index) {
+            return Value::Dec(d);
+        }
         match (self.cell(spec, index), spec.fields.get(index)) {
             (Some(t), Some(f)) => Value::parse(f.kind, t),
             _ => Value::Absent,
@@ -443,34 +541,39 @@ fn decimal(s: &str) -> Option<Decimal> {
         Some(b) => (true, b),
         None => (false, s),
     };
-    let mut mantissa: i128 = 0;
+    // Up to 19 digits fit a u64 whatever they are.
+    let mut mantissa: u64 = 0;
     let mut digits = 0u32;
-    let mut scale: Option<u32> = None;
-    for b in body.bytes() {
-        match b {
-            b'0'..=b'9' => {
-                mantissa = mantissa
-                    .checked_mul(10)
-                    .and_then(|m| m.checked_add(i128::from(b.wrapping_sub(b'0'))))?;
-                digits = digits.saturating_add(1);
-                if let Some(sc) = scale.as_mut() {
-                    *sc = sc.saturating_add(1);
-                }
-            }
-            b'.' if scale.is_none() => scale = Some(0),
-            _ => return parse_decimal(s),
+    let mut point: Option<u32> = None;
+    for &b in body.as_bytes() {
+        if b.is_ascii_digit() && digits < 19 {
+            mantissa = mantissa
+                .wrapping_mul(10)
+                .wrapping_add(u64::from(b.wrapping_sub(b'0')));
+            digits = digits.wrapping_add(1);
+        } else if b == b'.' && point.is_none() {
+            point = Some(digits);
+        } else {
+            return parse_decimal(s);
         }
     }
-    // Up to 28 digits, at least one before and after a point, no negative zero.
-    if digits == 0 || digits > 28 || scale == Some(0) || (negative && mantissa == 0) {
+    let scale = match point {
+        Some(p) => digits.checked_sub(p)?,
+        None => 0,
+    };
+    // At least one digit before and after a point, no negative zero: else
+    // the model's parser decides.
+    if digits == 0 || point == Some(0) || scale == 0 && point.is_some() || negative && mantissa == 0
+    {
         return parse_decimal(s);
     }
-    let signed = if negative {
-        mantissa.checked_neg()?
-    } else {
-        mantissa
-    };
-    Decimal::try_from_i128_with_scale(signed, scale.unwrap_or(0)).ok()
+    let signed = i64::try_from(mantissa)
+        .ok()
+        .and_then(|m| if negative { m.checked_neg() } else { Some(m) });
+    match signed.and_then(|m| Decimal::try_new(m, scale).ok()) {
+        Some(d) => Some(d),
+        None => parse_decimal(s),
+    }
 }
 
 /// What the engine keeps of one document.
@@ -621,6 +724,38 @@ mod tests {
             .map(|d| d.message)
             .unwrap_or_else(|e| panic!("{e}"));
         m.documents.remove(0)
+    }
+
+    #[test]
+    fn packed_decimals_are_the_same_decimals() {
+        for text in [
+            "0",
+            "1",
+            "-1",
+            "12.50",
+            "-12.50",
+            "0.00001",
+            "1020.85",
+            "72057594037927935",
+            "-72057594037927935",
+            "7205759403792793.5",
+            "0.0000000000000000000000000001",
+            "-0",
+            "-0.00",
+        ] {
+            let d: Decimal = text.parse().unwrap();
+            let p = Packed::pack(d);
+            assert_ne!(p, Packed::NONE, "{text}");
+            let back = Packed::unpack(p).unwrap();
+            assert_eq!(back, d, "{text}");
+            assert_eq!(back.to_string(), d.to_string(), "{text}");
+        }
+        // Too many digits, or a negative zero: kept as text instead.
+        for text in ["72057594037927936", "9999999999999999999999999999"] {
+            let d: Decimal = text.parse().unwrap();
+            assert_eq!(Packed::pack(d), Packed::NONE, "{text}");
+        }
+        assert_eq!(Packed::unpack(Packed::NONE), None);
     }
 
     #[test]

@@ -72,7 +72,8 @@ pub enum LedgerError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemoryLedger {
     orders: HashMap<SetKey, QuotaEntry>,
-    totals: HashMap<(String, u16), Decimal>,
+    /// Buyer → year → total (looked up by `&str`, no allocation).
+    totals: HashMap<String, HashMap<u16, Decimal>>,
 }
 
 impl MemoryLedger {
@@ -84,7 +85,8 @@ impl MemoryLedger {
     /// What all of `buyer`'s orders hold in `year`.
     pub fn used(&self, buyer: &str, year: u16) -> Decimal {
         self.totals
-            .get(&(buyer.to_owned(), year))
+            .get(buyer)
+            .and_then(|years| years.get(&year))
             .copied()
             .unwrap_or(Decimal::ZERO)
     }
@@ -135,7 +137,7 @@ impl QuotaLedger for MemoryLedger {
         let mut updates: Vec<((String, u16), Decimal)> = Vec::with_capacity(2);
         if let Some(o) = old {
             let k = (o.buyer.clone(), o.year);
-            let t = self.totals.get(&k).copied().unwrap_or(Decimal::ZERO);
+            let t = self.used(&o.buyer, o.year);
             let t = t
                 .checked_sub(o.amount)
                 .ok_or_else(|| LedgerError::Overflow {
@@ -148,7 +150,7 @@ impl QuotaLedger for MemoryLedger {
             let k = (n.buyer.clone(), n.year);
             let base = match updates.iter().find(|(uk, _)| *uk == k) {
                 Some((_, t)) => *t,
-                None => self.totals.get(&k).copied().unwrap_or(Decimal::ZERO),
+                None => self.used(&n.buyer, n.year),
             };
             let t = base
                 .checked_add(n.amount)
@@ -159,12 +161,17 @@ impl QuotaLedger for MemoryLedger {
             updates.retain(|(uk, _)| *uk != k);
             updates.push((k, t));
         }
-        for (k, t) in updates {
+        for ((buyer, year), t) in updates {
             // A missing total is zero: drop it rather than keep a zero.
             if t.is_zero() {
-                self.totals.remove(&k);
+                if let Some(years) = self.totals.get_mut(&buyer) {
+                    years.remove(&year);
+                    if years.is_empty() {
+                        self.totals.remove(&buyer);
+                    }
+                }
             } else {
-                self.totals.insert(k, t);
+                self.totals.entry(buyer).or_default().insert(year, t);
             }
         }
         match entry {

@@ -689,9 +689,7 @@ impl Ck<'_> {
             (ol::UNIT, il::UNIT),
         ];
         let nums = [(ol::QTY, il::QTY), (ol::TOTAL_PRICE, il::TOTAL_PRICE)];
-        let text_diff = texts
-            .iter()
-            .any(|(fa, fb)| a.str(*fa).trim() != b.str(*fb).trim());
+        let text_diff = texts.iter().any(|(fa, fb)| a.str(*fa) != b.str(*fb));
         let num_diff = nums
             .iter()
             .any(|(fa, fb)| !same_number(a.dec(*fa), b.dec(*fb)));
@@ -708,7 +706,7 @@ impl Ck<'_> {
             format!("line gnum={}", shown_value(&a.value(ol::GNUM.index)))
         };
         for (fa, fb) in texts {
-            let (va, vb) = (a.str(fa).trim(), b.str(fb).trim());
+            let (va, vb) = (a.str(fa), b.str(fb));
             if va != vb {
                 let (pa, pb) = (fa.path(), fb.path());
                 let message = format!(
@@ -750,13 +748,13 @@ impl Ck<'_> {
         let mut parts: Vec<Decimal> = Vec::new();
         let mut uses_qty2 = false;
         for l in lines {
-            if l.str(il::UNIT1).trim() == KG
+            if l.str(il::UNIT1) == KG
                 && let Some(q) = l.dec(il::QTY1)
             {
                 kg = kg.and_then(|s| s.checked_add(q));
                 parts.push(q);
             }
-            if l.str(il::UNIT2).trim() == KG
+            if l.str(il::UNIT2) == KG
                 && let Some(q) = l.dec(il::QTY2)
             {
                 kg = kg.and_then(|s| s.checked_add(q));
@@ -850,7 +848,7 @@ impl Ck<'_> {
             }
             let problem = match reg.get(code.value) {
                 None => Problem::Unregistered,
-                Some(e) if e.name.trim() != name.value => Problem::Name(e.name.trim()),
+                Some(e) if e.name != name.value => Problem::Name(&e.name),
                 Some(e) if !e.roles.contains(role) => Problem::Role(&e.roles),
                 Some(_) => continue,
             };
