@@ -529,30 +529,23 @@ fn exercise_text(t: &Target, content: &str) {
     }
 }
 
-/// One value of each kind of [`hostile_values`], for the whole pipeline.
+/// Values put straight into the model for the whole pipeline (writer,
+/// reader, engine): emptiness, an extreme, markup.
+const MODELLED: &[&str] = &["", "-79228162514264337593543950335", "<&>"];
+
+/// One value of each kind of [`hostile_values`], put into the text for the
+/// whole pipeline.
 const PARSED: &[&str] = &[
     "2026110é10300",
     "２０２６１１２１",
-    "-",
     "+-1",
     "1e400",
-    "0.0000000000000000000000000001",
-    "-79228162514264337593543950335",
     "9223372036854775808",
-    "",
     "\u{1}",
-    "<&>",
-    "林",
 ];
 
 /// Element content as written in XML: references the reader resolves.
-const RAW: &[&str] = &[
-    "&#1;",
-    "&#xFFFF;",
-    "&lt;&amp;",
-    "<![CDATA[-1]]>",
-    "&#x39;&#x39;",
-];
+const RAW: &[&str] = &["&#1;", "&lt;&amp;", "<![CDATA[-1]]>"];
 
 /// Values no field expects: other scripts, full-width digits, signs,
 /// extremes of size and precision, emptiness, control characters, markup.
@@ -662,8 +655,10 @@ fn every_field_of_every_message_takes_hostile_values() {
             let _ = validate(&msg, Mode::Read);
             let _ = validate(&msg, Mode::Write);
         }
-        for value in PARSED {
+        for value in MODELLED {
             exercise_model(&[(*t, value)]);
+        }
+        for value in PARSED {
             exercise_text(t, &escape(value));
         }
         for content in RAW {
