@@ -841,12 +841,22 @@ impl Ck<'_> {
             Role(&'r [Role]),
         }
         let mut found: Vec<(Role, TextAt<'_>, TextAt<'_>, Problem<'_>)> = Vec::new();
+        // A set names about five enterprises ten times: look each up once.
+        let mut looked: Vec<(&str, Option<&super::Enterprise>)> = Vec::with_capacity(named.len());
         for (role, code, name) in &named {
             // An absent code (an order without payCode) names no enterprise.
             if code.value.is_empty() {
                 continue;
             }
-            let problem = match reg.get(code.value) {
+            let entry = match looked.iter().find(|(c, _)| *c == code.value) {
+                Some(&(_, e)) => e,
+                None => {
+                    let e = reg.get(code.value);
+                    looked.push((code.value, e));
+                    e
+                }
+            };
+            let problem = match entry {
                 None => Problem::Unregistered,
                 Some(e) if e.name != name.value => Problem::Name(&e.name),
                 Some(e) if !e.roles.contains(role) => Problem::Role(&e.roles),
