@@ -98,7 +98,7 @@ pub use verdict::{Outcome, Skipped, Violation};
 use facts::{Facts, Strings};
 use kinds::WaybillId;
 use sets::{Member, SetState};
-use waybill::Few;
+use waybill::{ByWaybill, Few};
 
 use crate::model::Document;
 use crate::schema::MessageSpec;
@@ -180,15 +180,15 @@ pub struct Engine<L: QuotaLedger = MemoryLedger> {
     config: EngineConfig,
     registry: Option<Registry>,
     ledger: L,
-    sets: BTreeMap<SetKey, SetState>,
+    sets: BTreeMap<SetKey, Box<SetState>>,
     /// Waybills not attached to any set yet.
     pending: BTreeMap<WaybillId, Box<Member>>,
     /// The waiting waybills by their orderNo.
     pending_by_order: HashMap<String, Few<WaybillId>>,
     /// Attached waybills: which set holds each.
-    attached: HashMap<WaybillId, SetKey>,
+    attached: ByWaybill,
     /// Which sets' inventories name each waybill.
-    named: HashMap<WaybillId, Few<SetKey>>,
+    named: ByWaybill,
     /// Enterprise codes and names, kept once for all documents.
     strings: Strings,
 }
@@ -219,8 +219,8 @@ impl<L: QuotaLedger> Engine<L> {
             sets: BTreeMap::new(),
             pending: BTreeMap::new(),
             pending_by_order: HashMap::new(),
-            attached: HashMap::new(),
-            named: HashMap::new(),
+            attached: ByWaybill::default(),
+            named: ByWaybill::default(),
             strings: Strings::default(),
         })
     }
@@ -338,7 +338,7 @@ impl<L: QuotaLedger> Engine<L> {
     }
 
     fn drop_if_empty(&mut self, key: &SetKey) {
-        if self.sets.get(key).is_some_and(SetState::is_empty) {
+        if self.sets.get(key).is_some_and(|s| s.is_empty()) {
             self.sets.remove(key);
         }
     }
@@ -376,7 +376,7 @@ impl<L: QuotaLedger> Engine<L> {
 
     /// The current outcome of a set.
     pub fn outcome(&self, key: &SetKey) -> Option<Outcome> {
-        self.sets.get(key).map(SetState::outcome)
+        self.sets.get(key).map(|s| s.outcome())
     }
 
     /// The report of one set.
@@ -428,7 +428,7 @@ impl<L: QuotaLedger> Engine<L> {
             shared_bytes: self.strings.heap_bytes(),
             ..EngineStats::default()
         };
-        let held = self.sets.values().flat_map(SetState::present);
+        let held = self.sets.values().flat_map(|s| s.present());
         for m in held.chain(self.pending.values().map(|m| &**m)) {
             st.members = st.members.saturating_add(1);
             st.kept_bytes = st.kept_bytes.saturating_add(m.facts.heap_bytes());
@@ -518,7 +518,7 @@ impl<L: QuotaLedger> Engine<L> {
             if let Some(w) = state.member(DocKind::Waybill)
                 && let Ok(id) = waybill::waybill_id(&w.facts, &self.strings)
             {
-                self.attached.remove(&id);
+                self.attached.remove(&id, key);
             }
             if let Some(i) = state.member(DocKind::Inventory) {
                 self.unname_waybill(key, &i.facts, &mut changes);

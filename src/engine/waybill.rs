@@ -10,6 +10,9 @@
 //! by `orderNo` (a range of the ordered set map), and which sets'
 //! inventories name each waybill.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
 use super::facts::{Facts, Strings};
 use super::sets::Member;
 use super::{
@@ -48,16 +51,45 @@ impl<T: Ord> Few<T> {
         self.0.is_empty()
     }
 
-    /// The item, if there is exactly one.
-    fn only(&self) -> Option<&T> {
-        match self.0.as_slice() {
-            [one] => Some(one),
-            _ => None,
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.0.iter()
+    }
+}
+
+/// Sets by a waybill they hold or name. Keyed by a hash of the waybill's
+/// identity, so its strings are not copied into the index (they are in the
+/// set already); every lookup is checked against the set itself, so a hash
+/// collision costs a comparison, never a wrong answer.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ByWaybill(HashMap<u64, Few<SetKey>>);
+
+impl ByWaybill {
+    fn hash(id: &WaybillId) -> u64 {
+        let mut h = DefaultHasher::new();
+        id.hash(&mut h);
+        h.finish()
+    }
+
+    fn insert(&mut self, id: &WaybillId, key: SetKey) {
+        self.0.entry(ByWaybill::hash(id)).or_default().insert(key);
+    }
+
+    pub(super) fn remove(&mut self, id: &WaybillId, key: &SetKey) {
+        let h = ByWaybill::hash(id);
+        if let Some(keys) = self.0.get_mut(&h) {
+            keys.remove(key);
+            if keys.is_empty() {
+                self.0.remove(&h);
+            }
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = &T> {
-        self.0.iter()
+    /// The sets filed under `id`'s hash: check each.
+    fn candidates(&self, id: &WaybillId) -> impl Iterator<Item = &SetKey> {
+        self.0
+            .get(&ByWaybill::hash(id))
+            .into_iter()
+            .flat_map(Few::iter)
     }
 }
 
@@ -196,7 +228,11 @@ impl<L: QuotaLedger> Engine<L> {
 
     /// Where a waybill is, if the engine holds it.
     pub(super) fn waybill_location(&self, id: &WaybillId) -> Option<Location> {
-        if let Some(k) = self.attached.get(id) {
+        if let Some(k) = self
+            .attached
+            .candidates(id)
+            .find(|k| self.held_waybill(k).as_ref() == Some(id))
+        {
             return Some(Location::Attached(k.clone()));
         }
         self.pending.contains_key(id).then_some(Location::Pending)
@@ -217,7 +253,14 @@ impl<L: QuotaLedger> Engine<L> {
 
     /// The set a waybill belongs to, if it is unique.
     fn waybill_target(&self, id: &WaybillId, order_no: &str) -> Option<(SetKey, WaybillLink)> {
-        if let Some(k) = self.named.get(id).and_then(Few::only) {
+        let mut naming = self.named.candidates(id).filter(|k| {
+            let inventory = self.sets.get(*k).and_then(|s| s.member(DocKind::Inventory));
+            inventory
+                .and_then(|m| inventory_waybill(&m.facts, &self.strings))
+                .as_ref()
+                == Some(id)
+        });
+        if let (Some(k), None) = (naming.next(), naming.next()) {
             return Some((k.clone(), WaybillLink::LogisticsNo));
         }
         if order_no.is_empty() {
@@ -241,7 +284,7 @@ impl<L: QuotaLedger> Engine<L> {
             *slot = Some(m);
         }
         state.link = Some(link);
-        self.attached.insert(id, key.clone());
+        self.attached.insert(&id, key.clone());
     }
 
     /// Puts a waybill in the waiting room.
@@ -271,7 +314,7 @@ impl<L: QuotaLedger> Engine<L> {
     fn remove_waybill(&mut self, id: &WaybillId, at: &Location, changes: &mut Changes) {
         match at {
             Location::Attached(k) => {
-                self.attached.remove(id);
+                self.attached.remove(id, k);
                 if let Some(state) = self.sets.get_mut(k) {
                     if let Some(slot) = state.slot(DocKind::Waybill) {
                         *slot = None;
@@ -290,23 +333,15 @@ impl<L: QuotaLedger> Engine<L> {
     /// Records that set `key`'s inventory names its waybill.
     pub(super) fn name_waybill(&mut self, key: &SetKey, facts: &Facts, changes: &mut Changes) {
         if let Some(id) = inventory_waybill(facts, &self.strings) {
-            self.named
-                .entry(id.clone())
-                .or_default()
-                .insert(key.clone());
+            self.named.insert(&id, key.clone());
             changes.touched.push(id);
         }
     }
 
     /// Forgets that set `key`'s inventory named its waybill.
     pub(super) fn unname_waybill(&mut self, key: &SetKey, facts: &Facts, changes: &mut Changes) {
-        if let Some(id) = inventory_waybill(facts, &self.strings)
-            && let Some(keys) = self.named.get_mut(&id)
-        {
-            keys.remove(key);
-            if keys.is_empty() {
-                self.named.remove(&id);
-            }
+        if let Some(id) = inventory_waybill(facts, &self.strings) {
+            self.named.remove(&id, key);
             changes.touched.push(id);
         }
     }
