@@ -182,7 +182,7 @@ pub struct Engine<L: QuotaLedger = MemoryLedger> {
     ledger: L,
     sets: BTreeMap<SetKey, Box<SetState>>,
     /// Waybills not attached to any set yet.
-    pending: BTreeMap<WaybillId, Box<Member>>,
+    pending: HashMap<WaybillId, Box<Member>>,
     /// The waiting waybills by their orderNo.
     pending_by_order: HashMap<String, Few<WaybillId>>,
     /// Attached waybills: which set holds each.
@@ -217,7 +217,7 @@ impl<L: QuotaLedger> Engine<L> {
             registry,
             ledger,
             sets: BTreeMap::new(),
-            pending: BTreeMap::new(),
+            pending: HashMap::new(),
             pending_by_order: HashMap::new(),
             attached: ByWaybill::default(),
             named: ByWaybill::default(),
@@ -399,12 +399,20 @@ impl<L: QuotaLedger> Engine<L> {
         self.sets.keys()
     }
 
-    /// The waybills that wait for their set.
+    /// The waybills that wait for their set, by identity.
     pub fn pending_waybills(&self) -> Vec<MemberInfo> {
-        self.pending
-            .values()
+        self.pending_sorted()
             .map(|m| MemberInfo::of(m, &self.strings))
             .collect()
+    }
+
+    /// The waiting waybills in the order of their identity (the map is
+    /// unordered: a lookup costs the same with a million waiting).
+    fn pending_sorted(&self) -> impl Iterator<Item = &Member> {
+        let mut all: Vec<(&WaybillId, &Member)> =
+            self.pending.iter().map(|(id, m)| (id, &**m)).collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all.into_iter().map(|(_, m)| m)
     }
 
     /// The members of a set, in set order.
@@ -458,7 +466,7 @@ impl<L: QuotaLedger> Engine<L> {
                 });
             }
         }
-        for m in self.pending.values() {
+        for m in self.pending_sorted() {
             if now_ms.saturating_sub(m.received_ms) > limit {
                 out.push(Overdue {
                     key: None,
