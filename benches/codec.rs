@@ -4,7 +4,7 @@
 use std::hint::black_box;
 use std::path::PathBuf;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use customs_gateway::codec;
 use customs_gateway::validate::{Mode, validate};
 use quick_xml::events::Event;
@@ -66,5 +66,35 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// `COUNT=<file>:<n>` decodes and validates a `samples/set-ok` file n times
+/// and exits, for counting instructions under callgrind
+/// (`scripts/instructions.sh`); `COUNT=quick-xml:<n>` reads the CEB621
+/// sample's events n times.
+fn counted(spec: &str) {
+    let (what, n) = spec.split_once(':').expect("COUNT=<file>:<n>");
+    let n: u64 = n.parse().expect("COUNT: a number of iterations");
+    if what == "quick-xml" {
+        let bytes = sample("CEB621-inventory.xml");
+        for _ in 0..n {
+            black_box(quick_xml_events(black_box(&bytes)));
+        }
+        return;
+    }
+    let bytes = sample(what);
+    for _ in 0..n {
+        let found =
+            codec::decode(black_box(&bytes)).map(|d| validate(&d.message, Mode::Read).len());
+        black_box(found.is_ok());
+    }
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(spec) = std::env::var("COUNT") {
+        counted(&spec);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
