@@ -25,9 +25,17 @@ fn loaded(docs: &[(&'static MessageSpec, Document)], registry: &Registry) -> Eng
     engine
 }
 
-fn bench(c: &mut Criterion) {
+/// The benches' inputs: the set's key, the registry, the consistent set and
+/// the same set with the payment 2.00 short (one violation).
+type Scenario = (
+    SetKey,
+    Registry,
+    Vec<(&'static MessageSpec, Document)>,
+    Vec<(&'static MessageSpec, Document)>,
+);
+
+fn scenario() -> Scenario {
     let key = SetKey::new("GW20261121000001", "3301960A01");
-    let reg = registry();
     let good = set();
     let mut bad = set();
     let paid = bad[1]
@@ -39,6 +47,11 @@ fn bench(c: &mut Criterion) {
         .1
         .head
         .set_dec(payment_head::AMOUNT_PAID, paid - Decimal::TWO);
+    (key, registry(), good, bad)
+}
+
+fn bench(c: &mut Criterion) {
+    let (key, reg, good, bad) = scenario();
 
     let mut g = c.benchmark_group("engine");
     g.throughput(Throughput::Elements(1));
@@ -74,19 +87,7 @@ fn bench(c: &mut Criterion) {
 fn counted(spec: &str) {
     let (what, n) = spec.split_once(':').expect("COUNT=<scenario>:<n>");
     let n: u64 = n.parse().expect("COUNT: a number of iterations");
-    let key = SetKey::new("GW20261121000001", "3301960A01");
-    let reg = registry();
-    let good = set();
-    let mut bad = set();
-    let paid = bad[1]
-        .1
-        .head
-        .dec(payment_head::AMOUNT_PAID)
-        .unwrap_or_default();
-    bad[1]
-        .1
-        .head
-        .set_dec(payment_head::AMOUNT_PAID, paid - Decimal::TWO);
+    let (key, reg, good, bad) = scenario();
     match what {
         "pass" | "fail" => {
             let mut engine = loaded(if what == "pass" { &good } else { &bad }, &reg);

@@ -322,14 +322,21 @@ impl Message {
 
 /// The business key of a document: the first key alternative whose fields are all present.
 pub fn document_key(spec: &MessageSpec, doc: &Document) -> String {
-    let head = &doc.head;
+    business_key(spec, |i| doc.head.value(i).clone())
+}
+
+/// The business key from the head's values, read through `value` (field
+/// index → value): `name=value` for the first key alternative whose fields
+/// are all present, joined by `,`; empty when none is.
+pub fn business_key(spec: &MessageSpec, value: impl Fn(usize) -> Value) -> String {
     for alt in spec.key {
-        if alt.iter().all(|&i| !head.value(i).is_absent()) {
-            return alt
+        let parts: Vec<(usize, Value)> = alt.iter().map(|&i| (i, value(i))).collect();
+        if parts.iter().all(|(_, v)| !v.is_absent()) {
+            return parts
                 .iter()
-                .map(|&i| {
-                    let name = head.spec().fields.get(i).map_or("", |f| f.name);
-                    format!("{name}={}", head.value(i))
+                .map(|(i, v)| {
+                    let name = spec.head.fields.get(*i).map_or("", |f| f.name);
+                    format!("{name}={v}")
                 })
                 .collect::<Vec<_>>()
                 .join(",");

@@ -100,11 +100,6 @@ impl MemoryLedger {
     pub fn is_empty(&self) -> bool {
         self.orders.is_empty()
     }
-
-    /// Every order's entry.
-    pub fn entries(&self) -> impl Iterator<Item = (&SetKey, &QuotaEntry)> {
-        self.orders.iter()
-    }
 }
 
 impl QuotaLedger for MemoryLedger {

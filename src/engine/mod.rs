@@ -367,11 +367,7 @@ impl<L: QuotaLedger> Engine<L> {
     /// if there is no such set.
     pub fn evaluate(&mut self, key: &SetKey, now_ms: u64) -> Result<Option<Status>, EngineError> {
         self.evaluate_key(key, now_ms, false)?;
-        Ok(self.sets.get(key).map(|s| match s.verdict {
-            sets::Verdict::Pass => Status::Pass,
-            sets::Verdict::Fail(_) => Status::Fail,
-            sets::Verdict::Incomplete => Status::Incomplete,
-        }))
+        Ok(self.sets.get(key).map(|s| s.verdict.status()))
     }
 
     /// The current outcome of a set.
@@ -436,12 +432,13 @@ impl<L: QuotaLedger> Engine<L> {
             shared_bytes: self.strings.heap_bytes(),
             ..EngineStats::default()
         };
-        let held = self.sets.values().flat_map(|s| s.present());
-        for m in held.chain(self.pending.values().map(|m| &**m)) {
+        for m in self.sets.values().flat_map(|s| s.present()) {
             st.members = st.members.saturating_add(1);
             st.kept_bytes = st.kept_bytes.saturating_add(m.facts.heap_bytes());
         }
-        st.members = st.members.saturating_sub(self.pending.len());
+        for m in self.pending.values() {
+            st.kept_bytes = st.kept_bytes.saturating_add(m.facts.heap_bytes());
+        }
         st
     }
 
@@ -517,7 +514,7 @@ impl<L: QuotaLedger> Engine<L> {
             .sets
             .get(key)
             .ok_or_else(|| EngineError::UnknownSet { key: key.clone() })?;
-        if matches!(state.verdict, sets::Verdict::Incomplete) {
+        if state.verdict.status() == Status::Incomplete {
             return Err(EngineError::NotDecided { key: key.clone() });
         }
         let report = SetReport::of(key, state, &self.strings);

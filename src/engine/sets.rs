@@ -2,7 +2,7 @@
 //! verdict and how it got there.
 
 use super::facts::{Facts, Strings};
-use super::{AppType, DocKind, InboundId, Outcome, Skipped, Violation, WaybillLink};
+use super::{AppType, DocKind, InboundId, Outcome, Skipped, Status, Violation, WaybillLink};
 
 /// One document held by the engine.
 #[derive(Debug, Clone)]
@@ -26,6 +26,16 @@ pub(crate) enum Verdict {
     Incomplete,
     Pass,
     Fail(Box<[Violation]>),
+}
+
+impl Verdict {
+    pub fn status(&self) -> Status {
+        match self {
+            Verdict::Pass => Status::Pass,
+            Verdict::Fail(_) => Status::Fail,
+            Verdict::Incomplete => Status::Incomplete,
+        }
+    }
 }
 
 /// What an evaluation found besides the verdict (boxed: most sets have none).
