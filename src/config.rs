@@ -71,10 +71,152 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Where the daemon keeps its store (`[store]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// The sled database folder.
+    pub path: PathBuf,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: PathBuf::from("var/store"),
+        }
+    }
+}
+
+/// The local admin API (`[admin]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// The address it listens on (`127.0.0.1:8470`).
+    pub listen: String,
+    /// A file holding the bearer token clients must send; without one the
+    /// API takes no token (it listens on a local address).
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            listen: "127.0.0.1:8470".to_owned(),
+            token_file: None,
+        }
+    }
+}
+
+/// The gateway's own single-window import client (`[customs]`): the
+/// folders of its IMPCEB form.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CustomsConfig {
+    /// Where forwarded declarations are written for the client to send.
+    pub outbox: PathBuf,
+    /// Where the client puts customs receipts.
+    pub inbox: PathBuf,
+    /// Where the client moves what it could not send.
+    pub failbox: PathBuf,
+    /// Where the client moves what it sent.
+    pub sentbox: PathBuf,
+    /// Where ingested receipts are archived (default: `Archive` beside the InBox).
+    pub archive: Option<PathBuf>,
+    /// The gateway's work folder, on the same filesystem as the OutBox and
+    /// the InBox (default: `GatewayTemp` beside the InBox).
+    pub work: Option<PathBuf>,
+    /// How often a file the client moved to its FailBox is written again
+    /// before it is parked.
+    pub retries: u32,
+}
+
+impl Default for CustomsConfig {
+    fn default() -> Self {
+        let base = PathBuf::from("var/customs");
+        CustomsConfig {
+            outbox: base.join("OutBox"),
+            inbox: base.join("InBox"),
+            failbox: base.join("FailBox"),
+            sentbox: base.join("SentBox"),
+            archive: None,
+            work: None,
+            retries: 3,
+        }
+    }
+}
+
+impl CustomsConfig {
+    /// The archive of ingested customs receipts.
+    pub fn archive_dir(&self) -> PathBuf {
+        self.archive
+            .clone()
+            .unwrap_or_else(|| sibling(&self.inbox, "Archive"))
+    }
+
+    /// The gateway's work folder for the customs side.
+    pub fn work_dir(&self) -> PathBuf {
+        self.work
+            .clone()
+            .unwrap_or_else(|| sibling(&self.inbox, "GatewayTemp"))
+    }
+}
+
+/// `name` beside `path` (in its parent folder).
+fn sibling(path: &Path, name: &str) -> PathBuf {
+    path.parent()
+        .map_or_else(|| PathBuf::from(name), |p| p.join(name))
+}
+
+/// One sender (`[[sender]]`): an enterprise, its import client or an
+/// integration, with a folder tree like the single-window import client's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SenderConfig {
+    /// A unique name (shown in logs, the store and the CLI).
+    pub name: String,
+    /// The folder holding `OutBox`, `SentBox`, `FailBox` and `InBox`.
+    pub root: PathBuf,
+    /// The enterprise codes it may declare for.
+    pub codes: Vec<String>,
+}
+
+/// How folders are watched (`[ingest]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// How long a file must keep its size and mtime before it is taken.
+    pub settle_ms: u64,
+    /// How often every folder is scanned in full (filesystem events only
+    /// make a scan come sooner).
+    pub scan_interval_ms: u64,
+    /// The most files stored under one flush.
+    pub batch: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            settle_ms: 1000,
+            scan_interval_ms: 2000,
+            batch: 512,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
+    /// The store.
+    pub store: StoreConfig,
+    /// The admin API.
+    pub admin: AdminConfig,
+    /// The gateway's import client towards customs.
+    pub customs: CustomsConfig,
+    /// The senders.
+    pub sender: Vec<SenderConfig>,
+    /// Folder watching.
+    pub ingest: IngestConfig,
     /// Input bounds.
     pub limits: LimitsConfig,
     /// Tolerances and limits of the cross-document check.
@@ -112,14 +254,98 @@ impl Config {
                 ),
             });
         }
-        if let Some(registry) = &cfg.registry
-            && registry.is_relative()
-            && let Some(dir) = path.parent()
-        {
-            cfg.registry = Some(dir.join(registry));
-        }
+        cfg.check_daemon().map_err(|message| ConfigError::Invalid {
+            path: name.clone(),
+            message,
+        })?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        cfg.resolve(dir);
         cfg.source = Some(path.to_owned());
         Ok(cfg)
+    }
+
+    /// The file this configuration was loaded from.
+    pub fn source(&self) -> Option<&Path> {
+        self.source.as_deref()
+    }
+
+    /// Checks the daemon's sections: one sentence naming the key.
+    fn check_daemon(&self) -> Result<(), String> {
+        if self.admin.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(format!(
+                "admin.listen: `{}` is not an address and port like `127.0.0.1:8470`",
+                self.admin.listen
+            ));
+        }
+        if self.ingest.batch == 0 {
+            return Err("ingest.batch must be positive (is 0)".to_owned());
+        }
+        if self.ingest.scan_interval_ms == 0 {
+            return Err("ingest.scan_interval_ms must be positive (is 0)".to_owned());
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for (i, s) in self.sender.iter().enumerate() {
+            let valid = !s.name.is_empty()
+                && s.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+            if !valid {
+                return Err(format!(
+                    "sender[{i}].name: `{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`",
+                    s.name
+                ));
+            }
+            if names.contains(&s.name.as_str()) {
+                return Err(format!(
+                    "sender[{i}].name: `{}` is used by another sender",
+                    s.name
+                ));
+            }
+            names.push(&s.name);
+            if s.codes.is_empty() || s.codes.iter().any(|c| c.trim().is_empty()) {
+                return Err(format!(
+                    "sender[{i}].codes: list the enterprise codes `{}` may declare for",
+                    s.name
+                ));
+            }
+            if self.sender.iter().take(i).any(|o| o.root == s.root) {
+                return Err(format!(
+                    "sender[{i}].root: `{}` is the root of another sender",
+                    s.root.display()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes every relative path relative to `dir` (the configuration
+    /// file's folder).
+    fn resolve(&mut self, dir: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = dir.join(&*p);
+            }
+        };
+        if let Some(r) = &mut self.registry {
+            fix(r);
+        }
+        fix(&mut self.store.path);
+        if let Some(t) = &mut self.admin.token_file {
+            fix(t);
+        }
+        let c = &mut self.customs;
+        for p in [&mut c.outbox, &mut c.inbox, &mut c.failbox, &mut c.sentbox] {
+            fix(p);
+        }
+        if let Some(p) = &mut c.archive {
+            fix(p);
+        }
+        if let Some(p) = &mut c.work {
+            fix(p);
+        }
+        for s in &mut self.sender {
+            fix(&mut s.root);
+        }
     }
 
     /// Reads the enterprise registry the configuration names, if any.

@@ -18,16 +18,27 @@
 //! - [`inspect`]: the `check` command's library half (walks folders, reads files).
 //! - [`config`]: the configuration file and the enterprise registry it names (reads files).
 //!
+//! The daemon (`serve`) adds, around the same core:
+//!
+//! - [`track`] (pure): statuses, receipt order, business-key links, sender scope.
+//! - [`store`]: the sled store, the only module that names sled.
+//! - [`daemon`]: sources (folders), the pipeline, sinks (customs, sender InBoxes).
+//! - [`admin`]: the local admin HTTP API and the CLI's client for it.
+//!
 //! Every public item is documented (`missing_docs` is denied).
 
 #![deny(missing_docs)]
 
+pub mod admin;
 pub mod codec;
 pub mod config;
+pub mod daemon;
 pub mod diag;
 pub mod engine;
 pub mod formats;
 pub mod inspect;
 pub mod model;
 pub mod schema;
+pub mod store;
+pub mod track;
 pub mod validate;

@@ -146,6 +146,18 @@ impl Placed {
     }
 }
 
+/// Where a document would go ([`Engine::placement`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// The set of an order, payment or inventory.
+    Set(SetKey),
+    /// A waybill: the orderNo it joins a set by (empty when it has none).
+    Waybill {
+        /// Its orderNo.
+        order_no: String,
+    },
+}
+
 /// What one submit changed.
 #[derive(Debug, Default)]
 struct Changes {
@@ -233,6 +245,38 @@ impl<L: QuotaLedger> Engine<L> {
     /// The quota ledger.
     pub fn ledger(&self) -> &L {
         &self.ledger
+    }
+
+    /// The quota ledger, to write what it buffered (a store's ledger).
+    pub fn ledger_mut(&mut self) -> &mut L {
+        &mut self.ledger
+    }
+
+    /// Where a document of `spec`'s type would go, without submitting it:
+    /// the set of an order, payment or inventory, the orderNo a waybill
+    /// looks for. A daemon that evicted a decided set uses it to bring the
+    /// set back before a later document for it is submitted.
+    pub fn placement(
+        &mut self,
+        spec: &MessageSpec,
+        doc: &Document,
+    ) -> Result<Placement, EngineError> {
+        let member = incoming(spec, doc, InboundId::new(0, 0), 0, &mut self.strings)?;
+        let head = member.kind.head();
+        match member.kind {
+            DocKind::Waybill => Ok(Placement::Waybill {
+                order_no: member
+                    .facts
+                    .head(&self.strings)
+                    .str(head.order_no)
+                    .to_owned(),
+            }),
+            kind => Ok(Placement::Set(waybill::set_key(
+                kind,
+                &member.facts,
+                &self.strings,
+            )?)),
+        }
     }
 
     /// The engine's ledger, the engine dropped.

@@ -15,7 +15,7 @@ use super::{
 /// Every diagnostic rule, in catalogue order (`schemas/rules.toml`).
 pub static RULES: &[RuleInfo] = &RULE_TABLE;
 
-static RULE_TABLE: [RuleInfo; 55] = [
+static RULE_TABLE: [RuleInfo; 58] = [
     RuleInfo {
         code: "EMPTY",
         category: Category::Input,
@@ -126,6 +126,30 @@ static RULE_TABLE: [RuleInfo; 55] = [
         severity: Severity::Warning,
         en: "A folder given to check holds no *.xml files",
         zh: "指定检查的文件夹中没有*.xml文件",
+        national: None,
+    },
+    RuleInfo {
+        code: "DUPLICATE_FILE",
+        category: Category::Input,
+        severity: Severity::Info,
+        en: "The same file (byte for byte) was received from this sender before; it is archived and not processed again",
+        zh: "重复文件：该发送方已发送过完全相同的文件，已归档且不再处理",
+        national: None,
+    },
+    RuleInfo {
+        code: "SENDER_TYPE",
+        category: Category::Input,
+        severity: Severity::Error,
+        en: "Senders declare orders, payments, waybills and inventories (CEB311, CEB411, CEB511, CEB621); receipts and other messages are not taken from a sender",
+        zh: "发送方只可申报订单、支付单、运单和清单（CEB311、CEB411、CEB511、CEB621），回执及其他报文不予接收",
+        national: None,
+    },
+    RuleInfo {
+        code: "SENDER_SCOPE",
+        category: Category::Business,
+        severity: Severity::Error,
+        en: "The sender may not declare for this enterprise: the sending party's code and the BaseTransfer copCode must be among the sender's enterprise codes",
+        zh: "发送方无权为该企业申报：申报企业代码及BaseTransfer的copCode须在发送方的企业代码列表中",
         national: None,
     },
     RuleInfo {
@@ -489,88 +513,94 @@ pub mod rule {
     pub const NOT_A_FILE: &RuleInfo = &RULE_TABLE[12];
     /// `NO_FILES`: A folder given to check holds no *.xml files
     pub const NO_FILES: &RuleInfo = &RULE_TABLE[13];
+    /// `DUPLICATE_FILE`: The same file (byte for byte) was received from this sender before; it is archived and not processed again
+    pub const DUPLICATE_FILE: &RuleInfo = &RULE_TABLE[14];
+    /// `SENDER_TYPE`: Senders declare orders, payments, waybills and inventories (CEB311, CEB411, CEB511, CEB621); receipts and other messages are not taken from a sender
+    pub const SENDER_TYPE: &RuleInfo = &RULE_TABLE[15];
+    /// `SENDER_SCOPE`: The sender may not declare for this enterprise: the sending party's code and the BaseTransfer copCode must be among the sender's enterprise codes
+    pub const SENDER_SCOPE: &RuleInfo = &RULE_TABLE[16];
     /// `ATTRIBUTE`: A root attribute (guid, version) is missing or has the wrong length
-    pub const ATTRIBUTE: &RuleInfo = &RULE_TABLE[14];
+    pub const ATTRIBUTE: &RuleInfo = &RULE_TABLE[17];
     /// `REQUIRED`: A required element is missing or empty
-    pub const REQUIRED: &RuleInfo = &RULE_TABLE[15];
+    pub const REQUIRED: &RuleInfo = &RULE_TABLE[18];
     /// `LEGACY_FIELD`: An element required since the 2018 specification is missing (older field set accepted when reading)
-    pub const LEGACY_FIELD: &RuleInfo = &RULE_TABLE[16];
+    pub const LEGACY_FIELD: &RuleInfo = &RULE_TABLE[19];
     /// `LENGTH`: A value is shorter or longer than the schema allows
-    pub const LENGTH: &RuleInfo = &RULE_TABLE[17];
+    pub const LENGTH: &RuleInfo = &RULE_TABLE[20];
     /// `FIXED`: A value differs from the only value the schema allows
-    pub const FIXED: &RuleInfo = &RULE_TABLE[18];
+    pub const FIXED: &RuleInfo = &RULE_TABLE[21];
     /// `DECIMAL`: Not a decimal number with at most 19 digits of which at most 5 decimals
-    pub const DECIMAL: &RuleInfo = &RULE_TABLE[19];
+    pub const DECIMAL: &RuleInfo = &RULE_TABLE[22];
     /// `INTEGER`: Not an integer within the allowed number of digits
-    pub const INTEGER: &RuleInfo = &RULE_TABLE[20];
+    pub const INTEGER: &RuleInfo = &RULE_TABLE[23];
     /// `CARDINALITY`: An element occurs more or fewer times than the schema allows
-    pub const CARDINALITY: &RuleInfo = &RULE_TABLE[21];
+    pub const CARDINALITY: &RuleInfo = &RULE_TABLE[24];
     /// `ELEMENT_ORDER`: Elements of a request are not in schema order
-    pub const ELEMENT_ORDER: &RuleInfo = &RULE_TABLE[22];
+    pub const ELEMENT_ORDER: &RuleInfo = &RULE_TABLE[25];
     /// `DUPLICATE_ELEMENT`: An element that may occur once appears more than once
-    pub const DUPLICATE_ELEMENT: &RuleInfo = &RULE_TABLE[23];
+    pub const DUPLICATE_ELEMENT: &RuleInfo = &RULE_TABLE[26];
     /// `UNKNOWN_ELEMENT`: An element the schema does not define (ignored)
-    pub const UNKNOWN_ELEMENT: &RuleInfo = &RULE_TABLE[24];
+    pub const UNKNOWN_ELEMENT: &RuleInfo = &RULE_TABLE[27];
     /// `SIGNATURE_REQUIRED`: The message type requires a ds:Signature
-    pub const SIGNATURE_REQUIRED: &RuleInfo = &RULE_TABLE[25];
+    pub const SIGNATURE_REQUIRED: &RuleInfo = &RULE_TABLE[28];
     /// `CODE_LIST`: A value is not in the code list for the field
-    pub const CODE_LIST: &RuleInfo = &RULE_TABLE[26];
+    pub const CODE_LIST: &RuleInfo = &RULE_TABLE[29];
     /// `UNKNOWN_CODE`: A status code outside the national table, kept as a raw value
-    pub const UNKNOWN_CODE: &RuleInfo = &RULE_TABLE[27];
+    pub const UNKNOWN_CODE: &RuleInfo = &RULE_TABLE[30];
     /// `DATE_FORMAT`: Not a valid date or time in the required format
-    pub const DATE_FORMAT: &RuleInfo = &RULE_TABLE[28];
+    pub const DATE_FORMAT: &RuleInfo = &RULE_TABLE[31];
     /// `DIGITS`: A value that must consist of digits only contains other characters
-    pub const DIGITS: &RuleInfo = &RULE_TABLE[29];
+    pub const DIGITS: &RuleInfo = &RULE_TABLE[32];
     /// `ID_CARD`: Not a valid PRC resident ID card number (18 characters with a correct check digit)
-    pub const ID_CARD: &RuleInfo = &RULE_TABLE[30];
+    pub const ID_CARD: &RuleInfo = &RULE_TABLE[33];
     /// `PHONE`: Not a plausible telephone number (mobile 1[3-9]xxxxxxxxx or landline)
-    pub const PHONE: &RuleInfo = &RULE_TABLE[31];
+    pub const PHONE: &RuleInfo = &RULE_TABLE[34];
     /// `GNUM_SEQUENCE`: Line numbers (gnum) must run 1..n without gaps or repeats
-    pub const GNUM_SEQUENCE: &RuleInfo = &RULE_TABLE[32];
+    pub const GNUM_SEQUENCE: &RuleInfo = &RULE_TABLE[35];
     /// `LINE_TOTAL`: totalPrice must equal price × qty
-    pub const LINE_TOTAL: &RuleInfo = &RULE_TABLE[33];
+    pub const LINE_TOTAL: &RuleInfo = &RULE_TABLE[36];
     /// `SET_GOODS_VALUE`: OrderHead goodsValue differs from the sum of the OrderList totalPrice values by more than the tolerance
-    pub const SET_GOODS_VALUE: &RuleInfo = &RULE_TABLE[34];
+    pub const SET_GOODS_VALUE: &RuleInfo = &RULE_TABLE[37];
     /// `SET_ACTURAL_PAID`: OrderHead acturalPaid differs from goodsValue + freight + taxTotal - discount by more than the tolerance
-    pub const SET_ACTURAL_PAID: &RuleInfo = &RULE_TABLE[35];
+    pub const SET_ACTURAL_PAID: &RuleInfo = &RULE_TABLE[38];
     /// `SET_BUYER_PAYER`: The order's buyer (name, ID type, ID number) is not the payment's payer
-    pub const SET_BUYER_PAYER: &RuleInfo = &RULE_TABLE[36];
+    pub const SET_BUYER_PAYER: &RuleInfo = &RULE_TABLE[39];
     /// `SET_PAID_AMOUNT`: The order's acturalPaid differs from the payment's amountPaid by more than the tolerance
-    pub const SET_PAID_AMOUNT: &RuleInfo = &RULE_TABLE[37];
+    pub const SET_PAID_AMOUNT: &RuleInfo = &RULE_TABLE[40];
     /// `SET_PLATFORM`: The e-commerce platform (ebpCode, ebpName) differs between order, payment and inventory
-    pub const SET_PLATFORM: &RuleInfo = &RULE_TABLE[38];
+    pub const SET_PLATFORM: &RuleInfo = &RULE_TABLE[41];
     /// `SET_ECOMMERCE`: The e-commerce enterprise (ebcCode, ebcName) differs between order and inventory
-    pub const SET_ECOMMERCE: &RuleInfo = &RULE_TABLE[39];
+    pub const SET_ECOMMERCE: &RuleInfo = &RULE_TABLE[42];
     /// `SET_PAY_ENTERPRISE`: The payment enterprise or transaction (payCode, payName, payTransactionId) differs between order and payment
-    pub const SET_PAY_ENTERPRISE: &RuleInfo = &RULE_TABLE[40];
+    pub const SET_PAY_ENTERPRISE: &RuleInfo = &RULE_TABLE[43];
     /// `SET_LOGISTICS`: The logistics enterprise or waybill number (logisticsCode, logisticsName, logisticsNo) differs between waybill and inventory
-    pub const SET_LOGISTICS: &RuleInfo = &RULE_TABLE[41];
+    pub const SET_LOGISTICS: &RuleInfo = &RULE_TABLE[44];
     /// `SET_CONSIGNEE`: The consignee (name, telephone, address) differs between order and waybill
-    pub const SET_CONSIGNEE: &RuleInfo = &RULE_TABLE[42];
+    pub const SET_CONSIGNEE: &RuleInfo = &RULE_TABLE[45];
     /// `SET_BUYER`: The buyer (name, ID type, ID number) differs between order and inventory
-    pub const SET_BUYER: &RuleInfo = &RULE_TABLE[43];
+    pub const SET_BUYER: &RuleInfo = &RULE_TABLE[46];
     /// `SET_BUYER_PHONE`: The buyer's telephone number differs between order and inventory
-    pub const SET_BUYER_PHONE: &RuleInfo = &RULE_TABLE[44];
+    pub const SET_BUYER_PHONE: &RuleInfo = &RULE_TABLE[47];
     /// `SET_FREIGHT`: The order's freight differs from the inventory's freight + insuredFee by more than the tolerance
-    pub const SET_FREIGHT: &RuleInfo = &RULE_TABLE[45];
+    pub const SET_FREIGHT: &RuleInfo = &RULE_TABLE[48];
     /// `SET_GOODS`: The goods lines of order and inventory differ (itemNo, itemName, qty, unit, totalPrice), or a line is missing on one side
-    pub const SET_GOODS: &RuleInfo = &RULE_TABLE[46];
+    pub const SET_GOODS: &RuleInfo = &RULE_TABLE[49];
     /// `SET_PACK_NO`: The number of packages (packNo) differs between waybill and inventory
-    pub const SET_PACK_NO: &RuleInfo = &RULE_TABLE[47];
+    pub const SET_PACK_NO: &RuleInfo = &RULE_TABLE[50];
     /// `SET_WEIGHT`: The inventory's weights are inconsistent: the lines' quantities in kilograms (unit 035) or netWeight exceed grossWeight
-    pub const SET_WEIGHT: &RuleInfo = &RULE_TABLE[48];
+    pub const SET_WEIGHT: &RuleInfo = &RULE_TABLE[51];
     /// `SET_REGISTRY`: An enterprise named in the set is not in the enterprise registry, has another name there, or is not registered for that role
-    pub const SET_REGISTRY: &RuleInfo = &RULE_TABLE[49];
+    pub const SET_REGISTRY: &RuleInfo = &RULE_TABLE[52];
     /// `SET_SINGLE_LIMIT`: One transaction exceeds the personal single-transaction limit
-    pub const SET_SINGLE_LIMIT: &RuleInfo = &RULE_TABLE[50];
+    pub const SET_SINGLE_LIMIT: &RuleInfo = &RULE_TABLE[53];
     /// `SET_ANNUAL_LIMIT`: The buyer's accepted orders in one calendar year exceed the personal annual limit
-    pub const SET_ANNUAL_LIMIT: &RuleInfo = &RULE_TABLE[51];
+    pub const SET_ANNUAL_LIMIT: &RuleInfo = &RULE_TABLE[54];
     /// `SET_REAL_NAME`: A buyer or payer ID card number (ID type 1) has no valid check digit
-    pub const SET_REAL_NAME: &RuleInfo = &RULE_TABLE[52];
+    pub const SET_REAL_NAME: &RuleInfo = &RULE_TABLE[55];
     /// `SET_DOCUMENT`: The document cannot take its place in an order set (declared twice with different content, changed or deleted before it was declared, or without the key fields)
-    pub const SET_DOCUMENT: &RuleInfo = &RULE_TABLE[53];
+    pub const SET_DOCUMENT: &RuleInfo = &RULE_TABLE[56];
     /// `SET_DUPLICATE`: The same document (same business key and business content) was received again; it counts once and changes nothing (guid, appTime, appType and signature may differ)
-    pub const SET_DUPLICATE: &RuleInfo = &RULE_TABLE[54];
+    pub const SET_DUPLICATE: &RuleInfo = &RULE_TABLE[57];
 }
 
 /// Code list `app_status` (`schemas/common.toml`).

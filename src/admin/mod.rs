@@ -1,0 +1,1 @@
+//! The local admin HTTP API, and the CLI's client for it.
