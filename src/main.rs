@@ -41,6 +41,29 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    /// Run the gateway: watch the senders' folders and the customs InBox,
+    /// store, check and forward, until SIGINT or SIGTERM.
+    ///
+    /// Exit status: 0 after a clean stop, 2 when it cannot start (a bad
+    /// configuration, the store locked by another process, the admin
+    /// address in use) or stops on a store failure.
+    Serve {
+        /// Configuration file (TOML); relative paths in it are relative to it.
+        #[arg(long, value_name = "FILE", default_value = "conf/gateway.toml")]
+        config: PathBuf,
+        /// Log format: `text` for people, `json` for machines.
+        #[arg(long, value_name = "FORMAT", default_value = "text")]
+        log_format: LogFormat,
+    },
+}
+
+/// How log events are written (to stderr).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +95,58 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             receipts,
             paths,
         } => check(json, config, receipts, &paths),
+        Command::Serve { config, log_format } => serve(&config, log_format),
+    }
+}
+
+fn serve(config_path: &std::path::Path, log_format: LogFormat) -> anyhow::Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTOMS_GATEWAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    let config = Config::load(config_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let signals = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(message = "Stopping: finishing what is in flight.");
+            signals.cancel();
+        });
+        tracing::info!(
+            message = "Starting.",
+            config = %config_path.display(),
+            version = env!("CARGO_PKG_VERSION")
+        );
+        customs_gateway::daemon::run(config, shutdown).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT or SIGTERM.
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

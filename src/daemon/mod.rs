@@ -1,5 +1,638 @@
 //! The daemon: sources (sender folders, the customs InBox), the pipeline
 //! (decode → validate → store → engine → outcome) and sinks (the customs
 //! OutBox, the senders' InBoxes), started from the configuration.
+//!
+//! # A file's way
+//!
+//! 1. [`folder::Scanner`] finds a settled file in a sender's `OutBox` and
+//!    renames it into the sender's `TempBox` (claimed).
+//! 2. The pipeline task gathers what is claimed into a batch and hands it
+//!    to [`pipeline::Pipeline::process`] on a blocking thread: every file's
+//!    writes go into the store as one atomic batch.
+//! 3. One flush of the store for the whole batch (group commit).
+//! 4. Only then the effects: originals move to `SentBox` or `FailBox`
+//!    (with `NAME.reason.txt`), receipts are written into senders'
+//!    `InBox`es, passed messages go to the [`forward::Forwarder`].
+//! 5. The forwarder writes them into the customs `OutBox` (one `syncfs`
+//!    per batch) and reports back; it watches the client's `SentBox` and
+//!    `FailBox` for what became of them.
+//!
+//! The customs `InBox` goes through the same scanner and pipeline; its
+//! files are archived in the customs `Archive`.
 
+pub mod files;
+pub mod folder;
+pub mod forward;
+pub mod pipeline;
 pub mod stats;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+use crate::config::{Config, ConfigError};
+use crate::store::{Store, StoreError};
+use files::{NewFile, move_into, write_all};
+use folder::{Folder, Scanner};
+use forward::{CustomsDirs, Forwarder, Report};
+use pipeline::{Claimed, Destination, Effects, ForwardJob, Origin, Pipeline, PipelineError};
+use stats::PipelineStats;
+
+/// Why the daemon could not start, or stopped.
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    /// The configuration (or the registry it names) is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A folder could not be created.
+    #[error("cannot create folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The store could not be opened or written.
+    #[error("{path}: {source}")]
+    Store {
+        /// The store folder.
+        path: PathBuf,
+        /// Why.
+        source: StoreError,
+    },
+    /// The pipeline stopped.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    /// The admin API could not listen.
+    #[error("admin.listen {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The admin token file could not be read.
+    #[error("admin.token_file {path}: {source}")]
+    Token {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A worker task ended abnormally.
+    #[error("a worker task failed: {0}")]
+    Task(String),
+}
+
+/// What the pipeline task receives.
+#[derive(Debug)]
+enum Event {
+    /// Files claimed by a scanner.
+    Files(Vec<Claimed>),
+    /// The forwarder's news.
+    Forwarder(Report),
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The folders of one sender.
+#[derive(Debug, Clone)]
+struct SenderDirs {
+    sent: PathBuf,
+    failed: PathBuf,
+    inbox: PathBuf,
+    staging: PathBuf,
+}
+
+/// Every folder the effects write to.
+#[derive(Debug, Clone)]
+struct Dirs {
+    senders: Vec<SenderDirs>,
+    archive: PathBuf,
+}
+
+/// Runs the daemon until `shutdown` is cancelled: then it stops taking
+/// new files, stores and flushes what it claimed, and returns.
+pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
+    let folders = create_folders(&config)?;
+    let store_path = config.store.path.clone();
+    let store = Store::open(&store_path).map_err(|source| DaemonError::Store {
+        path: store_path.clone(),
+        source,
+    })?;
+    let registry = config.load_registry()?;
+    let limits = config.limits();
+    let token = match &config.admin.token_file {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map(|t| t.trim().to_owned())
+                .map_err(|source| DaemonError::Token {
+                    path: path.clone(),
+                    source,
+                })?,
+        ),
+        None => None,
+    };
+    let listener = tokio::net::TcpListener::bind(&config.admin.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            addr: config.admin.listen.clone(),
+            source,
+        })?;
+    let mut pipeline = Pipeline::new(
+        store.clone(),
+        config.engine.clone(),
+        registry,
+        limits,
+        config.sender.clone(),
+        config.customs.retries,
+    )?;
+    let started = Instant::now();
+    let t0 = now_ms();
+    let (pipeline, recovered) = tokio::task::spawn_blocking(move || {
+        let r = pipeline.recover(now_ms());
+        (pipeline, r)
+    })
+    .await
+    .map_err(|e| DaemonError::Task(e.to_string()))?;
+    let recovered = recovered?;
+    let written = pipeline.written()?;
+    info!(
+        message = "Store opened.",
+        path = %store_path.display(),
+        restore_ms = now_ms().saturating_sub(t0),
+        senders = config.sender.len()
+    );
+
+    let dirs = Dirs {
+        senders: config
+            .sender
+            .iter()
+            .map(|s| SenderDirs {
+                sent: s.root.join("SentBox"),
+                failed: s.root.join("FailBox"),
+                inbox: s.root.join("InBox"),
+                staging: s.root.join("TempBox").join(".staging"),
+            })
+            .collect(),
+        archive: config.customs.archive_dir(),
+    };
+    let customs_work = config.customs.work_dir();
+    let mut forwarder = Forwarder::new(
+        CustomsDirs {
+            outbox: config.customs.outbox.clone(),
+            sentbox: config.customs.sentbox.clone(),
+            failbox: config.customs.failbox.clone(),
+            staging: customs_work.join("out"),
+        },
+        store.clone(),
+        limits,
+    );
+    for f in written {
+        forwarder.watch(f.msg, f.file);
+    }
+    let scanner = Scanner::new(folders, Duration::from_millis(config.ingest.settle_ms));
+    let reclaimed = scanner.recover();
+
+    let (stats_tx, stats_rx) = watch::channel(PipelineStats::default());
+    let (ev_tx, ev_rx) = mpsc::channel::<Event>(64);
+    let (fw_tx, fw_rx) = mpsc::unbounded_channel::<Vec<ForwardJob>>();
+    let tracker = TaskTracker::new();
+    let interval = Duration::from_millis(config.ingest.scan_interval_ms);
+
+    // The admin API.
+    let admin_state = crate::admin::api::AdminState {
+        store: store.clone(),
+        started,
+        started_ms: t0,
+        stats: stats_rx,
+        token,
+    };
+    {
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            if let Err(error) = crate::admin::api::serve(listener, admin_state, shutdown).await {
+                error!(message = "The admin API stopped.", %error);
+            }
+        });
+    }
+
+    // The forwarder.
+    {
+        let shutdown = shutdown.clone();
+        let ev_tx = ev_tx.clone();
+        tracker.spawn(forward_task(forwarder, fw_rx, ev_tx, interval, shutdown));
+    }
+
+    // The scanner, woken by filesystem events and by its timer.
+    let wake = Arc::new(Notify::new());
+    let _watcher = watch_folders(&config, wake.clone());
+    {
+        let shutdown = shutdown.clone();
+        let ev_tx = ev_tx.clone();
+        tracker.spawn(scan_task(scanner, ev_tx, wake, interval, shutdown));
+    }
+    drop(ev_tx);
+
+    // The pipeline, in this task.
+    let batch = config.ingest.batch;
+    let result = pipeline_task(
+        pipeline,
+        reclaimed,
+        recovered,
+        ev_rx,
+        fw_tx,
+        dirs,
+        stats_tx,
+        batch,
+        shutdown.clone(),
+    )
+    .await;
+    shutdown.cancel();
+    tracker.close();
+    tracker.wait().await;
+    if let Err(e) = store.flush().await {
+        error!(message = "Final flush failed.", error = %e);
+    }
+    info!(message = "Stopped.");
+    result
+}
+
+/// Creates every folder the configuration names; returns the watched ones.
+fn create_folders(config: &Config) -> Result<Vec<Folder>, DaemonError> {
+    let mkdir = |p: &Path| {
+        std::fs::create_dir_all(p).map_err(|source| DaemonError::Folder {
+            path: p.to_owned(),
+            source,
+        })
+    };
+    let mut folders = Vec::new();
+    for (i, s) in config.sender.iter().enumerate() {
+        for sub in [
+            "OutBox",
+            "SentBox",
+            "FailBox",
+            "InBox",
+            "TempBox",
+            "TempBox/.staging",
+        ] {
+            mkdir(&s.root.join(sub))?;
+        }
+        folders.push(Folder {
+            origin: Origin::Sender(i),
+            dir: s.root.join("OutBox"),
+            work: s.root.join("TempBox"),
+        });
+    }
+    let c = &config.customs;
+    let work = c.work_dir();
+    for p in [
+        &c.outbox,
+        &c.inbox,
+        &c.failbox,
+        &c.sentbox,
+        &c.archive_dir(),
+        &work.join("in"),
+        &work.join("out"),
+    ] {
+        mkdir(p)?;
+    }
+    folders.push(Folder {
+        origin: Origin::Customs,
+        dir: c.inbox.clone(),
+        work: work.join("in"),
+    });
+    if let Some(parent) = config.store.path.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        mkdir(parent)?;
+    }
+    Ok(folders)
+}
+
+/// A filesystem watcher on every watched folder that only wakes the
+/// scanner (events are hints). `None` when watching is not possible: the
+/// periodic scan still finds everything.
+fn watch_folders(config: &Config, wake: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher as _;
+    let mut watcher =
+        match notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
+            // Any event, an error or an overflow (rescan flag): scan now.
+            wake.notify_one();
+        }) {
+            Ok(w) => w,
+            Err(error) => {
+                warn!(message = "No filesystem events; scanning on the timer only.", %error);
+                return None;
+            }
+        };
+    let mut dirs: Vec<PathBuf> = config
+        .sender
+        .iter()
+        .map(|s| s.root.join("OutBox"))
+        .collect();
+    dirs.push(config.customs.inbox.clone());
+    for d in dirs {
+        if let Err(error) = watcher.watch(&d, notify::RecursiveMode::NonRecursive) {
+            warn!(message = "Cannot watch a folder; scanning it on the timer.", dir = %d.display(), %error);
+        }
+    }
+    Some(watcher)
+}
+
+async fn scan_task(
+    mut scanner: Scanner,
+    ev_tx: mpsc::Sender<Event>,
+    wake: Arc<Notify>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut next = Instant::now();
+    loop {
+        let sleep_until = tokio::time::Instant::from_std(next);
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep_until(sleep_until) => {}
+        }
+        let (s, (claimed, due)) = match tokio::task::spawn_blocking(move || {
+            let r = scanner.scan(Instant::now());
+            (scanner, r)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(error) => {
+                error!(message = "The scanner failed.", %error);
+                break;
+            }
+        };
+        scanner = s;
+        let now = Instant::now();
+        let regular = now.checked_add(interval).unwrap_or(now);
+        next = due.map_or(regular, |d| d.min(regular));
+        if !claimed.is_empty() && ev_tx.send(Event::Files(claimed)).await.is_err() {
+            break;
+        }
+        if shutdown.is_cancelled() {
+            break;
+        }
+    }
+}
+
+async fn forward_task(
+    mut forwarder: Forwarder,
+    mut jobs: mpsc::UnboundedReceiver<Vec<ForwardJob>>,
+    ev_tx: mpsc::Sender<Event>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut last_check = Instant::now();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            j = jobs.recv() => match j {
+                Some(j) => forwarder.add(j),
+                None => break,
+            },
+            _ = tokio::time::sleep(interval) => {}
+        }
+        while let Ok(j) = jobs.try_recv() {
+            forwarder.add(j);
+        }
+        if forwarder.has_pending() {
+            let Ok((f, done)) = tokio::task::spawn_blocking(move || {
+                let done = forwarder.write_pending();
+                (forwarder, done)
+            })
+            .await
+            else {
+                error!(message = "The forwarder failed.");
+                break;
+            };
+            forwarder = f;
+            if !done.is_empty()
+                && ev_tx
+                    .send(Event::Forwarder(Report::Written(done)))
+                    .await
+                    .is_err()
+            {
+                break;
+            }
+        }
+        if last_check.elapsed() >= interval {
+            last_check = Instant::now();
+            let (sent, failed) = forwarder.check();
+            if (!sent.is_empty() || !failed.is_empty())
+                && ev_tx
+                    .send(Event::Forwarder(Report::Transmission { sent, failed }))
+                    .await
+                    .is_err()
+            {
+                break;
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn pipeline_task(
+    mut pipeline: Pipeline,
+    reclaimed: Vec<Claimed>,
+    recovered: Effects,
+    mut ev_rx: mpsc::Receiver<Event>,
+    fw_tx: mpsc::UnboundedSender<Vec<ForwardJob>>,
+    dirs: Dirs,
+    stats_tx: watch::Sender<PipelineStats>,
+    batch: usize,
+    shutdown: CancellationToken,
+) -> Result<(), DaemonError> {
+    let dirs = Arc::new(dirs);
+    let mut stats = PipelineStats::default();
+    // First what an earlier run left: its effects, and its claimed files.
+    let mut first = vec![Event::Files(reclaimed)];
+    let mut carried = Some(recovered);
+    let mut last_overdue = Instant::now();
+    loop {
+        let mut events = std::mem::take(&mut first);
+        if events.is_empty() && carried.is_none() {
+            tokio::select! {
+                ev = ev_rx.recv() => match ev {
+                    Some(ev) => events.push(ev),
+                    None => break,
+                },
+                _ = shutdown.cancelled() => {
+                    // Stop taking new work; store what was claimed.
+                    ev_rx.close();
+                    while let Ok(ev) = ev_rx.try_recv() {
+                        events.push(ev);
+                    }
+                    if events.is_empty() {
+                        break;
+                    }
+                }
+            }
+        }
+        let mut files = 0usize;
+        while files < batch {
+            match ev_rx.try_recv() {
+                Ok(ev) => {
+                    if let Event::Files(f) = &ev {
+                        files = files.saturating_add(f.len());
+                    }
+                    events.push(ev);
+                }
+                Err(_) => break,
+            }
+        }
+        let effects = carried.take().unwrap_or_default();
+        let d = dirs.clone();
+        let fw = fw_tx.clone();
+        let now = now_ms();
+        let overdue_due = last_overdue.elapsed() >= Duration::from_secs(5);
+        if overdue_due {
+            last_overdue = Instant::now();
+        }
+        let (p, result) = tokio::task::spawn_blocking(move || {
+            let r = run_batch(&mut pipeline, events, effects, &d, &fw, now, overdue_due);
+            (pipeline, r)
+        })
+        .await
+        .map_err(|e| DaemonError::Task(e.to_string()))?;
+        pipeline = p;
+        let (n_files, overdue) = result?;
+        stats.batches = stats.batches.saturating_add(1);
+        stats.flushes = stats.flushes.saturating_add(1);
+        stats.files = stats
+            .files
+            .saturating_add(u64::try_from(n_files).unwrap_or(0));
+        let es = pipeline.engine().stats();
+        stats.open_sets = es.sets;
+        stats.pending_waybills = es.pending_waybills;
+        if let Some(o) = overdue {
+            stats.overdue_sets = o;
+        }
+        stats_tx.send_replace(stats.clone());
+        if shutdown.is_cancelled() && ev_rx.is_closed() && ev_rx.is_empty() {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Stores one batch, flushes once, then carries out its effects.
+fn run_batch(
+    pipeline: &mut Pipeline,
+    events: Vec<Event>,
+    mut effects: Effects,
+    dirs: &Dirs,
+    fw_tx: &mpsc::UnboundedSender<Vec<ForwardJob>>,
+    now: u64,
+    overdue_due: bool,
+) -> Result<(usize, Option<usize>), PipelineError> {
+    let mut n_files = 0usize;
+    for ev in events {
+        match ev {
+            Event::Files(list) => {
+                for c in &list {
+                    pipeline.process(c, now, &mut effects)?;
+                }
+                n_files = n_files.saturating_add(list.len());
+            }
+            Event::Forwarder(Report::Written(jobs)) => pipeline.forwarded(&jobs, now)?,
+            Event::Forwarder(Report::Transmission { sent, failed }) => {
+                pipeline.transmission(&sent, &failed, now, &mut effects)?;
+            }
+        }
+    }
+    // Group commit: everything above is durable before anything is
+    // acknowledged below.
+    pipeline.store().flush_blocking()?;
+    carry_out(pipeline, effects, dirs, fw_tx)?;
+    let overdue = overdue_due.then(|| pipeline.overdue(now));
+    Ok((n_files, overdue))
+}
+
+/// Moves the originals, writes the receipts, hands over the forwards.
+fn carry_out(
+    pipeline: &mut Pipeline,
+    effects: Effects,
+    dirs: &Dirs,
+    fw_tx: &mpsc::UnboundedSender<Vec<ForwardJob>>,
+) -> Result<(), PipelineError> {
+    for a in &effects.archives {
+        let dir = match (a.claimed.origin, a.to) {
+            (Origin::Customs, _) | (_, Destination::Archive) => Some(&dirs.archive),
+            (Origin::Sender(i), Destination::Sent) => dirs.senders.get(i).map(|s| &s.sent),
+            (Origin::Sender(i), Destination::Failed) => dirs.senders.get(i).map(|s| &s.failed),
+        };
+        let Some(dir) = dir else { continue };
+        match move_into(&a.claimed.path, dir, a.reason.as_deref()) {
+            Ok(to) => info!(
+                message = "File stored.",
+                file = %a.claimed.name,
+                to = %to.display()
+            ),
+            Err(error) => warn!(
+                message = "Cannot move a stored file out of the work folder; it is finished at the next start.",
+                path = %a.claimed.path.display(),
+                %error
+            ),
+        }
+    }
+    if !effects.inbox.is_empty() {
+        // Receipts by sender, each sender's written through its own staging
+        // folder: one sender's broken InBox does not hold up another's.
+        let names: Vec<String> = pipeline.senders().iter().map(|s| s.name.clone()).collect();
+        let mut done = Vec::new();
+        for (i, s) in dirs.senders.iter().enumerate() {
+            let Some(name) = names.get(i) else { continue };
+            let mine: Vec<&(u64, crate::store::InboxRecord)> = effects
+                .inbox
+                .iter()
+                .filter(|(_, r)| &r.sender == name)
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let files: Vec<NewFile> = mine
+                .iter()
+                .map(|(_, r)| NewFile {
+                    dir: s.inbox.clone(),
+                    name: r.file.clone(),
+                    bytes: r.bytes.clone(),
+                })
+                .collect();
+            for ((seq, r), res) in mine.iter().zip(write_all(&s.staging, &files)) {
+                match res {
+                    Ok(()) => done.push(*seq),
+                    Err(error) => warn!(
+                        message = "Cannot write a receipt into a sender's InBox; it is written at the next start.",
+                        sender = %name,
+                        file = %r.file,
+                        %error
+                    ),
+                }
+            }
+        }
+        pipeline.receipt_written(&done)?;
+    }
+    if !effects.forwards.is_empty() {
+        // The forwarder may have stopped (shutdown): the jobs stay queued
+        // in the store and are written at the next start.
+        let _ = fw_tx.send(effects.forwards);
+    }
+    Ok(())
+}

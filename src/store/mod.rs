@@ -25,7 +25,8 @@
 //! | `w` msg doc | (empty): waybills waiting for their set (replayed at start) |
 //! | `q` orderNo 0x00 ebpCode | the order's quota entry (buyer, year, amount) |
 //! | `t` buyer 0x00 year(u16) | the buyer's total for the year (decimal text) |
-//! | `f` msg | [`ForwardRecord`]: the way of a message to customs |
+//! | `f` msg | [`ForwardRecord`]: a message on its way to customs (queued, written, parked) |
+//! | `F` msg | attempts (u32): a message the import client sent |
 //! | `r` seq(u64) | [`InboxRecord`]: a receipt to write into a sender's InBox |
 //! | `x` msg doc | (empty): customs messages that answer no stored document |
 //! | `C` status | how many documents have that current status (u64) |
@@ -169,6 +170,10 @@ pub mod key {
     /// `f` msg.
     pub fn forward(msg: u64) -> Vec<u8> {
         tagged(b'f', &msg.to_be_bytes())
+    }
+    /// `F` msg.
+    pub fn forwarded(msg: u64) -> Vec<u8> {
+        tagged(b'F', &msg.to_be_bytes())
     }
     /// `r` seq.
     pub fn inbox(seq: u64) -> Vec<u8> {

@@ -222,7 +222,30 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
         ),
         (
             "[limit]\nmax_bytes = 100\n",
-            ":1:2: limit: unknown key `limit`, expected one of `limits`, `engine`, `registry`",
+            ":1:2: limit: unknown key `limit`, expected one of `store`, `admin`, `customs`, \
+             `sender`, `ingest`, `limits`, `engine`, `registry`",
+        ),
+        (
+            "[admin]\nlisten = \"localhost\"\n",
+            ": admin.listen: `localhost` is not an address and port like `127.0.0.1:8470`",
+        ),
+        (
+            "[[sender]]\nname = \"a\"\nroot = \"x\"\ncodes = []\n",
+            ": sender[0].codes: list the enterprise codes `a` may declare for",
+        ),
+        (
+            "[[sender]]\nname = \"a\"\nroot = \"x\"\ncodes = [\"1\"]\n\
+             [[sender]]\nname = \"a\"\nroot = \"y\"\ncodes = [\"1\"]\n",
+            ": sender[1].name: `a` is used by another sender",
+        ),
+        (
+            "[[sender]]\nname = \"a\"\nroot = \"x\"\ncodes = [\"1\"]\nfolder = \"z\"\n",
+            ":5:1: sender[0].folder: unknown key `folder`, expected one of `name`, `root`, `codes`",
+        ),
+        (
+            "[ingest]\nsettle = 5\n",
+            ":2:1: ingest.settle: unknown key `settle`, expected one of `settle_ms`, \
+             `scan_interval_ms`, `batch`",
         ),
         (
             "[engine]\namount_tolerance = \"1\"\nsingle_limt = 5000\n",

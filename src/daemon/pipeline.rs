@@ -1,0 +1,1528 @@
+//! The pipeline: one claimed file at a time, decode → validate → sender
+//! scope → store → engine → outcome, the same core `check` runs; and the
+//! bookkeeping of what happens afterwards (forwarded, transmitted, failed).
+//!
+//! The pipeline is the store's only writer. Each file's writes (message,
+//! raw bytes, documents, history, sets, quota, queues) are one atomic
+//! [`Tx`]; the caller flushes the store once per batch and only then
+//! carries out the [`Effects`] (moves the originals out of the work folder,
+//! writes receipts, hands messages to the forwarder). A crash before the
+//! flush leaves the original in the work folder, and the next start
+//! processes it again; a crash after it finds the file's SHA-256 in the
+//! idempotency index and only finishes the move.
+//!
+//! The engine holds open sets only: a decided set is closed once its
+//! outcome is stored, and brought back from the store ([`Pipeline::reopen`])
+//! when a later document names it (a resend, a change).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+use tracing::{info, warn};
+
+use crate::codec::{self, Content, Limits};
+use crate::config::SenderConfig;
+use crate::engine::{
+    AppType, DocKind, Engine, EngineError, InboundId, Placement, SetKey, SetReport, Status,
+    Violation, receipt_for,
+};
+use crate::model::{Document, Message, document_key};
+use crate::schema::{MessageSpec, RuleInfo, Severity, rule};
+use crate::store::records::{Disposition, VERSION};
+use crate::store::{
+    DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, ReceiptEvent,
+    SetRecord, Source, Store, StoreError, StoreLedger, Tx, key,
+};
+use crate::track::{self, status};
+use crate::validate::{self, Mode, written_by_customs};
+
+/// Where a claimed file came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// A sender's OutBox (index into the configured senders).
+    Sender(usize),
+    /// The customs import client's InBox.
+    Customs,
+}
+
+/// A file claimed into a work folder, waiting to be stored.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    /// Where it came from.
+    pub origin: Origin,
+    /// Its name as dropped.
+    pub name: String,
+    /// Where it is now (in the work folder).
+    pub path: PathBuf,
+}
+
+/// Where a stored original goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// The sender's SentBox.
+    Sent,
+    /// The sender's FailBox (with `NAME.reason.txt`).
+    Failed,
+    /// The customs archive.
+    Archive,
+}
+
+/// Moving a stored original out of the work folder.
+#[derive(Debug, Clone)]
+pub struct Archive {
+    /// The claimed file.
+    pub claimed: Claimed,
+    /// Where it goes.
+    pub to: Destination,
+    /// The text of `NAME.reason.txt` (FailBox only).
+    pub reason: Option<String>,
+}
+
+/// A message to write into the customs OutBox.
+#[derive(Debug, Clone)]
+pub struct ForwardJob {
+    /// The message id.
+    pub msg: u64,
+    /// Its type (the inventory goes last).
+    pub ty: String,
+    /// The file name.
+    pub file: String,
+    /// The attempt (1 for the first write).
+    pub attempt: u32,
+}
+
+/// What to do once the batch is durable.
+#[derive(Debug, Default)]
+pub struct Effects {
+    /// Originals to move out of the work folders.
+    pub archives: Vec<Archive>,
+    /// Messages to write to customs.
+    pub forwards: Vec<ForwardJob>,
+    /// Receipts to write into senders' InBoxes: (queue key sequence, record).
+    pub inbox: Vec<(u64, InboxRecord)>,
+}
+
+impl Effects {
+    /// Adds another batch's effects.
+    pub fn extend(&mut self, other: Effects) {
+        self.archives.extend(other.archives);
+        self.forwards.extend(other.forwards);
+        self.inbox.extend(other.inbox);
+    }
+}
+
+/// Why the pipeline stopped. Any of these stops the daemon: the store and
+/// the engine can no longer be trusted to agree, and a restart rebuilds
+/// the engine from the store.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The engine could not be built.
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+}
+
+/// The pipeline's state: the engine and the store it writes.
+#[derive(Debug)]
+pub struct Pipeline {
+    store: Store,
+    engine: Engine<StoreLedger>,
+    limits: Limits,
+    senders: Vec<SenderConfig>,
+    retries: u32,
+}
+
+/// One document's way through the pipeline while its file is processed.
+struct Doc {
+    rec: DocumentRecord,
+}
+
+impl Pipeline {
+    /// A pipeline over `store`, its engine counting quota in the store.
+    pub fn new(
+        store: Store,
+        engine_config: crate::engine::EngineConfig,
+        registry: Option<crate::engine::Registry>,
+        limits: Limits,
+        senders: Vec<SenderConfig>,
+        retries: u32,
+    ) -> Result<Pipeline, PipelineError> {
+        let ledger = StoreLedger::new(&store);
+        let engine = Engine::with_ledger(engine_config, registry, ledger)?;
+        Ok(Pipeline {
+            store,
+            engine,
+            limits,
+            senders,
+            retries,
+        })
+    }
+
+    /// The engine (for statistics).
+    pub fn engine(&self) -> &Engine<StoreLedger> {
+        &self.engine
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The configured senders.
+    pub fn senders(&self) -> &[SenderConfig] {
+        &self.senders
+    }
+
+    /// Brings the engine back to where the store says it was: every open
+    /// set and every waiting waybill, submitted again in arrival order with
+    /// their arrival times; then settles what a crash may have left between
+    /// a verdict and its closing. Returns what is still to do: queued
+    /// forwards and receipts not yet written.
+    pub fn recover(&mut self, now_ms: u64) -> Result<Effects, PipelineError> {
+        let mut ids: BTreeSet<DocId> = BTreeSet::new();
+        for k in self.store.keys(b"o")? {
+            if let Some(set) = key::set_of(&k)
+                && let Some(rec) = self.store.get::<SetRecord>(&key::set(&set))?
+            {
+                ids.extend(rec.members);
+            }
+        }
+        for k in self.store.keys(b"w")? {
+            if let Some(id) = key::doc_id_suffix(&k) {
+                ids.insert(id);
+            }
+        }
+        let mut tx = self.store.begin();
+        let n = ids.len();
+        for id in ids {
+            self.replay(&tx, id)?;
+        }
+        let mut effects = Effects::default();
+        // Sets decided before a crash and not yet closed.
+        let keys: Vec<SetKey> = self.engine.keys().cloned().collect();
+        for k in keys {
+            if let Some(report) = self.engine.report(&k) {
+                self.apply_report(&mut tx, &report, None, now_ms, &mut effects)?;
+            }
+        }
+        self.close_decided(&mut tx)?;
+        tx.absorb(&mut self.engine.ledger_mut().take_writes());
+        tx.commit()?;
+        for (_, f) in self.store.scan::<ForwardRecord>(b"f")? {
+            if f.state == "queued" {
+                effects.forwards.push(ForwardJob {
+                    msg: f.msg,
+                    ty: f.ty,
+                    file: f.file,
+                    attempt: f.attempt,
+                });
+            }
+        }
+        for (k, r) in self.store.scan::<InboxRecord>(b"r")? {
+            let seq = k
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_be_bytes);
+            effects.inbox.push((seq, r));
+        }
+        info!(
+            message = "Engine restored from the store.",
+            documents = n,
+            open_sets = self.engine.stats().sets,
+            pending_waybills = self.engine.stats().pending_waybills
+        );
+        Ok(effects)
+    }
+
+    /// Messages written to customs and not yet seen sent or failed.
+    pub fn written(&self) -> Result<Vec<ForwardRecord>, PipelineError> {
+        Ok(self
+            .store
+            .scan::<ForwardRecord>(b"f")?
+            .into_iter()
+            .map(|(_, f)| f)
+            .filter(|f| f.state == "written")
+            .collect())
+    }
+
+    /// Stores one claimed file (not yet flushed) and says what to do with
+    /// it once the store is flushed. `None` when the file could not be read
+    /// (it stays in the work folder and is tried again at the next start).
+    pub fn process(
+        &mut self,
+        claimed: &Claimed,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let bytes = match std::fs::read(&claimed.path) {
+            Ok(b) => b,
+            Err(error) => {
+                warn!(
+                    message = "Cannot read a claimed file; it stays in the work folder.",
+                    path = %claimed.path.display(),
+                    %error
+                );
+                return Ok(());
+            }
+        };
+        let sha: [u8; 32] = Sha256::digest(&bytes).into();
+        let source_name = self.source_name(claimed.origin);
+        let mut tx = self.store.begin();
+        let sha_key = key::sha(&source_name, &sha);
+        if let Some(first) = tx.get_raw(&sha_key)? {
+            let first = first
+                .as_slice()
+                .try_into()
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            let archive = self.duplicate_file(&mut tx, claimed, first, now_ms)?;
+            tx.commit()?;
+            effects.archives.push(archive);
+            return Ok(());
+        }
+        let parts = if claimed.name.to_ascii_lowercase().ends_with(".zip") {
+            unzip(&claimed.name, &bytes, self.limits.max_bytes)
+        } else {
+            Ok(vec![(claimed.name.clone(), bytes)])
+        };
+        let mut reasons: Vec<String> = Vec::new();
+        let mut first_id = None;
+        let parts = match parts {
+            Ok(p) if !p.is_empty() => p,
+            Ok(_) | Err(_) => {
+                // A zip that cannot be read, or holds no XML file: stored
+                // as one refused message.
+                let why = match &parts {
+                    Err(e) => format!("not a readable zip archive: {e}"),
+                    Ok(_) => "the zip archive holds no *.xml file".to_owned(),
+                };
+                let id = self.store.next_id()?;
+                first_id = Some(id);
+                let f = finding(rule::UNREADABLE, "", &why);
+                reasons.push(reason_line(&claimed.name, "", &f));
+                let rec = self.message_record(id, claimed, &claimed.name, &sha, now_ms);
+                let rec = MessageRecord {
+                    disposition: Disposition::Refused,
+                    findings: vec![f],
+                    ..rec
+                };
+                tx.put(key::message(id), &rec)?;
+                if let Ok(b) = std::fs::read(&claimed.path) {
+                    tx.put_raw(key::raw(id), b);
+                }
+                Vec::new()
+            }
+        };
+        for (label, part) in parts {
+            let id = self.store.next_id()?;
+            first_id.get_or_insert(id);
+            match claimed.origin {
+                Origin::Sender(s) => self.sender_message(
+                    &mut tx,
+                    s,
+                    claimed,
+                    &label,
+                    &part,
+                    id,
+                    now_ms,
+                    effects,
+                    &mut reasons,
+                )?,
+                Origin::Customs => {
+                    self.customs_message(&mut tx, claimed, &label, &part, id, now_ms)?
+                }
+            }
+            // The engine may have closed sets; write what the ledger settled.
+            self.close_decided(&mut tx)?;
+            tx.absorb(&mut self.engine.ledger_mut().take_writes());
+        }
+        if let Some(first) = first_id {
+            tx.put_raw(sha_key, first.to_be_bytes().to_vec());
+        }
+        tx.commit()?;
+        let to = match claimed.origin {
+            Origin::Customs => Destination::Archive,
+            Origin::Sender(_) if reasons.is_empty() => Destination::Sent,
+            Origin::Sender(_) => Destination::Failed,
+        };
+        effects.archives.push(Archive {
+            claimed: claimed.clone(),
+            to,
+            reason: (!reasons.is_empty()).then(|| reason_text(&claimed.name, &reasons)),
+        });
+        Ok(())
+    }
+
+    fn source_name(&self, origin: Origin) -> String {
+        match origin {
+            Origin::Sender(i) => self
+                .senders
+                .get(i)
+                .map_or_else(|| format!("sender-{i}"), |s| s.name.clone()),
+            Origin::Customs => "customs".to_owned(),
+        }
+    }
+
+    fn message_record(
+        &self,
+        id: u64,
+        claimed: &Claimed,
+        label: &str,
+        sha: &[u8; 32],
+        now_ms: u64,
+    ) -> MessageRecord {
+        let kind = match claimed.origin {
+            Origin::Sender(_) => "sender",
+            Origin::Customs => "customs",
+        };
+        MessageRecord {
+            v: VERSION,
+            id,
+            source: Source {
+                kind: kind.to_owned(),
+                name: self.source_name(claimed.origin),
+                file: label.to_owned(),
+            },
+            received_ms: now_ms,
+            sha256: hex(sha),
+            size: 0,
+            encoding: String::new(),
+            ty: String::new(),
+            documents: 0,
+            disposition: match claimed.origin {
+                Origin::Customs => Disposition::Receipt,
+                Origin::Sender(_) => Disposition::Accepted,
+            },
+            findings: Vec::new(),
+            signed: false,
+        }
+    }
+
+    /// A byte-identical file again: archived where the first one went,
+    /// noted in the first one's documents' histories, not processed.
+    fn duplicate_file(
+        &mut self,
+        tx: &mut Tx,
+        claimed: &Claimed,
+        first: u64,
+        now_ms: u64,
+    ) -> Result<Archive, PipelineError> {
+        let rec: Option<MessageRecord> = tx.get(&key::message(first))?;
+        let refused = rec
+            .as_ref()
+            .is_some_and(|r| r.disposition == Disposition::Refused);
+        // The same name as the first: a crash after the flush, before the
+        // original left the work folder. Only the move is left to do.
+        let recovering = rec.as_ref().is_some_and(|r| {
+            r.source.file == claimed.name
+                || r.source.file.starts_with(&format!("{}!", claimed.name))
+        });
+        if !recovering && let Some(r) = &rec {
+            for d in 0..r.documents {
+                let id = DocId { msg: first, doc: d };
+                if let Some(mut doc) = tx.get::<DocumentRecord>(&key::document(id))? {
+                    let status = doc.status.clone();
+                    event(
+                        tx,
+                        &mut doc,
+                        &status,
+                        now_ms,
+                        format!(
+                            "the same file was received again as {} and not processed again",
+                            claimed.name
+                        ),
+                        Vec::new(),
+                        None,
+                    )?;
+                    tx.put(key::document(id), &doc)?;
+                }
+            }
+            info!(
+                message = "Duplicate file archived.",
+                file = %claimed.name,
+                first = first
+            );
+        }
+        let to = match claimed.origin {
+            Origin::Customs => Destination::Archive,
+            Origin::Sender(_) if refused => Destination::Failed,
+            Origin::Sender(_) => Destination::Sent,
+        };
+        let reason = (to == Destination::Failed || !recovering).then(|| {
+            let f = finding(
+                rule::DUPLICATE_FILE,
+                "",
+                &format!("the same bytes as message {first}"),
+            );
+            let mut lines = vec![reason_line(&claimed.name, "", &f)];
+            if let Some(r) = &rec {
+                lines.extend(
+                    r.findings
+                        .iter()
+                        .map(|f| reason_line(&r.source.file, "", f)),
+                );
+            }
+            reason_text(&claimed.name, &lines)
+        });
+        Ok(Archive {
+            claimed: claimed.clone(),
+            to,
+            reason: if to == Destination::Failed {
+                reason
+            } else {
+                None
+            },
+        })
+    }
+
+    /// One message from a sender.
+    #[allow(clippy::too_many_arguments)]
+    fn sender_message(
+        &mut self,
+        tx: &mut Tx,
+        sender: usize,
+        claimed: &Claimed,
+        label: &str,
+        bytes: &[u8],
+        id: u64,
+        now_ms: u64,
+        effects: &mut Effects,
+        reasons: &mut Vec<String>,
+    ) -> Result<(), PipelineError> {
+        let sha: [u8; 32] = Sha256::digest(bytes).into();
+        let mut rec = self.message_record(id, claimed, label, &sha, now_ms);
+        rec.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        tx.put_raw(key::raw(id), bytes.to_vec());
+        let decoded = match codec::decode_any_with(bytes, &self.limits) {
+            Ok(Content::Message(d)) => d,
+            Ok(Content::Unsupported(u)) => {
+                rec.ty = u.root.clone();
+                rec.encoding = u.charset.label().to_owned();
+                let f = finding(
+                    rule::SENDER_TYPE,
+                    "",
+                    &format!("<{}> is not a declaration the gateway forwards", u.root),
+                );
+                reasons.push(reason_line(label, "", &f));
+                rec.findings.push(f);
+                rec.disposition = Disposition::Refused;
+                tx.put(key::message(id), &rec)?;
+                return Ok(());
+            }
+            Err(e) => {
+                let f = finding(e.rule(), "", &e.to_string());
+                reasons.push(reason_line(label, "", &f));
+                rec.findings.push(f);
+                rec.disposition = Disposition::Refused;
+                tx.put(key::message(id), &rec)?;
+                return Ok(());
+            }
+        };
+        let message = decoded.message;
+        let business = message.business();
+        let spec = business.spec;
+        rec.ty = spec.name.to_owned();
+        rec.encoding = decoded.charset.label().to_owned();
+        rec.signed = business.signature.is_some() || message.signature.is_some();
+        rec.documents = u32::try_from(business.documents.len()).unwrap_or(u32::MAX);
+        if written_by_customs(spec) || DocKind::of(spec).is_none() {
+            let f = finding(
+                rule::SENDER_TYPE,
+                "",
+                &format!("{} is not a declaration the gateway forwards", spec.name),
+            );
+            reasons.push(reason_line(label, "", &f));
+            rec.findings.push(f);
+            rec.disposition = Disposition::Refused;
+            rec.documents = 0;
+            tx.put(key::message(id), &rec)?;
+            return Ok(());
+        }
+        // Written now: a set that passes below looks its members' messages up.
+        tx.put(key::message(id), &rec)?;
+        let mut diagnostics = decoded.diagnostics;
+        diagnostics.extend(validate::validate(&message, Mode::Read));
+        let sender_name = self.source_name(claimed.origin);
+        let codes = self
+            .senders
+            .get(sender)
+            .map(|s| s.codes.clone())
+            .unwrap_or_default();
+        for (i, document) in business.documents.iter().enumerate() {
+            let doc_index = u32::try_from(i).unwrap_or(u32::MAX);
+            let doc_id = DocId {
+                msg: id,
+                doc: doc_index,
+            };
+            let mut doc = Doc {
+                rec: DocumentRecord {
+                    v: VERSION,
+                    id: doc_id,
+                    ty: spec.name.to_owned(),
+                    key: document_key(spec, document),
+                    app_type: track::field(document, spec, "appType").unwrap_or_default(),
+                    sender: sender_name.clone(),
+                    received_ms: now_ms,
+                    set: None,
+                    status: status::RECEIVED.to_owned(),
+                    customs: None,
+                    answers: None,
+                    next_event: 0,
+                },
+            };
+            tx.count_status(status::RECEIVED, 1)?;
+            for lk in track::link_keys(spec, document) {
+                tx.put_raw(key::link(&lk, doc_id), Vec::new());
+            }
+            event(
+                tx,
+                &mut doc.rec,
+                status::RECEIVED,
+                now_ms,
+                format!("received from {sender_name} as {label}"),
+                Vec::new(),
+                None,
+            )?;
+            let errors: Vec<Finding> = diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .filter(|d| d.document.is_none_or(|n| n == i))
+                .map(|d| Finding {
+                    rule: d.rule.code.to_owned(),
+                    severity: d.severity.as_str().to_owned(),
+                    field: d.path.clone(),
+                    message: d.message.clone(),
+                })
+                .collect();
+            let refusal = if !errors.is_empty() {
+                Some(errors)
+            } else if let Some((field, why)) = track::out_of_scope(business, document, &codes) {
+                Some(vec![finding(rule::SENDER_SCOPE, &field, &why)])
+            } else {
+                None
+            };
+            if let Some(findings) = refusal {
+                self.refuse(
+                    tx, &mut doc, spec, document, findings, label, now_ms, effects, reasons,
+                )?;
+                tx.put(key::document(doc_id), &doc.rec)?;
+                continue;
+            }
+            tx.put(key::document(doc_id), &doc.rec)?;
+            self.submit(tx, doc, spec, document, label, now_ms, effects, reasons)?;
+        }
+        if !reasons.is_empty() {
+            rec.disposition = Disposition::Refused;
+        }
+        tx.put(key::message(id), &rec)?;
+        Ok(())
+    }
+
+    /// Refuses one document: status, history, a receipt in its sender's
+    /// InBox (for the four set documents), a line in the reason file.
+    #[allow(clippy::too_many_arguments)]
+    fn refuse(
+        &mut self,
+        tx: &mut Tx,
+        doc: &mut Doc,
+        spec: &'static MessageSpec,
+        document: &Document,
+        findings: Vec<Finding>,
+        label: &str,
+        now_ms: u64,
+        effects: &mut Effects,
+        reasons: &mut Vec<String>,
+    ) -> Result<(), PipelineError> {
+        for f in &findings {
+            reasons.push(reason_line(label, &doc.rec.key, f));
+        }
+        set_status(tx, &mut doc.rec, status::REFUSED)?;
+        let first = findings
+            .first()
+            .map(|f| f.message.clone())
+            .unwrap_or_default();
+        event(
+            tx,
+            &mut doc.rec,
+            status::REFUSED,
+            now_ms,
+            first,
+            findings.clone(),
+            None,
+        )?;
+        if let Some(kind) = DocKind::of(spec) {
+            let violations: Vec<Violation> = findings
+                .iter()
+                .filter_map(|f| {
+                    let rule = RuleInfo::by_code(&f.rule)?;
+                    Some(Violation {
+                        rule,
+                        severity: rule.severity,
+                        documents: vec![kind],
+                        paths: vec![f.field.clone()],
+                        message: f.message.clone(),
+                    })
+                })
+                .collect();
+            match receipt_for(kind, document, &violations, now_ms) {
+                Ok(m) => self.queue_receipt(tx, &doc.rec.sender, doc.rec.id, &m, effects)?,
+                Err(error) => info!(
+                    message = "No receipt for a refused document.",
+                    document = %doc.rec.id,
+                    %error
+                ),
+            }
+        }
+        Ok(())
+    }
+
+    fn queue_receipt(
+        &mut self,
+        tx: &mut Tx,
+        sender: &str,
+        answers: DocId,
+        message: &Message,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let bytes = match codec::encode(message, &codec::EncodeOptions::default()) {
+            Ok(b) => b,
+            Err(error) => {
+                warn!(message = "A receipt could not be written.", document = %answers, %error);
+                return Ok(());
+            }
+        };
+        let seq = self.store.next_id()?;
+        let rec = InboxRecord {
+            v: VERSION,
+            sender: sender.to_owned(),
+            file: format!(
+                "{}_{:012}_{}_{seq}.xml",
+                message.spec.name, answers.msg, answers.doc
+            ),
+            bytes,
+        };
+        tx.put(key::inbox(seq), &rec)?;
+        effects.inbox.push((seq, rec));
+        Ok(())
+    }
+
+    /// Submits a valid document to the engine and stores the outcome.
+    #[allow(clippy::too_many_arguments)]
+    fn submit(
+        &mut self,
+        tx: &mut Tx,
+        mut doc: Doc,
+        spec: &'static MessageSpec,
+        document: &Document,
+        label: &str,
+        now_ms: u64,
+        effects: &mut Effects,
+        reasons: &mut Vec<String>,
+    ) -> Result<(), PipelineError> {
+        let doc_id = doc.rec.id;
+        match self.engine.placement(spec, document) {
+            Ok(Placement::Set(k)) => self.reopen(tx, &k)?,
+            Ok(Placement::Waybill { order_no }) => {
+                for k in tx.keys(&key::by_order_prefix(&order_no))? {
+                    if let Some(set) = key::set_of(&k) {
+                        self.reopen(tx, &set)?;
+                    }
+                }
+            }
+            Err(_) => {}
+        }
+        let submitted = self.engine.submit(
+            spec,
+            document,
+            InboundId::new(doc_id.msg, doc_id.doc),
+            now_ms,
+        );
+        let sub = match submitted {
+            Ok(s) => s,
+            Err(EngineError::Ledger { key, message }) => {
+                return Err(PipelineError::Store(StoreError::Corrupt {
+                    key: format!("quota of set {key}"),
+                    reason: message,
+                }));
+            }
+            Err(e) => {
+                let f = finding(e.rule(), "", &e.to_string());
+                self.refuse(
+                    tx,
+                    &mut doc,
+                    spec,
+                    document,
+                    vec![f],
+                    label,
+                    now_ms,
+                    effects,
+                    reasons,
+                )?;
+                tx.put(key::document(doc_id), &doc.rec)?;
+                return Ok(());
+            }
+        };
+        if let Some(first) = sub.duplicate_of {
+            set_status(tx, &mut doc.rec, status::DUPLICATE)?;
+            event(
+                tx,
+                &mut doc.rec,
+                status::DUPLICATE,
+                now_ms,
+                format!(
+                    "the same declaration as document {}.{} (same business key and content); counted once",
+                    first.message, first.document
+                ),
+                Vec::new(),
+                None,
+            )?;
+        } else if sub.app_type == AppType::Delete {
+            set_status(tx, &mut doc.rec, status::DELETED)?;
+            event(
+                tx,
+                &mut doc.rec,
+                status::DELETED,
+                now_ms,
+                "deletes the document it names".to_owned(),
+                Vec::new(),
+                None,
+            )?;
+        } else if sub.set.is_none() {
+            set_status(tx, &mut doc.rec, status::WAITING)?;
+            event(
+                tx,
+                &mut doc.rec,
+                status::WAITING,
+                now_ms,
+                "a waybill waiting for its order set".to_owned(),
+                Vec::new(),
+                None,
+            )?;
+            tx.put_raw(key::waiting(doc_id), Vec::new());
+        }
+        tx.put(key::document(doc_id), &doc.rec)?;
+        for report in &sub.reports {
+            let origin = sub.duplicate_of.map(|_| doc_id);
+            self.apply_report(tx, report, origin, now_ms, effects)?;
+        }
+        Ok(())
+    }
+
+    /// Brings a decided set the engine closed back from the store, so that
+    /// a later document for it finds its members.
+    fn reopen(&mut self, tx: &mut Tx, set: &SetKey) -> Result<(), PipelineError> {
+        if self.engine.report(set).is_some() {
+            return Ok(());
+        }
+        let Some(rec) = tx.get::<SetRecord>(&key::set(set))? else {
+            return Ok(());
+        };
+        for id in rec.members {
+            self.replay(tx, id)?;
+        }
+        tx.put_raw(key::open(set), Vec::new());
+        Ok(())
+    }
+
+    /// Submits a stored document to the engine again, at its arrival time.
+    fn replay(&mut self, tx: &Tx, id: DocId) -> Result<(), PipelineError> {
+        let Some(rec) = tx.get::<DocumentRecord>(&key::document(id))? else {
+            return Ok(());
+        };
+        let Some(raw) = tx.get_raw(&key::raw(id.msg))? else {
+            return Ok(());
+        };
+        let Ok(decoded) = codec::decode_with(&raw, &self.limits) else {
+            warn!(message = "A stored document no longer decodes; not replayed.", document = %id);
+            return Ok(());
+        };
+        let business = decoded.message.business();
+        let Some(document) = business
+            .documents
+            .get(usize::try_from(id.doc).unwrap_or(usize::MAX))
+        else {
+            return Ok(());
+        };
+        if let Err(error) = self.engine.submit(
+            business.spec,
+            document,
+            InboundId::new(id.msg, id.doc),
+            rec.received_ms,
+        ) {
+            warn!(message = "A stored document was refused on replay.", document = %id, %error);
+        }
+        Ok(())
+    }
+
+    /// Stores a set's new verdict: the set record, its members' statuses,
+    /// and on a change of outcome the forwards (pass) or receipts (fail).
+    /// `resend`: a duplicate that asked for the set to be checked again (its
+    /// sender gets the answer again).
+    fn apply_report(
+        &mut self,
+        tx: &mut Tx,
+        report: &SetReport,
+        resend: Option<DocId>,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let set = &report.key;
+        let old: Option<SetRecord> = tx.get(&key::set(set))?;
+        let members: Vec<DocId> = report
+            .members
+            .iter()
+            .map(|m| DocId {
+                msg: m.source.message,
+                doc: m.source.document,
+            })
+            .collect();
+        let outcome = report.status();
+        let findings: Vec<Finding> = report
+            .violations()
+            .iter()
+            .map(|v| Finding {
+                rule: v.rule.code.to_owned(),
+                severity: v.severity.as_str().to_owned(),
+                field: v.paths.join(", "),
+                message: v.message.clone(),
+            })
+            .collect();
+        let changed = old.as_ref().is_none_or(|o| {
+            o.status != outcome.as_str() || o.members != members || o.findings != findings
+        });
+        // Members that left the set: replaced or deleted.
+        if let Some(o) = &old {
+            for gone in o.members.iter().filter(|m| !members.contains(m)) {
+                if let Some(mut d) = tx.get::<DocumentRecord>(&key::document(*gone))? {
+                    let same_type = members.iter().any(|m| {
+                        tx.get::<DocumentRecord>(&key::document(*m))
+                            .ok()
+                            .flatten()
+                            .is_some_and(|x| x.ty == d.ty)
+                    });
+                    let st = if same_type {
+                        status::REPLACED
+                    } else {
+                        status::DELETED
+                    };
+                    set_status(tx, &mut d, st)?;
+                    event(
+                        tx,
+                        &mut d,
+                        st,
+                        now_ms,
+                        format!("left set {set}"),
+                        Vec::new(),
+                        None,
+                    )?;
+                    tx.put(key::document(*gone), &d)?;
+                }
+            }
+        }
+        let member_status = match outcome {
+            Status::Incomplete => status::WAITING,
+            Status::Pass => status::SET_PASSED,
+            Status::Fail => status::SET_FAILED,
+        };
+        for m in &members {
+            let Some(mut d) = tx.get::<DocumentRecord>(&key::document(*m))? else {
+                continue;
+            };
+            tx.remove(key::waiting(*m));
+            d.set = Some((set.order_no.clone(), set.ebp_code.clone()));
+            // Once forwarded, a document's status is customs' business.
+            let forwarded = !matches!(
+                d.status.as_str(),
+                status::RECEIVED | status::WAITING | status::SET_PASSED | status::SET_FAILED
+            );
+            if d.status != member_status && !forwarded {
+                set_status(tx, &mut d, member_status)?;
+                let info = match outcome {
+                    Status::Incomplete => format!(
+                        "in set {set}, waiting for {}",
+                        report
+                            .missing()
+                            .iter()
+                            .map(|k| k.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Status::Pass => format!("set {set} passed the cross-document check"),
+                    Status::Fail => format!("set {set} failed the cross-document check"),
+                };
+                let f = if outcome == Status::Fail {
+                    findings.clone()
+                } else {
+                    Vec::new()
+                };
+                event(tx, &mut d, member_status, now_ms, info, f, None)?;
+            }
+            tx.put(key::document(*m), &d)?;
+        }
+        let rec = SetRecord {
+            v: VERSION,
+            status: outcome.as_str().to_owned(),
+            members: members.clone(),
+            findings,
+            at_ms: now_ms,
+        };
+        tx.put(key::set(set), &rec)?;
+        tx.put_raw(key::by_order(set), Vec::new());
+        tx.put_raw(key::open(set), Vec::new());
+        match outcome {
+            Status::Pass if changed => {
+                for m in &members {
+                    self.forward_if_ready(tx, m.msg, now_ms, effects)?;
+                }
+            }
+            Status::Fail => {
+                let receipts = self.engine.receipts(set, now_ms)?;
+                for r in receipts {
+                    let id = DocId {
+                        msg: r.source.message,
+                        doc: r.source.document,
+                    };
+                    if !changed && resend != Some(id) {
+                        continue;
+                    }
+                    let Ok(message) = &r.message else {
+                        continue;
+                    };
+                    let sender = tx
+                        .get::<DocumentRecord>(&key::document(id))?
+                        .map(|d| d.sender)
+                        .unwrap_or_default();
+                    self.queue_receipt(tx, &sender, id, message, effects)?;
+                }
+                if let Some(dup) = resend
+                    && !members.contains(&dup)
+                    && let Some(d) = tx.get::<DocumentRecord>(&key::document(dup))?
+                {
+                    // A resend answered with its set's receipt for its kind.
+                    let kind_receipt = self
+                        .engine
+                        .receipts(set, now_ms)?
+                        .into_iter()
+                        .find(|r| r.kind.name() == d.ty);
+                    if let Some(Ok(message)) = kind_receipt.map(|r| r.message) {
+                        self.queue_receipt(tx, &d.sender, dup, &message, effects)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Queues a message for customs once every document in it belongs to
+    /// a passed set.
+    fn forward_if_ready(
+        &mut self,
+        tx: &mut Tx,
+        msg: u64,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        if tx.contains(&key::forward(msg))? || tx.contains(&key::forwarded(msg))? {
+            return Ok(());
+        }
+        let Some(rec) = tx.get::<MessageRecord>(&key::message(msg))? else {
+            return Ok(());
+        };
+        for d in 0..rec.documents {
+            let ready = tx
+                .get::<DocumentRecord>(&key::document(DocId { msg, doc: d }))?
+                .is_some_and(|x| x.status == status::SET_PASSED);
+            if !ready {
+                return Ok(());
+            }
+        }
+        let file = forward_name(msg, &rec.ty, 1);
+        let f = ForwardRecord {
+            v: VERSION,
+            msg,
+            ty: rec.ty.clone(),
+            state: "queued".to_owned(),
+            attempt: 1,
+            file: file.clone(),
+            at_ms: now_ms,
+        };
+        tx.put(key::forward(msg), &f)?;
+        effects.forwards.push(ForwardJob {
+            msg,
+            ty: rec.ty,
+            file,
+            attempt: 1,
+        });
+        Ok(())
+    }
+
+    /// Closes every decided set the engine holds (their outcome is stored).
+    fn close_decided(&mut self, tx: &mut Tx) -> Result<(), PipelineError> {
+        let decided: Vec<SetKey> = self
+            .engine
+            .keys()
+            .filter(|k| {
+                self.engine
+                    .outcome(k)
+                    .is_some_and(|o| o.status() != Status::Incomplete)
+            })
+            .cloned()
+            .collect();
+        for k in decided {
+            self.engine.close(&k)?;
+            tx.remove(key::open(&k));
+        }
+        Ok(())
+    }
+
+    /// One message from customs: every document is filed against the
+    /// document it answers, or kept as an orphan.
+    fn customs_message(
+        &mut self,
+        tx: &mut Tx,
+        claimed: &Claimed,
+        label: &str,
+        bytes: &[u8],
+        id: u64,
+        now_ms: u64,
+    ) -> Result<(), PipelineError> {
+        let sha: [u8; 32] = Sha256::digest(bytes).into();
+        let mut rec = self.message_record(id, claimed, label, &sha, now_ms);
+        rec.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        tx.put_raw(key::raw(id), bytes.to_vec());
+        let orphan =
+            |tx: &mut Tx, ty: &str, k: String, info: String| -> Result<(), PipelineError> {
+                let doc_id = DocId { msg: id, doc: 0 };
+                let mut d = receipt_record(doc_id, ty, k.clone(), now_ms);
+                d.status = status::ORPHAN.to_owned();
+                tx.count_status(status::ORPHAN, 1)?;
+                if !k.is_empty() {
+                    tx.put_raw(key::link(&format!("other|{k}"), doc_id), Vec::new());
+                }
+                event(tx, &mut d, status::ORPHAN, now_ms, info, Vec::new(), None)?;
+                tx.put(key::document(doc_id), &d)?;
+                tx.put_raw(key::orphan(doc_id), Vec::new());
+                Ok(())
+            };
+        match codec::decode_any_with(bytes, &self.limits) {
+            Err(e) => {
+                rec.findings.push(finding(e.rule(), "", &e.to_string()));
+                rec.documents = 1;
+                orphan(
+                    tx,
+                    "",
+                    String::new(),
+                    format!("unreadable customs file {label}: {e}"),
+                )?;
+            }
+            Ok(Content::Unsupported(u)) => {
+                rec.ty = u.root.clone();
+                rec.encoding = u.charset.label().to_owned();
+                rec.documents = 1;
+                orphan(
+                    tx,
+                    &u.root,
+                    u.key_text(),
+                    format!(
+                        "a customs message the gateway does not model (<{}>), kept",
+                        u.root
+                    ),
+                )?;
+            }
+            Ok(Content::Message(decoded)) => {
+                let message = decoded.message;
+                let business = message.business();
+                let spec = business.spec;
+                rec.ty = spec.name.to_owned();
+                rec.encoding = decoded.charset.label().to_owned();
+                rec.documents = u32::try_from(business.documents.len()).unwrap_or(u32::MAX);
+                for (i, document) in business.documents.iter().enumerate() {
+                    let doc_id = DocId {
+                        msg: id,
+                        doc: u32::try_from(i).unwrap_or(u32::MAX),
+                    };
+                    self.file_receipt(tx, spec, document, doc_id, label, now_ms)?;
+                }
+            }
+        }
+        tx.put(key::message(id), &rec)?;
+        Ok(())
+    }
+
+    /// Files one receipt document against the request it answers.
+    fn file_receipt(
+        &mut self,
+        tx: &mut Tx,
+        spec: &'static MessageSpec,
+        document: &Document,
+        doc_id: DocId,
+        label: &str,
+        now_ms: u64,
+    ) -> Result<(), PipelineError> {
+        let links = track::link_keys(spec, document);
+        let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
+        for lk in &links {
+            tx.put_raw(key::link(lk, doc_id), Vec::new());
+        }
+        let facts = track::receipt_facts(spec, document);
+        // The newest request of the family with one of the receipt's keys.
+        let mut target: Option<DocumentRecord> = None;
+        for lk in &links {
+            for k in tx.keys(&key::link_prefix(lk))?.iter().rev() {
+                let Some(cand) = key::doc_id_suffix(k) else {
+                    continue;
+                };
+                if cand == doc_id {
+                    continue;
+                }
+                let Some(c) = tx.get::<DocumentRecord>(&key::document(cand))? else {
+                    continue;
+                };
+                if c.answers.is_none() && c.sender != "customs" && c.status != status::REFUSED {
+                    target = Some(c);
+                    break;
+                }
+            }
+            if target.is_some() {
+                break;
+            }
+        }
+        let Some(mut t) = target else {
+            d.status = status::ORPHAN.to_owned();
+            tx.count_status(status::ORPHAN, 1)?;
+            event(
+                tx,
+                &mut d,
+                status::ORPHAN,
+                now_ms,
+                format!(
+                    "{} {} ({}): answers no stored document",
+                    spec.name,
+                    facts.status(),
+                    label
+                ),
+                Vec::new(),
+                None,
+            )?;
+            tx.put(key::document(doc_id), &d)?;
+            tx.put_raw(key::orphan(doc_id), Vec::new());
+            return Ok(());
+        };
+        d.answers = Some(t.id);
+        d.status = status::RECEIPT.to_owned();
+        tx.count_status(status::RECEIPT, 1)?;
+        event(
+            tx,
+            &mut d,
+            status::RECEIPT,
+            now_ms,
+            format!("answers document {} ({} {})", t.id, t.ty, t.key),
+            Vec::new(),
+            None,
+        )?;
+        tx.put(key::document(doc_id), &d)?;
+        let order = facts.order();
+        let current = t.customs.as_ref().is_none_or(|c| order > *c);
+        let new_status = facts.status();
+        if current {
+            t.customs = Some(order);
+            set_status(tx, &mut t, &new_status)?;
+        }
+        let info = if current {
+            format!("{} {}: {}", spec.name, new_status, facts.info)
+        } else {
+            format!(
+                "{} {}: {} (earlier than the current status, kept in the history only)",
+                spec.name, new_status, facts.info
+            )
+        };
+        event(
+            tx,
+            &mut t,
+            &new_status,
+            now_ms,
+            info,
+            Vec::new(),
+            Some(ReceiptEvent {
+                doc: doc_id,
+                ty: spec.name.to_owned(),
+                code: facts.code.clone(),
+                time: facts.time.clone(),
+                info: facts.info.clone(),
+                current,
+            }),
+        )?;
+        tx.put(key::document(t.id), &t)?;
+        Ok(())
+    }
+
+    /// Records that the forwarder wrote messages into the customs OutBox.
+    pub fn forwarded(&mut self, done: &[ForwardJob], now_ms: u64) -> Result<(), PipelineError> {
+        let mut tx = self.store.begin();
+        for job in done {
+            let Some(mut f) = tx.get::<ForwardRecord>(&key::forward(job.msg))? else {
+                continue;
+            };
+            if f.state != "queued" || f.attempt != job.attempt {
+                continue;
+            }
+            f.state = "written".to_owned();
+            f.at_ms = now_ms;
+            tx.put(key::forward(job.msg), &f)?;
+            let info = format!("written to the customs OutBox as {}", job.file);
+            self.message_event(&mut tx, job.msg, status::FORWARDED, true, now_ms, &info)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records what the import client did with written messages: sent
+    /// (moved to its SentBox) or failed (moved to its FailBox). A failure
+    /// is written again, up to `retries` times, then parked.
+    pub fn transmission(
+        &mut self,
+        sent: &[u64],
+        failed: &[u64],
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let mut tx = self.store.begin();
+        for &msg in sent {
+            let Some(f) = tx.get::<ForwardRecord>(&key::forward(msg))? else {
+                continue;
+            };
+            // Done: the queue keeps only what is in flight.
+            tx.remove(key::forward(msg));
+            tx.put_raw(key::forwarded(msg), f.attempt.to_be_bytes().to_vec());
+            let info = format!("the import client sent {}", f.file);
+            self.message_event(&mut tx, msg, status::TRANSMITTED, true, now_ms, &info)?;
+        }
+        for &msg in failed {
+            let Some(mut f) = tx.get::<ForwardRecord>(&key::forward(msg))? else {
+                continue;
+            };
+            let info = format!(
+                "the import client moved {} to its FailBox (attempt {})",
+                f.file, f.attempt
+            );
+            self.message_event(
+                &mut tx,
+                msg,
+                status::TRANSMISSION_FAILED,
+                true,
+                now_ms,
+                &info,
+            )?;
+            if f.attempt > self.retries {
+                f.state = "parked".to_owned();
+                let info = format!("parked after {} attempts", f.attempt);
+                self.message_event(&mut tx, msg, status::PARKED, true, now_ms, &info)?;
+                warn!(message = "Forward parked.", msg = msg, file = %f.file);
+            } else {
+                f.attempt = f.attempt.saturating_add(1);
+                f.state = "queued".to_owned();
+                f.file = forward_name(msg, &f.ty, f.attempt);
+                effects.forwards.push(ForwardJob {
+                    msg,
+                    ty: f.ty.clone(),
+                    file: f.file.clone(),
+                    attempt: f.attempt,
+                });
+            }
+            f.at_ms = now_ms;
+            tx.put(key::forward(msg), &f)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Appends an event to every document of a message; `moves` makes it
+    /// the current status unless a customs receipt already set one.
+    fn message_event(
+        &mut self,
+        tx: &mut Tx,
+        msg: u64,
+        st: &str,
+        moves: bool,
+        now_ms: u64,
+        info: &str,
+    ) -> Result<(), PipelineError> {
+        let Some(rec) = tx.get::<MessageRecord>(&key::message(msg))? else {
+            return Ok(());
+        };
+        for d in 0..rec.documents {
+            let id = DocId { msg, doc: d };
+            let Some(mut doc) = tx.get::<DocumentRecord>(&key::document(id))? else {
+                continue;
+            };
+            if moves && doc.customs.is_none() {
+                set_status(tx, &mut doc, st)?;
+            }
+            event(tx, &mut doc, st, now_ms, info.to_owned(), Vec::new(), None)?;
+            tx.put(key::document(id), &doc)?;
+        }
+        Ok(())
+    }
+
+    /// Records that a receipt was written into its sender's InBox.
+    pub fn receipt_written(&mut self, seqs: &[u64]) -> Result<(), PipelineError> {
+        let mut tx = self.store.begin();
+        for &s in seqs {
+            tx.remove(key::inbox(s));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Open sets past the timeout.
+    pub fn overdue(&self, now_ms: u64) -> usize {
+        self.engine.overdue(now_ms).len()
+    }
+}
+
+/// The bytes to write to customs for a stored message: the exact bytes it
+/// arrived with when signed (re-encoding breaks the signature) or wrapped
+/// in a DXP envelope, else the strict official form.
+pub fn forward_bytes(raw: &[u8], limits: &Limits) -> Result<Vec<u8>, String> {
+    let decoded = codec::decode_with(raw, limits).map_err(|e| e.to_string())?;
+    let m = &decoded.message;
+    if m.signature.is_some() || m.dxp.is_some() || m.business().signature.is_some() {
+        return Ok(raw.to_vec());
+    }
+    codec::encode(m, &codec::EncodeOptions::default()).map_err(|e| e.to_string())
+}
+
+/// The file name of a forwarded message: derived from its id, so that a
+/// rewrite after a crash replaces instead of doubling.
+pub fn forward_name(msg: u64, ty: &str, attempt: u32) -> String {
+    if attempt <= 1 {
+        format!("{ty}_GW{msg:016}.xml")
+    } else {
+        format!("{ty}_GW{msg:016}_t{attempt}.xml")
+    }
+}
+
+fn receipt_record(id: DocId, ty: &str, key: String, now_ms: u64) -> DocumentRecord {
+    DocumentRecord {
+        v: VERSION,
+        id,
+        ty: ty.to_owned(),
+        key,
+        app_type: String::new(),
+        sender: "customs".to_owned(),
+        received_ms: now_ms,
+        set: None,
+        status: status::RECEIVED.to_owned(),
+        customs: None,
+        answers: None,
+        next_event: 0,
+    }
+}
+
+fn finding(rule: &RuleInfo, field: &str, message: &str) -> Finding {
+    Finding {
+        rule: rule.code.to_owned(),
+        severity: rule.severity.as_str().to_owned(),
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+/// Changes a document's current status (and the counts by status).
+fn set_status(tx: &mut Tx, doc: &mut DocumentRecord, st: &str) -> Result<(), StoreError> {
+    if doc.status == st {
+        return Ok(());
+    }
+    tx.count_status(&doc.status, -1)?;
+    tx.count_status(st, 1)?;
+    doc.status = st.to_owned();
+    Ok(())
+}
+
+/// Appends one entry to a document's history (the caller writes the
+/// document record back).
+fn event(
+    tx: &mut Tx,
+    doc: &mut DocumentRecord,
+    st: &str,
+    now_ms: u64,
+    info: String,
+    findings: Vec<Finding>,
+    receipt: Option<ReceiptEvent>,
+) -> Result<(), StoreError> {
+    let e = Event {
+        v: VERSION,
+        at_ms: now_ms,
+        status: st.to_owned(),
+        info,
+        findings,
+        receipt,
+    };
+    tx.put(key::event(doc.id, doc.next_event), &e)?;
+    doc.next_event = doc.next_event.saturating_add(1);
+    Ok(())
+}
+
+/// One line of a reason file: rule, element, sentence, in English and Chinese.
+fn reason_line(file: &str, doc_key: &str, f: &Finding) -> String {
+    let zh = RuleInfo::by_code(&f.rule).map_or("", |r| r.zh);
+    let en = RuleInfo::by_code(&f.rule).map_or("", |r| r.en);
+    let at = if f.field.is_empty() {
+        String::new()
+    } else {
+        format!(" at {}", f.field)
+    };
+    let doc = if doc_key.is_empty() {
+        String::new()
+    } else {
+        format!(" [{doc_key}]")
+    };
+    format!(
+        "{file}{doc}: {} [{}]{at}: {}\n    rule: {en}\n    规则: {zh}\n",
+        f.severity, f.rule, f.message
+    )
+}
+
+fn reason_text(name: &str, lines: &[String]) -> String {
+    format!(
+        "customs-gateway refused {name} / 海关网关拒收 {name}\n\n{}",
+        lines.concat()
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len().saturating_mul(2));
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// The `*.xml` entries of a zip archive, each at most `max` bytes, as
+/// (`archive!entry`, bytes), in archive order.
+fn unzip(archive_name: &str, bytes: &[u8], max: usize) -> Result<Vec<(String, Vec<u8>)>, String> {
+    use std::io::Read as _;
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).map_err(|e| e.to_string())?;
+        if !entry.is_file() || !entry.name().to_ascii_lowercase().ends_with(".xml") {
+            continue;
+        }
+        let name = entry.name().to_owned();
+        let mut buf = Vec::new();
+        let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+        (&mut entry)
+            .take(limit)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("{name}: {e}"))?;
+        out.push((format!("{archive_name}!{name}"), buf));
+    }
+    Ok(out)
+}
