@@ -23,7 +23,7 @@ pub async fn serve(
     state: AdminState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let _ = (listener, state);
+    let _keep = (listener, state);
     shutdown.cancelled().await;
     Ok(())
 }

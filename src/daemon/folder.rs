@@ -77,6 +77,7 @@ impl Scanner {
                     origin: f.origin,
                     name,
                     path,
+                    recovered: true,
                 });
             }
         }
@@ -139,6 +140,7 @@ impl Scanner {
                             origin: f.origin,
                             name,
                             path: target,
+                            recovered: false,
                         });
                     }
                     Err(error) => {

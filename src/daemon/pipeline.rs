@@ -55,6 +55,9 @@ pub struct Claimed {
     pub name: String,
     /// Where it is now (in the work folder).
     pub path: PathBuf,
+    /// Found in the work folder at start: an earlier run claimed it and
+    /// may have stored it already.
+    pub recovered: bool,
 }
 
 /// Where a stored original goes.
@@ -414,12 +417,13 @@ impl Pipeline {
         let refused = rec
             .as_ref()
             .is_some_and(|r| r.disposition == Disposition::Refused);
-        // The same name as the first: a crash after the flush, before the
-        // original left the work folder. Only the move is left to do.
-        let recovering = rec.as_ref().is_some_and(|r| {
-            r.source.file == claimed.name
-                || r.source.file.starts_with(&format!("{}!", claimed.name))
-        });
+        // Left in the work folder by a crash after the flush, before the
+        // original moved on: only the move is left to do.
+        let recovering = claimed.recovered
+            && rec.as_ref().is_some_and(|r| {
+                r.source.file == claimed.name
+                    || r.source.file.starts_with(&format!("{}!", claimed.name))
+            });
         if !recovering && let Some(r) = &rec {
             for d in 0..r.documents {
                 let id = DocId { msg: first, doc: d };

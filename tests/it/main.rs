@@ -2,10 +2,12 @@
 
 mod check_sets;
 mod cli;
+mod daemon;
 mod differential;
 mod docs;
 mod encodings;
 mod engine;
+mod gateway;
 mod generated;
 mod hostile;
 mod inputs;
