@@ -7,6 +7,9 @@
 //!
 //! - [`api`]: the server half (axum), started by the daemon with
 //!   [`api::serve`].
+//! - [`client`]: the CLI half, a blocking HTTP client ([`client::Client`]).
+//! - [`cli`]: the `status`, `messages` and `show` subcommands
+//!   ([`cli::AdminCommand`], [`cli::run`]).
 //!
 //! # Authentication
 //!
@@ -103,6 +106,8 @@
 //! shape of `/messages`.
 
 pub mod api;
+pub mod cli;
+pub mod client;
 mod time;
 
 use std::path::{Path, PathBuf};
