@@ -622,7 +622,13 @@ fn admin_documents_by_id_and_by_key() {
         .unwrap();
     assert_eq!(bytes, order_bytes());
 
-    for missing in ["99.0", "orderNo=NONE,ebpCode=X", "1.7"] {
+    // A key with `/` or `?` stays one path segment: no document, not no route.
+    for missing in [
+        "99.0",
+        "orderNo=NONE,ebpCode=X",
+        "1.7",
+        "orderNo=A/B?c,ebpCode=X",
+    ] {
         match client.document(missing, false) {
             Err(ClientError::NotFound { message }) => {
                 assert!(message.starts_with("no document"), "{message}")
