@@ -41,6 +41,8 @@ enum Command {
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
     },
+    #[command(flatten)]
+    Admin(customs_gateway::admin::cli::AdminCommand),
     /// Run the gateway: watch the senders' folders and the customs InBox,
     /// store, check and forward, until SIGINT or SIGTERM.
     ///
@@ -96,6 +98,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
         } => check(json, config, receipts, &paths),
         Command::Serve { config, log_format } => serve(&config, log_format),
+        Command::Admin(cmd) => {
+            let code = customs_gateway::admin::cli::run(&cmd, &mut std::io::stdout().lock())?;
+            Ok(ExitCode::from(code))
+        }
     }
 }
 

@@ -1,29 +1,584 @@
-//! Placeholder until the admin API lands (replaced by the admin branch).
+//! The admin API's server half: an axum router over the store and the
+//! pipeline's published stats. Routes and JSON shapes are described in the
+//! [module documentation](super).
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use thiserror::Error;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
 
-/// The admin API's state.
+use super::time::{iso_utc, parse_since};
+use crate::daemon::stats::PipelineStats;
+use crate::engine::SetKey;
+use crate::schema::MESSAGES;
+use crate::store::{DocId, DocumentRecord, MessageRecord, SetRecord, Store, StoreError, key};
+
+/// The default number of documents `/messages` and `/orphans` list.
+pub const DEFAULT_LIMIT: usize = 100;
+/// The most documents one `/messages` or `/orphans` request may ask for.
+pub const MAX_LIMIT: usize = 10_000;
+
+/// What the API reads: the store, the pipeline's stats and the start time.
 #[derive(Clone)]
 pub struct AdminState {
-    /// The store.
-    pub store: crate::store::Store,
-    /// When the daemon started.
-    pub started: std::time::Instant,
-    /// The same, ms since the epoch.
+    /// The store (reads only).
+    pub store: Store,
+    /// When the daemon started (for the uptime).
+    pub started: Instant,
+    /// When the daemon started, in ms since the Unix epoch.
     pub started_ms: u64,
-    /// The pipeline's statistics.
-    pub stats: tokio::sync::watch::Receiver<crate::daemon::stats::PipelineStats>,
-    /// The bearer token, if any.
+    /// The pipeline's stats, as last published.
+    pub stats: watch::Receiver<PipelineStats>,
+    /// The bearer token every request must carry; `None` takes none.
     pub token: Option<String>,
 }
 
-/// Serves until `shutdown`.
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState")
+            .field("store", &self.store)
+            .field("started_ms", &self.started_ms)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Serves the API on `listener` until `shutdown` is cancelled; requests in
+/// flight are answered first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AdminState,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let _keep = (listener, state);
-    shutdown.cancelled().await;
+    let addr = listener.local_addr()?;
+    info!(
+        message = "Admin API listening.",
+        %addr,
+        token = state.token.is_some()
+    );
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await?;
+    info!(message = "Admin API stopped.", %addr);
     Ok(())
+}
+
+/// The API's routes, behind the token check (see [`serve`]).
+pub fn router(state: AdminState) -> Router {
+    let token: Option<Arc<[u8]>> = state.token.as_deref().map(|t| Arc::from(t.as_bytes()));
+    Router::new()
+        .route("/status", get(status))
+        .route("/messages", get(messages))
+        .route("/documents/{id}", get(document))
+        .route("/orphans", get(orphans))
+        .fallback(|req: Request| async move {
+            ApiError::NotFound(format!("no route {} {}", req.method(), req.uri().path()))
+        })
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(token, authorize))
+}
+
+/// Why a request was refused; answered as `{"error": "…"}`.
+#[derive(Debug, Error)]
+enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("this API needs the bearer token of [admin] token_file")]
+    Unauthorized,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a store read did not finish: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Store(_) | ApiError::Task(_) => {
+                error!(message = "Admin request failed.", error = %self);
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let body = axum::Json(json!({ "error": self.to_string() }));
+        if status == StatusCode::UNAUTHORIZED {
+            (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
+        } else {
+            (status, body).into_response()
+        }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> ApiError {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> ApiError {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+type ApiResult = Result<axum::Json<Value>, ApiError>;
+
+/// Refuses a request without the right bearer token; logs every request.
+async fn authorize(State(token): State<Option<Arc<[u8]>>>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    if let Some(token) = token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer);
+        if !given.is_some_and(|g| same(g.as_bytes(), &token)) {
+            warn!(
+                message = "Admin request refused: no valid bearer token.",
+                %method,
+                path
+            );
+            return ApiError::Unauthorized.into_response();
+        }
+    }
+    let started = Instant::now();
+    let response = next.run(req).await;
+    debug!(
+        message = "Admin request.",
+        %method,
+        path,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_millis()
+    );
+    response
+}
+
+/// The credentials of an `Authorization: Bearer …` value (the scheme is
+/// case-insensitive).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
+/// Whether two byte strings are equal, in time independent of where they
+/// differ (the length is not secret).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Runs synchronous store reads off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+async fn status(State(s): State<AdminState>) -> ApiResult {
+    let stats = s.stats.borrow().clone();
+    let store = s.store.clone();
+    let (documents, messages, orphans, store_bytes) = blocking(move || {
+        Ok((
+            store.status_counts()?,
+            store.count(b"m"),
+            store.count(b"x"),
+            store.size_on_disk(),
+        ))
+    })
+    .await?;
+    Ok(axum::Json(json!({
+        "uptime_secs": s.started.elapsed().as_secs(),
+        "started_ms": s.started_ms,
+        "documents": documents,
+        "messages": messages,
+        "open_sets": stats.open_sets,
+        "overdue_sets": stats.overdue_sets,
+        "pending_waybills": stats.pending_waybills,
+        "queues": {
+            "claimed": stats.claimed,
+            "forward_queued": stats.forward_queued,
+            "forward_written": stats.forward_written,
+            "parked": stats.parked,
+            "inbox_pending": stats.inbox_pending,
+        },
+        "orphans": orphans,
+        "store_bytes": store_bytes,
+        "batches": stats.batches,
+        "files": stats.files,
+        "flushes": stats.flushes,
+    })))
+}
+
+/// The query of `/messages` (every value optional; unknown keys refused).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MessagesParams {
+    key: Option<String>,
+    #[serde(rename = "type")]
+    ty: Option<String>,
+    status: Option<String>,
+    sender: Option<String>,
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+/// `/messages` filters, read.
+#[derive(Debug)]
+struct Filter {
+    key: Option<String>,
+    ty: Option<String>,
+    status: Option<String>,
+    sender: Option<String>,
+    since: Option<u64>,
+    limit: usize,
+}
+
+impl Filter {
+    fn new(p: MessagesParams) -> Result<Filter, ApiError> {
+        let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+        Ok(Filter {
+            since: given(p.since)
+                .map(|s| parse_since(&s))
+                .transpose()
+                .map_err(ApiError::BadRequest)?,
+            limit: limit(p.limit)?,
+            key: given(p.key),
+            ty: given(p.ty),
+            status: given(p.status),
+            sender: given(p.sender),
+        })
+    }
+
+    fn matches(&self, d: &DocumentRecord) -> bool {
+        let status_ok = |want: &str| match want.ends_with(':') {
+            true => d.status.starts_with(want),
+            false => d.status == want,
+        };
+        self.key.as_ref().is_none_or(|k| d.key.contains(k.as_str()))
+            && self.ty.as_ref().is_none_or(|t| d.ty == *t)
+            && self.status.as_deref().is_none_or(status_ok)
+            && self.sender.as_ref().is_none_or(|s| d.sender == *s)
+            && self.since.is_none_or(|t| d.received_ms >= t)
+    }
+}
+
+/// `limit`: 1 to [`MAX_LIMIT`], default [`DEFAULT_LIMIT`].
+fn limit(text: Option<String>) -> Result<usize, ApiError> {
+    let Some(text) = text.filter(|t| !t.is_empty()) else {
+        return Ok(DEFAULT_LIMIT);
+    };
+    match text.parse::<usize>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(ApiError::BadRequest(format!(
+            "limit: `{text}` is not a number from 1 to {MAX_LIMIT}"
+        ))),
+    }
+}
+
+async fn messages(
+    State(s): State<AdminState>,
+    query: Result<Query<MessagesParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(params) = query?;
+    let filter = Filter::new(params)?;
+    let store = s.store;
+    let list = blocking(move || {
+        let mut out = Vec::new();
+        store.scan_rev::<DocumentRecord>(b"d", |d| {
+            if filter.matches(&d) {
+                out.push(listed(&d));
+            }
+            out.len() < filter.limit
+        })?;
+        Ok(out)
+    })
+    .await?;
+    Ok(axum::Json(Value::Array(list)))
+}
+
+/// The query of `/orphans`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrphansParams {
+    limit: Option<String>,
+}
+
+async fn orphans(
+    State(s): State<AdminState>,
+    query: Result<Query<OrphansParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(params) = query?;
+    let limit = limit(params.limit)?;
+    let store = s.store;
+    let list = blocking(move || {
+        let mut out = Vec::new();
+        // `x` keys hold no value: read each orphan's document record.
+        for k in store.keys(b"x")?.iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let Some(id) = key::doc_id_suffix(k) else {
+                continue;
+            };
+            match store.get::<DocumentRecord>(&key::document(id))? {
+                Some(d) => out.push(listed(&d)),
+                None => warn!(message = "Orphan without its document record.", id = %id),
+            }
+        }
+        Ok(out)
+    })
+    .await?;
+    Ok(axum::Json(Value::Array(list)))
+}
+
+/// The query of `/documents/{id}`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentParams {
+    raw: Option<bool>,
+}
+
+async fn document(
+    State(s): State<AdminState>,
+    id: Result<Path<String>, PathRejection>,
+    query: Result<Query<DocumentParams>, QueryRejection>,
+) -> ApiResult {
+    let Path(id) = id?;
+    let Query(params) = query?;
+    let raw = params.raw.unwrap_or(false);
+    let store = s.store;
+    blocking(move || show(&store, &id, raw))
+        .await
+        .map(axum::Json)
+}
+
+/// One document as `/messages` lists it.
+fn listed(d: &DocumentRecord) -> Value {
+    json!({
+        "id": d.id.to_string(),
+        "type": d.ty,
+        "key": d.key,
+        "status": d.status,
+        "sender": d.sender,
+        "app_type": d.app_type,
+        "received_ms": d.received_ms,
+        "received": iso_utc(d.received_ms),
+        "set": set_key(d).map(|k| k.to_string()),
+    })
+}
+
+/// One document as a set member or the document a receipt answers.
+fn summary(store: &Store, id: DocId) -> Result<Value, ApiError> {
+    Ok(match store.get::<DocumentRecord>(&key::document(id))? {
+        Some(d) => json!({
+            "id": id.to_string(),
+            "type": d.ty,
+            "key": d.key,
+            "status": d.status,
+            "sender": d.sender,
+        }),
+        None => json!({ "id": id.to_string() }),
+    })
+}
+
+fn set_key(d: &DocumentRecord) -> Option<SetKey> {
+    d.set.as_ref().map(|(order, ebp)| SetKey::new(order, ebp))
+}
+
+/// `/documents/{id}`: the document named by `id` (a document id or a
+/// business key), with everything filed about it.
+fn show(store: &Store, id: &str, raw: bool) -> Result<Value, ApiError> {
+    let (doc, matches) = match id.parse::<DocId>() {
+        Ok(doc_id) => match store.get::<DocumentRecord>(&key::document(doc_id))? {
+            Some(d) => (d, Vec::new()),
+            None => return Err(ApiError::NotFound(format!("no document {doc_id}"))),
+        },
+        Err(()) => {
+            let mut found = by_key(store, id)?;
+            if found.is_empty() {
+                return Err(ApiError::NotFound(format!("no document with key {id}")));
+            }
+            // Newest first; the newest declaration before any receipt.
+            found.sort_by_key(|d| std::cmp::Reverse(d.id));
+            let ids: Vec<String> = found.iter().map(|d| d.id.to_string()).collect();
+            let at = found.iter().position(|d| d.answers.is_none()).unwrap_or(0);
+            let doc = found.swap_remove(at);
+            (doc, if ids.len() > 1 { ids } else { Vec::new() })
+        }
+    };
+    let message = store.get::<MessageRecord>(&key::message(doc.id.msg))?;
+    let history = store.history(doc.id)?;
+    let set = match set_key(&doc) {
+        Some(k) => match store.get::<SetRecord>(&key::set(&k))? {
+            Some(set) => json!({
+                "key": k.to_string(),
+                "status": set.status,
+                "at_ms": set.at_ms,
+                "findings": set.findings,
+                "members": set
+                    .members
+                    .iter()
+                    .map(|m| summary(store, *m))
+                    .collect::<Result<Vec<_>, _>>()?,
+            }),
+            None => Value::Null,
+        },
+        None => Value::Null,
+    };
+    let receipts: Vec<Value> = history
+        .iter()
+        .filter_map(|e| {
+            e.receipt.as_ref().map(|r| {
+                json!({
+                    "id": r.doc.to_string(),
+                    "type": r.ty,
+                    "status": e.status,
+                    "code": r.code,
+                    "time": r.time,
+                    "info": r.info,
+                    "current": r.current,
+                    "at_ms": e.at_ms,
+                })
+            })
+        })
+        .collect();
+    let answers = match doc.answers {
+        Some(a) => summary(store, a)?,
+        None => Value::Null,
+    };
+    let mut out = json!({
+        "id": doc.id.to_string(),
+        "document": doc,
+        "message": message,
+        "history": history,
+        "set": set,
+        "receipts": receipts,
+        "answers": answers,
+    });
+    if let Some(obj) = out.as_object_mut() {
+        if !matches.is_empty() {
+            obj.insert("matches".to_owned(), json!(matches));
+        }
+        if raw {
+            let bytes = store.raw(doc.id.msg)?;
+            let encoding = message.as_ref().map_or("", |m| m.encoding.as_str());
+            obj.insert(
+                "raw".to_owned(),
+                json!(bytes.as_deref().map(|b| as_text(b, encoding))),
+            );
+            obj.insert(
+                "raw_base64".to_owned(),
+                json!(
+                    bytes
+                        .as_deref()
+                        .map(|b| base64::engine::general_purpose::STANDARD.encode(b))
+                ),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The documents a business key names: through every family's links, else
+/// the documents whose key is exactly `text`.
+fn by_key(store: &Store, text: &str) -> Result<Vec<DocumentRecord>, ApiError> {
+    let families: BTreeSet<&str> = MESSAGES
+        .iter()
+        .map(|m| crate::track::family(m.ty))
+        .collect();
+    let mut ids: BTreeSet<DocId> = BTreeSet::new();
+    for family in families {
+        ids.extend(store.linked(&format!("{family}|{text}"))?);
+    }
+    let mut out = Vec::new();
+    if ids.is_empty() {
+        store.scan_rev::<DocumentRecord>(b"d", |d| {
+            if d.key == text {
+                out.push(d);
+            }
+            true
+        })?;
+        return Ok(out);
+    }
+    for id in ids {
+        match store.get::<DocumentRecord>(&key::document(id))? {
+            Some(d) => out.push(d),
+            None => warn!(message = "Link to a missing document.", key = text, id = %id),
+        }
+    }
+    Ok(out)
+}
+
+/// Raw message bytes as text, for reading: decoded in the charset the
+/// message was read in (UTF-8 when unknown), undecodable bytes replaced.
+fn as_text(bytes: &[u8], encoding: &str) -> String {
+    let charset =
+        encoding_rs::Encoding::for_label(encoding.as_bytes()).unwrap_or(encoding_rs::UTF_8);
+    charset.decode(bytes).0.into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_values() {
+        for (value, want) in [
+            ("Bearer abc", Some("abc")),
+            ("bearer  abc ", Some("abc")),
+            ("BEARER abc", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer", None),
+            ("abc", None),
+        ] {
+            assert_eq!(bearer(value), want, "{value}");
+        }
+    }
+
+    #[test]
+    fn constant_time_equality() {
+        for (a, b, want) in [
+            ("", "", true),
+            ("token", "token", true),
+            ("token", "tokem", false),
+            ("token", "token1", false),
+            ("", "x", false),
+        ] {
+            assert_eq!(same(a.as_bytes(), b.as_bytes()), want, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn limits() {
+        for (text, want) in [
+            (None, Some(DEFAULT_LIMIT)),
+            (Some(""), Some(DEFAULT_LIMIT)),
+            (Some("1"), Some(1)),
+            (Some("10000"), Some(MAX_LIMIT)),
+            (Some("10001"), None),
+            (Some("0"), None),
+            (Some("-1"), None),
+            (Some("ten"), None),
+        ] {
+            assert_eq!(limit(text.map(str::to_owned)).ok(), want, "{text:?}");
+        }
+    }
 }

@@ -78,13 +78,8 @@ pub enum DaemonError {
         source: std::io::Error,
     },
     /// The admin token file could not be read.
-    #[error("admin.token_file {path}: {source}")]
-    Token {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
+    #[error("admin.token_file: {0}")]
+    Token(#[from] crate::admin::TokenError),
     /// A worker task ended abnormally.
     #[error("a worker task failed: {0}")]
     Task(String),
@@ -134,17 +129,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     })?;
     let registry = config.load_registry()?;
     let limits = config.limits();
-    let token = match &config.admin.token_file {
-        Some(path) => Some(
-            std::fs::read_to_string(path)
-                .map(|t| t.trim().to_owned())
-                .map_err(|source| DaemonError::Token {
-                    path: path.clone(),
-                    source,
-                })?,
-        ),
-        None => None,
-    };
+    let token = config
+        .admin
+        .token_file
+        .as_deref()
+        .map(crate::admin::read_token)
+        .transpose()?;
     let listener = tokio::net::TcpListener::bind(&config.admin.listen)
         .await
         .map_err(|source| DaemonError::Listen {

@@ -1,5 +1,6 @@
 //! The one integration-test binary; each module covers one capability.
 
+mod admin;
 mod check_sets;
 mod cli;
 mod daemon;
