@@ -260,18 +260,43 @@ impl Pipeline {
         now_ms: u64,
         effects: &mut Effects,
     ) -> Result<(), PipelineError> {
-        let bytes = match std::fs::read(&claimed.path) {
-            Ok(b) => b,
-            Err(error) => {
-                warn!(
-                    message = "Cannot read a claimed file; it stays in the work folder.",
-                    path = %claimed.path.display(),
-                    %error
-                );
+        let unreadable = |error: std::io::Error| {
+            warn!(
+                message = "Cannot read a claimed file; it stays in the work folder.",
+                path = %claimed.path.display(),
+                %error
+            );
+        };
+        let size = match std::fs::metadata(&claimed.path) {
+            Ok(m) => m.len(),
+            Err(e) => {
+                unreadable(e);
                 return Ok(());
             }
         };
-        let sha: [u8; 32] = Sha256::digest(&bytes).into();
+        let limit = u64::try_from(self.limits.max_bytes).unwrap_or(u64::MAX);
+        // A file over the limit is never read into memory: its digest is
+        // streamed (it is still the idempotency key) and it is refused.
+        let (bytes, sha) = if size > limit {
+            match stream_sha256(&claimed.path) {
+                Ok(sha) => (None, sha),
+                Err(e) => {
+                    unreadable(e);
+                    return Ok(());
+                }
+            }
+        } else {
+            match std::fs::read(&claimed.path) {
+                Ok(b) => {
+                    let sha: [u8; 32] = Sha256::digest(&b).into();
+                    (Some(b), sha)
+                }
+                Err(e) => {
+                    unreadable(e);
+                    return Ok(());
+                }
+            }
+        };
         let source_name = self.source_name(claimed.origin);
         let mut tx = self.store.begin();
         let sha_key = key::sha(&source_name, &sha);
@@ -286,6 +311,52 @@ impl Pipeline {
             effects.archives.push(archive);
             return Ok(());
         }
+        let Some(bytes) = bytes else {
+            let id = self.store.next_id()?;
+            let why = format!(
+                "the file is {size} bytes, over the limit of {limit} bytes (limits.max_bytes); not stored"
+            );
+            let f = finding(rule::TOO_LARGE, "", &why);
+            let mut rec = self.message_record(id, claimed, &claimed.name, &sha, now_ms);
+            rec.size = size;
+            rec.findings.push(f.clone());
+            let to = match claimed.origin {
+                Origin::Customs => {
+                    // Customs' words are kept, never refused: listed as an orphan.
+                    let doc_id = DocId { msg: id, doc: 0 };
+                    let mut d = receipt_record(doc_id, "", String::new(), now_ms);
+                    d.status = status::ORPHAN.to_owned();
+                    tx.count_status(status::ORPHAN, 1)?;
+                    event(
+                        &mut tx,
+                        &mut d,
+                        status::ORPHAN,
+                        now_ms,
+                        why.clone(),
+                        vec![f.clone()],
+                        None,
+                    )?;
+                    tx.put(key::document(doc_id), &d)?;
+                    tx.put_raw(key::orphan(doc_id), Vec::new());
+                    rec.documents = 1;
+                    Destination::Archive
+                }
+                Origin::Sender(_) => {
+                    rec.disposition = Disposition::Refused;
+                    Destination::Failed
+                }
+            };
+            tx.put(key::message(id), &rec)?;
+            tx.put_raw(sha_key, id.to_be_bytes().to_vec());
+            tx.commit()?;
+            effects.archives.push(Archive {
+                claimed: claimed.clone(),
+                to,
+                reason: (to == Destination::Failed)
+                    .then(|| reason_text(&claimed.name, &[reason_line(&claimed.name, "", &f)])),
+            });
+            return Ok(());
+        };
         let parts = if claimed.name.to_ascii_lowercase().ends_with(".zip") {
             unzip(&claimed.name, &bytes, self.limits.max_bytes)
         } else {
@@ -1496,6 +1567,22 @@ fn reason_text(name: &str, lines: &[String]) -> String {
         "customs-gateway refused {name} / 海关网关拒收 {name}\n\n{}",
         lines.concat()
     )
+}
+
+/// SHA-256 of a file, read in pieces.
+fn stream_sha256(path: &std::path::Path) -> std::io::Result<[u8; 32]> {
+    use std::io::Read as _;
+    let mut file = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(buf.get(..n).unwrap_or_default());
+    }
+    Ok(h.finalize().into())
 }
 
 fn hex(bytes: &[u8]) -> String {

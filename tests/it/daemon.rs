@@ -362,3 +362,113 @@ fn a_sigkill_right_after_a_drop_loses_nothing_and_doubles_nothing() {
     assert_eq!(sent, 4);
     assert_eq!(gw.stop().0, Some(0));
 }
+
+/// The customs OutBox files of one type.
+fn outbox_file(gw: &Gateway, prefix: &str) -> Option<String> {
+    names(&gw.customs("OutBox"))
+        .into_iter()
+        .find(|n| n.starts_with(prefix))
+}
+
+/// The CLI against the running daemon: (exit status, stdout, stderr).
+fn cli(gw: &Gateway, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut cmd = crate::util::gateway();
+    cmd.args(args).arg("--config").arg(&gw.config);
+    let run = crate::util::run_with_timeout(cmd, 30);
+    (run.status, run.stdout, run.stderr)
+}
+
+#[test]
+fn what_the_import_client_sends_fails_or_parks_is_recorded_and_retried() {
+    let mut gw = Gateway::new(0);
+    gw.start();
+    drop_set(&gw, 9, true);
+    wait_for(&gw, 20, "forwarded", || {
+        names(&gw.customs("OutBox")).len() == 4
+    });
+    // The client sends three and fails the order, three times in a row.
+    for prefix in ["CEB411", "CEB511", "CEB621"] {
+        let n = outbox_file(&gw, prefix).unwrap();
+        std::fs::rename(
+            gw.customs("OutBox").join(&n),
+            gw.customs("SentBox").join(&n),
+        )
+        .unwrap();
+    }
+    let mut seen = Vec::new();
+    for attempt in 1..=3 {
+        wait_for(&gw, 20, "the order in the OutBox", || {
+            outbox_file(&gw, "CEB311").is_some()
+        });
+        let n = outbox_file(&gw, "CEB311").unwrap();
+        if attempt > 1 {
+            assert!(n.ends_with(&format!("_t{attempt}.xml")), "{n}");
+        }
+        seen.push(n.clone());
+        std::fs::rename(
+            gw.customs("OutBox").join(&n),
+            gw.customs("FailBox").join(&n),
+        )
+        .unwrap();
+    }
+    // retries = 2: after the third failure it is parked, not written again.
+    wait_for(&gw, 20, "the order parked", || {
+        let (_, out, _) = cli(&gw, &["messages", "--status", "parked", "--json"]);
+        out.contains("CEB311")
+    });
+    assert!(outbox_file(&gw, "CEB311").is_none());
+    let (status, out, err) = cli(&gw, &["messages", "--status", "transmitted"]);
+    assert_eq!(status, Some(0), "{err}");
+    for t in ["CEB411", "CEB511", "CEB621"] {
+        assert!(out.contains(t), "{out}");
+    }
+    let (status, out, err) = cli(&gw, &["status", "--json"]);
+    assert_eq!(status, Some(0), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["documents"]["parked"], 1, "{v}");
+    assert_eq!(v["documents"]["transmitted"], 3, "{v}");
+    let (_, out, _) = cli(&gw, &["messages", "--type", "CEB311", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = v[0]["id"].as_str().unwrap().to_owned();
+    let (status, out, err) = cli(&gw, &["show", &id]);
+    assert_eq!(status, Some(0), "{err}");
+    for s in ["set_passed", "forwarded", "transmission_failed", "parked"] {
+        assert!(out.contains(s), "{s}: {out}");
+    }
+    assert_eq!(gw.stop().0, Some(0));
+    // The CLI says when the daemon is not there.
+    let (status, _, err) = cli(&gw, &["status"]);
+    assert_eq!(status, Some(2), "{err}");
+    let _ = seen;
+}
+
+#[test]
+fn a_file_over_the_limit_is_refused_without_being_read_whole() {
+    let mut gw = Gateway::with_config(0, "[limits]\nmax_bytes = 4096\n");
+    gw.start();
+    let mut big = b"<?xml version=\"1.0\"?><x>".to_vec();
+    big.resize(10_000, b' ');
+    gw.drop_file(ECOM, "big.xml", &big);
+    gw.drop_receipt("big-receipt.xml", &big);
+    wait_for(&gw, 20, "both archived", || {
+        names(&gw.sender(ECOM, "FailBox")).len() == 2
+            && names(&gw.path("customs/Archive")).len() == 1
+    });
+    let reason =
+        std::fs::read_to_string(gw.sender(ECOM, "FailBox").join("big.xml.reason.txt")).unwrap();
+    assert!(
+        reason.contains("[TOO_LARGE]") && reason.contains("10000 bytes"),
+        "{reason}"
+    );
+    let (status, out, err) = cli(&gw, &["messages", "--status", "orphan", "--json"]);
+    assert_eq!(status, Some(0), "{err}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(gw.stop().0, Some(0));
+}
