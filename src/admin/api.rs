@@ -211,6 +211,7 @@ async fn status(State(s): State<AdminState>) -> ApiResult {
         "messages": messages,
         "open_sets": stats.open_sets,
         "overdue_sets": stats.overdue_sets,
+        "overdue": stats.overdue,
         "pending_waybills": stats.pending_waybills,
         "queues": {
             "claimed": stats.claimed,

@@ -305,6 +305,33 @@ fn render_status(out: &mut impl Write, s: &Value) -> std::io::Result<()> {
             plural(n("pending_waybills"), "waybill waiting", "waybills waiting")
         ),
     )?;
+    if let Some(list) = s.get("overdue").and_then(|o| o.as_array()) {
+        for o in list {
+            let text = |k: &str| o.get(k).and_then(|x| x.as_str()).unwrap_or("").to_owned();
+            let join = |k: &str| {
+                o.get(k)
+                    .and_then(|x| x.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
+                    .unwrap_or_default()
+            };
+            let key = match text("key") {
+                k if k.is_empty() => "(a waybill without its set)".to_owned(),
+                k => k,
+            };
+            writeln!(
+                out,
+                "  overdue {key}: waiting {} s for {} (has {})",
+                o.get("waited_secs").and_then(|x| x.as_u64()).unwrap_or(0),
+                join("missing"),
+                join("members")
+            )?;
+        }
+    }
     line(
         out,
         "queues",

@@ -87,6 +87,11 @@ impl Forwarder {
         !self.pending.is_empty()
     }
 
+    /// How many wait to be written.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
     /// How many are written and not yet seen sent or failed.
     pub fn watching(&self) -> usize {
         self.watching.len()

@@ -28,6 +28,7 @@ pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use thiserror::Error;
@@ -42,7 +43,7 @@ use files::{NewFile, move_into, write_all};
 use folder::{Folder, Scanner};
 use forward::{CustomsDirs, Forwarder, Report};
 use pipeline::{Claimed, Destination, Effects, ForwardJob, Origin, Pipeline, PipelineError};
-use stats::PipelineStats;
+use stats::{Gauges, PipelineStats};
 
 /// Why the daemon could not start, or stopped.
 #[derive(Debug, Error)]
@@ -200,6 +201,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let (ev_tx, ev_rx) = mpsc::channel::<Event>(64);
     let (fw_tx, fw_rx) = mpsc::unbounded_channel::<Vec<ForwardJob>>();
     let tracker = TaskTracker::new();
+    let gauges = Arc::new(Gauges::default());
     let interval = Duration::from_millis(config.ingest.scan_interval_ms);
 
     // The admin API.
@@ -223,7 +225,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     {
         let shutdown = shutdown.clone();
         let ev_tx = ev_tx.clone();
-        tracker.spawn(forward_task(forwarder, fw_rx, ev_tx, interval, shutdown));
+        let g = gauges.clone();
+        tracker.spawn(forward_task(forwarder, fw_rx, ev_tx, g, interval, shutdown));
     }
 
     // The scanner, woken by filesystem events and by its timer.
@@ -232,7 +235,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     {
         let shutdown = shutdown.clone();
         let ev_tx = ev_tx.clone();
-        tracker.spawn(scan_task(scanner, ev_tx, wake, interval, shutdown));
+        let g = gauges.clone();
+        tracker.spawn(scan_task(scanner, ev_tx, wake, g, interval, shutdown));
     }
     drop(ev_tx);
 
@@ -246,6 +250,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         fw_tx,
         dirs,
         stats_tx,
+        gauges,
+        interval,
         batch,
         shutdown.clone(),
     )
@@ -346,6 +352,7 @@ async fn scan_task(
     mut scanner: Scanner,
     ev_tx: mpsc::Sender<Event>,
     wake: Arc<Notify>,
+    gauges: Arc<Gauges>,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
@@ -373,6 +380,7 @@ async fn scan_task(
         let now = Instant::now();
         let regular = now.checked_add(interval).unwrap_or(now);
         next = due.map_or(regular, |d| d.min(regular));
+        gauges.claimed.fetch_add(claimed.len(), Ordering::Relaxed);
         if !claimed.is_empty() && ev_tx.send(Event::Files(claimed)).await.is_err() {
             break;
         }
@@ -386,6 +394,7 @@ async fn forward_task(
     mut forwarder: Forwarder,
     mut jobs: mpsc::UnboundedReceiver<Vec<ForwardJob>>,
     ev_tx: mpsc::Sender<Event>,
+    gauges: Arc<Gauges>,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
@@ -422,6 +431,12 @@ async fn forward_task(
                 break;
             }
         }
+        gauges
+            .forward_queued
+            .store(forwarder.pending(), Ordering::Relaxed);
+        gauges
+            .forward_written
+            .store(forwarder.watching(), Ordering::Relaxed);
         if last_check.elapsed() >= interval {
             last_check = Instant::now();
             let (sent, failed) = forwarder.check();
@@ -446,6 +461,8 @@ async fn pipeline_task(
     fw_tx: mpsc::UnboundedSender<Vec<ForwardJob>>,
     dirs: Dirs,
     stats_tx: watch::Sender<PipelineStats>,
+    gauges: Arc<Gauges>,
+    interval: Duration,
     batch: usize,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
@@ -454,7 +471,9 @@ async fn pipeline_task(
     // First what an earlier run left: its effects, and its claimed files.
     let mut first = vec![Event::Files(reclaimed)];
     let mut carried = Some(recovered);
-    let mut last_overdue = Instant::now();
+    let mut last_overdue: Option<Instant> = None;
+    // Overdue sets and queue depths are recomputed this often.
+    let periodic_every = interval.max(Duration::from_secs(1));
     loop {
         let mut events = std::mem::take(&mut first);
         if events.is_empty() && carried.is_none() {
@@ -463,6 +482,8 @@ async fn pipeline_task(
                     Some(ev) => events.push(ev),
                     None => break,
                 },
+                // Time passes: sets become overdue without any event.
+                _ = tokio::time::sleep(periodic_every) => {}
                 _ = shutdown.cancelled() => {
                     // Stop taking new work; store what was claimed.
                     ev_rx.close();
@@ -491,9 +512,9 @@ async fn pipeline_task(
         let d = dirs.clone();
         let fw = fw_tx.clone();
         let now = now_ms();
-        let overdue_due = last_overdue.elapsed() >= Duration::from_secs(5);
+        let overdue_due = last_overdue.is_none_or(|t| t.elapsed() >= periodic_every);
         if overdue_due {
-            last_overdue = Instant::now();
+            last_overdue = Some(Instant::now());
         }
         let (p, result) = tokio::task::spawn_blocking(move || {
             let r = run_batch(&mut pipeline, events, effects, &d, &fw, now, overdue_due);
@@ -502,17 +523,27 @@ async fn pipeline_task(
         .await
         .map_err(|e| DaemonError::Task(e.to_string()))?;
         pipeline = p;
-        let (n_files, overdue) = result?;
-        stats.batches = stats.batches.saturating_add(1);
-        stats.flushes = stats.flushes.saturating_add(1);
+        let (n_files, flushed, overdue) = result?;
+        gauges.claimed.fetch_sub(
+            n_files.min(gauges.claimed.load(Ordering::Relaxed)),
+            Ordering::Relaxed,
+        );
+        stats.batches = stats.batches.saturating_add(u64::from(flushed));
+        stats.flushes = stats.flushes.saturating_add(u64::from(flushed));
         stats.files = stats
             .files
             .saturating_add(u64::try_from(n_files).unwrap_or(0));
         let es = pipeline.engine().stats();
         stats.open_sets = es.sets;
         stats.pending_waybills = es.pending_waybills;
+        stats.claimed = gauges.claimed.load(Ordering::Relaxed);
+        stats.forward_queued = gauges.forward_queued.load(Ordering::Relaxed);
+        stats.forward_written = gauges.forward_written.load(Ordering::Relaxed);
         if let Some(o) = overdue {
-            stats.overdue_sets = o;
+            stats.overdue_sets = o.count;
+            stats.overdue = o.sets;
+            stats.parked = o.parked;
+            stats.inbox_pending = o.inbox_pending;
         }
         stats_tx.send_replace(stats.clone());
         if shutdown.is_cancelled() && ev_rx.is_closed() && ev_rx.is_empty() {
@@ -531,8 +562,9 @@ fn run_batch(
     fw_tx: &mpsc::UnboundedSender<Vec<ForwardJob>>,
     now: u64,
     overdue_due: bool,
-) -> Result<(usize, Option<usize>), PipelineError> {
+) -> Result<(usize, bool, Option<pipeline::Periodic>), PipelineError> {
     let mut n_files = 0usize;
+    let busy = !events.is_empty() || !effects.is_empty();
     for ev in events {
         match ev {
             Event::Files(list) => {
@@ -549,10 +581,16 @@ fn run_batch(
     }
     // Group commit: everything above is durable before anything is
     // acknowledged below.
-    pipeline.store().flush_blocking()?;
-    carry_out(pipeline, effects, dirs, fw_tx)?;
-    let overdue = overdue_due.then(|| pipeline.overdue(now));
-    Ok((n_files, overdue))
+    if busy {
+        pipeline.store().flush_blocking()?;
+        carry_out(pipeline, effects, dirs, fw_tx)?;
+    }
+    let periodic = if overdue_due {
+        Some(pipeline.periodic(now)?)
+    } else {
+        None
+    };
+    Ok((n_files, busy, periodic))
 }
 
 /// Moves the originals, writes the receipts, hands over the forwards.

@@ -23,6 +23,7 @@ use tracing::{info, warn};
 
 use crate::codec::{self, Content, Limits};
 use crate::config::SenderConfig;
+use crate::daemon::stats::OverdueSet;
 use crate::engine::{
     AppType, DocKind, Engine, EngineError, InboundId, Placement, SetKey, SetReport, Status,
     Violation, receipt_for,
@@ -107,12 +108,30 @@ pub struct Effects {
 }
 
 impl Effects {
+    /// Whether there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.archives.is_empty() && self.forwards.is_empty() && self.inbox.is_empty()
+    }
+
     /// Adds another batch's effects.
     pub fn extend(&mut self, other: Effects) {
         self.archives.extend(other.archives);
         self.forwards.extend(other.forwards);
         self.inbox.extend(other.inbox);
     }
+}
+
+/// What [`Pipeline::periodic`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Periodic {
+    /// How many sets (and lone waybills) are overdue.
+    pub count: usize,
+    /// The first 100 of them.
+    pub sets: Vec<OverdueSet>,
+    /// Messages parked after too many transmission failures.
+    pub parked: usize,
+    /// Receipts not yet written into a sender's InBox.
+    pub inbox_pending: usize,
 }
 
 /// Why the pipeline stopped. Any of these stops the daemon: the store and
@@ -1453,9 +1472,44 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Open sets past the timeout.
-    pub fn overdue(&self, now_ms: u64) -> usize {
-        self.engine.overdue(now_ms).len()
+    /// What is computed every few seconds rather than per batch: the
+    /// overdue sets (time passes without events) and the small queues.
+    pub fn periodic(&self, now_ms: u64) -> Result<Periodic, PipelineError> {
+        let overdue = self.engine.overdue(now_ms);
+        let sets = overdue
+            .iter()
+            .take(100)
+            .map(|o| OverdueSet {
+                key: o.key.as_ref().map(ToString::to_string).unwrap_or_default(),
+                members: o
+                    .members
+                    .iter()
+                    .map(|m| {
+                        format!(
+                            "{}.{} {}",
+                            m.source.message,
+                            m.source.document,
+                            m.kind.name()
+                        )
+                    })
+                    .collect(),
+                missing: o.missing.iter().map(|k| k.name().to_owned()).collect(),
+                since_ms: o.since_ms,
+                waited_secs: o.waited_secs,
+            })
+            .collect();
+        let parked = self
+            .store
+            .scan::<ForwardRecord>(b"f")?
+            .iter()
+            .filter(|(_, f)| f.state == "parked")
+            .count();
+        Ok(Periodic {
+            count: overdue.len(),
+            sets,
+            parked,
+            inbox_pending: self.store.count(b"r"),
+        })
     }
 }
 

@@ -27,4 +27,32 @@ pub struct PipelineStats {
     pub files: u64,
     /// Flushes (fsyncs of the store) since start.
     pub flushes: u64,
+    /// The overdue sets, oldest first (at most 100).
+    pub overdue: Vec<OverdueSet>,
+}
+
+/// An order set (or a lone waybill) waiting past `engine.incomplete_timeout_secs`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OverdueSet {
+    /// `orderNo=…,ebpCode=…`; empty for a waybill that found no set.
+    pub key: String,
+    /// The documents there (`msg.doc TYPE`).
+    pub members: Vec<String>,
+    /// The message types missing.
+    pub missing: Vec<String>,
+    /// Waiting since (ms since the Unix epoch).
+    pub since_ms: u64,
+    /// Waiting for this long, in seconds.
+    pub waited_secs: u64,
+}
+
+/// Counters the tasks share (queue depths between them).
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Files claimed by a scanner and not yet stored.
+    pub claimed: std::sync::atomic::AtomicUsize,
+    /// Forward jobs waiting in the forwarder.
+    pub forward_queued: std::sync::atomic::AtomicUsize,
+    /// Files written to customs and not yet seen sent or failed.
+    pub forward_written: std::sync::atomic::AtomicUsize,
 }

@@ -307,6 +307,7 @@ impl Server {
             batches: 8,
             files: 9,
             flushes: 10,
+            overdue: Vec::new(),
         });
         let state = AdminState {
             store,

@@ -472,3 +472,26 @@ fn a_file_over_the_limit_is_refused_without_being_read_whole() {
     );
     assert_eq!(gw.stop().0, Some(0));
 }
+
+#[test]
+fn incomplete_sets_past_the_timeout_are_listed_and_counted_not_forwarded() {
+    let mut gw = Gateway::with_config(0, "[engine]\nincomplete_timeout_secs = 1\n");
+    gw.start();
+    let files = set_files(10, true);
+    for (sender, name, bytes) in &files[..2] {
+        gw.drop_file(sender, name, bytes);
+    }
+    wait_for(&gw, 20, "the set listed as overdue", || {
+        let (_, out, _) = cli(&gw, &["status", "--json"]);
+        serde_json::from_str::<serde_json::Value>(&out).is_ok_and(|v| v["overdue_sets"] == 1)
+    });
+    let (status, out, err) = cli(&gw, &["status"]);
+    assert_eq!(status, Some(0), "{err}");
+    assert!(
+        out.contains("overdue orderNo=GW20261121000010,ebpCode=3301960A01")
+            && out.contains("CEB511, CEB621"),
+        "{out}"
+    );
+    assert!(names(&gw.customs("OutBox")).is_empty());
+    assert_eq!(gw.stop().0, Some(0));
+}
