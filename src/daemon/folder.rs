@@ -84,9 +84,10 @@ impl Scanner {
         out
     }
 
-    /// Scans every folder once at `now`: claims the settled files and says
-    /// when the next file still settling will be due.
-    pub fn scan(&mut self, now: Instant) -> (Vec<Claimed>, Option<Instant>) {
+    /// Scans every folder once at `now`: claims at most `max` settled files
+    /// and says when the next scan is due (at once when it stopped at
+    /// `max`; else when the next file still settling will be).
+    pub fn scan(&mut self, now: Instant, max: usize) -> (Vec<Claimed>, Option<Instant>) {
         let mut claimed = Vec::new();
         let mut next: Option<Instant> = None;
         let mut present: Vec<PathBuf> = Vec::new();
@@ -121,6 +122,13 @@ impl Scanner {
                     }
                 };
                 if !settled {
+                    continue;
+                }
+                if claimed.len() >= max {
+                    // Enough for one batch: the rest at the next scan, at
+                    // once. What is claimed is what is in flight, so a
+                    // stop never waits for a whole backlog.
+                    next = Some(now);
                     continue;
                 }
                 let Some(file_name) = path.file_name() else {

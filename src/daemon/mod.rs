@@ -198,7 +198,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let reclaimed = scanner.recover();
 
     let (stats_tx, stats_rx) = watch::channel(PipelineStats::default());
-    let (ev_tx, ev_rx) = mpsc::channel::<Event>(64);
+    // Few batches in flight: a stop stores what is claimed, not a backlog.
+    let (ev_tx, ev_rx) = mpsc::channel::<Event>(4);
     let (fw_tx, fw_rx) = mpsc::unbounded_channel::<Vec<ForwardJob>>();
     let tracker = TaskTracker::new();
     let gauges = Arc::new(Gauges::default());
@@ -236,7 +237,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         let shutdown = shutdown.clone();
         let ev_tx = ev_tx.clone();
         let g = gauges.clone();
-        tracker.spawn(scan_task(scanner, ev_tx, wake, g, interval, shutdown));
+        let max_claims = config.ingest.batch;
+        tracker.spawn(scan_task(
+            scanner, ev_tx, wake, g, interval, max_claims, shutdown,
+        ));
     }
     drop(ev_tx);
 
@@ -354,6 +358,7 @@ async fn scan_task(
     wake: Arc<Notify>,
     gauges: Arc<Gauges>,
     interval: Duration,
+    max_claims: usize,
     shutdown: CancellationToken,
 ) {
     let mut next = Instant::now();
@@ -365,7 +370,7 @@ async fn scan_task(
             _ = tokio::time::sleep_until(sleep_until) => {}
         }
         let (s, (claimed, due)) = match tokio::task::spawn_blocking(move || {
-            let r = scanner.scan(Instant::now());
+            let r = scanner.scan(Instant::now(), max_claims);
             (scanner, r)
         })
         .await

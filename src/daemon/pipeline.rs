@@ -763,11 +763,20 @@ impl Pipeline {
                 .collect();
             match receipt_for(kind, document, &violations, now_ms) {
                 Ok(m) => self.queue_receipt(tx, &doc.rec.sender, doc.rec.id, &m, effects)?,
-                Err(error) => info!(
-                    message = "No receipt for a refused document.",
-                    document = %doc.rec.id,
-                    %error
-                ),
+                Err(error) => {
+                    let text = format!(
+                        "customs-gateway refused {} {} / 海关网关拒收\n(no {} receipt: {error})\n\n{}",
+                        doc.rec.ty,
+                        doc.rec.key,
+                        doc.rec.ty,
+                        findings
+                            .iter()
+                            .map(|f| reason_line(label, &doc.rec.key, f))
+                            .collect::<String>()
+                    );
+                    let (sender, id, ty) = (doc.rec.sender.clone(), doc.rec.id, doc.rec.ty.clone());
+                    self.queue_text(tx, &sender, id, &ty, text, effects)?;
+                }
             }
         }
         Ok(())
@@ -797,6 +806,29 @@ impl Pipeline {
                 message.spec.name, answers.msg, answers.doc
             ),
             bytes,
+        };
+        tx.put(key::inbox(seq), &rec)?;
+        effects.inbox.push((seq, rec));
+        Ok(())
+    }
+
+    /// Queues a text answer (`….reason.txt`) for a sender's InBox, where no
+    /// receipt message can be written honestly.
+    fn queue_text(
+        &mut self,
+        tx: &mut Tx,
+        sender: &str,
+        answers: DocId,
+        ty: &str,
+        text: String,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let seq = self.store.next_id()?;
+        let rec = InboxRecord {
+            v: VERSION,
+            sender: sender.to_owned(),
+            file: format!("{ty}_{:012}_{}_{seq}.reason.txt", answers.msg, answers.doc),
+            bytes: text.into_bytes(),
         };
         tx.put(key::inbox(seq), &rec)?;
         effects.inbox.push((seq, rec));
@@ -1056,6 +1088,7 @@ impl Pipeline {
             }
             tx.put(key::document(*m), &d)?;
         }
+        let rec_findings = findings.clone();
         let rec = SetRecord {
             v: VERSION,
             status: outcome.as_str().to_owned(),
@@ -1082,14 +1115,27 @@ impl Pipeline {
                     if !changed && resend != Some(id) {
                         continue;
                     }
-                    let Ok(message) = &r.message else {
-                        continue;
-                    };
-                    let sender = tx
+                    let (sender, ty) = tx
                         .get::<DocumentRecord>(&key::document(id))?
-                        .map(|d| d.sender)
+                        .map(|d| (d.sender, d.ty))
                         .unwrap_or_default();
-                    self.queue_receipt(tx, &sender, id, message, effects)?;
+                    match &r.message {
+                        Ok(message) => self.queue_receipt(tx, &sender, id, message, effects)?,
+                        // No honest receipt (an inventory without preNo):
+                        // the sender still gets the verdict, as text.
+                        Err(why) => {
+                            let lines: Vec<String> = rec_findings
+                                .iter()
+                                .map(|f| reason_line(&format!("set {set}"), "", f))
+                                .collect();
+                            let text = format!(
+                                "customs-gateway: {ty} {} was not forwarded: its order set failed the cross-document check\n(no {ty} receipt: {why})\n\n{}",
+                                r.document_key,
+                                lines.concat()
+                            );
+                            self.queue_text(tx, &sender, id, &ty, text, effects)?;
+                        }
+                    }
                 }
                 if let Some(dup) = resend
                     && !members.contains(&dup)
@@ -1276,7 +1322,11 @@ impl Pipeline {
                 let Some(c) = tx.get::<DocumentRecord>(&key::document(cand))? else {
                     continue;
                 };
-                if c.answers.is_none() && c.sender != "customs" && c.status != status::REFUSED {
+                let answered = !matches!(
+                    c.status.as_str(),
+                    status::REFUSED | status::DUPLICATE | status::RECEIPT | status::ORPHAN
+                );
+                if c.answers.is_none() && c.sender != "customs" && answered {
                     target = Some(c);
                     break;
                 }

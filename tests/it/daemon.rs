@@ -121,12 +121,22 @@ fn a_failing_set_is_never_forwarded_and_each_sender_gets_its_receipts() {
     gw.start();
     drop_set(&gw, 2, false);
     wait_for(&gw, 20, "receipts in both InBoxes", || {
-        names(&gw.sender(ECOM, "InBox")).len() == 1
+        names(&gw.sender(ECOM, "InBox")).len() == 2
             && names(&gw.sender(PARTNERS, "InBox")).len() == 2
     });
     let ecom: Vec<String> = names(&gw.sender(ECOM, "InBox"));
     let partners = names(&gw.sender(PARTNERS, "InBox"));
     assert!(ecom[0].starts_with("CEB312_"), "{ecom:?}");
+    // The inventory has no preNo, so no honest CEB622: the verdict as text.
+    assert!(
+        ecom[1].starts_with("CEB621_") && ecom[1].ends_with(".reason.txt"),
+        "{ecom:?}"
+    );
+    let text = std::fs::read_to_string(gw.sender(ECOM, "InBox").join(&ecom[1])).unwrap();
+    assert!(
+        text.contains("[SET_PAID_AMOUNT]") && text.contains("规则"),
+        "{text}"
+    );
     assert!(partners[0].starts_with("CEB412_"), "{partners:?}");
     assert!(partners[1].starts_with("CEB512_"), "{partners:?}");
     let receipt = std::fs::read_to_string(gw.sender(PARTNERS, "InBox").join(&partners[0])).unwrap();
