@@ -505,3 +505,53 @@ fn incomplete_sets_past_the_timeout_are_listed_and_counted_not_forwarded() {
     assert!(names(&gw.customs("OutBox")).is_empty());
     assert_eq!(gw.stop().0, Some(0));
 }
+
+#[test]
+fn a_change_of_a_forwarded_document_is_forwarded_when_its_set_passes_again() {
+    use customs_gateway::schema::fields::order_head as oh;
+    let mut gw = Gateway::new(0);
+    gw.start();
+    drop_set(&gw, 11, true);
+    wait_for(&gw, 20, "forwarded", || {
+        names(&gw.customs("OutBox")).len() == 4
+    });
+    // appType 2 with a new note: the closed set comes back from the store,
+    // passes again, and only the change goes to customs.
+    let mut change = numbered_set(11, true).order;
+    change.head.set(oh::APP_TYPE, "2");
+    change.head.set(oh::NOTE, "address corrected");
+    change
+        .head
+        .set(oh::GUID, "0A1B2C3D-0000-4000-8000-000000000011");
+    gw.drop_file(ECOM, "change.xml", &message_bytes(0, &change));
+    wait_for(&gw, 20, "the change forwarded", || {
+        names(&gw.customs("OutBox")).len() == 5
+    });
+    // A change that breaks the set: refused by the check, not forwarded.
+    let mut bad = numbered_set(11, true).order;
+    bad.head.set(oh::APP_TYPE, "2");
+    bad.head
+        .set(oh::GUID, "0A1B2C3D-0000-4000-8000-000000000012");
+    let paid = bad.head.dec(oh::ACTURAL_PAID).unwrap();
+    bad.head
+        .set_dec(oh::ACTURAL_PAID, paid + crate::engine::d("100"));
+    gw.drop_file(ECOM, "bad-change.xml", &message_bytes(0, &bad));
+    wait_for(&gw, 20, "the failing change answered", || {
+        names(&gw.sender(ECOM, "InBox")).len() == 2
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(names(&gw.customs("OutBox")).len(), 5);
+    assert_eq!(gw.stop().0, Some(0));
+    let store = Store::open(&gw.path("store")).unwrap();
+    let orders: Vec<DocumentRecord> =
+        documents(&store, "order|orderNo=GW20261121000011,ebpCode=3301960A01")
+            .into_iter()
+            .filter(|d| d.ty == "CEB311")
+            .collect();
+    let statuses: Vec<&str> = orders.iter().map(|d| d.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["replaced", "replaced", "set_failed"],
+        "{orders:#?}"
+    );
+}
