@@ -555,3 +555,19 @@ fn a_change_of_a_forwarded_document_is_forwarded_when_its_set_passes_again() {
         "{orders:#?}"
     );
 }
+
+#[test]
+fn a_second_daemon_on_the_same_store_is_refused_with_a_clear_reason() {
+    let mut gw = Gateway::new(0);
+    gw.start();
+    let mut cmd = crate::util::gateway();
+    cmd.args(["serve", "--config"]).arg(&gw.config);
+    let run = crate::util::run_with_timeout(cmd, 30);
+    assert_eq!(run.status, Some(2), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("store") && run.stderr.contains("lock"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(gw.stop().0, Some(0));
+}
