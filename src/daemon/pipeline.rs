@@ -946,10 +946,11 @@ impl Pipeline {
         let Some(rec) = tx.get::<SetRecord>(&key::set(set))? else {
             return Ok(());
         };
+        // Only decided sets are closed, so what comes back is decided: the
+        // next report stores it, and `close_decided` closes it again.
         for id in rec.members {
             self.replay(tx, id)?;
         }
-        tx.put_raw(key::open(set), Vec::new());
         Ok(())
     }
 
@@ -1098,7 +1099,12 @@ impl Pipeline {
         };
         tx.put(key::set(set), &rec)?;
         tx.put_raw(key::by_order(set), Vec::new());
-        tx.put_raw(key::open(set), Vec::new());
+        if members.is_empty() {
+            // Every member deleted: the engine dropped the set.
+            tx.remove(key::open(set));
+        } else {
+            tx.put_raw(key::open(set), Vec::new());
+        }
         match outcome {
             Status::Pass if changed => {
                 for m in &members {

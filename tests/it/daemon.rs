@@ -571,3 +571,43 @@ fn a_second_daemon_on_the_same_store_is_refused_with_a_clear_reason() {
     );
     assert_eq!(gw.stop().0, Some(0));
 }
+
+#[test]
+fn a_delete_removes_the_document_and_a_delete_of_nothing_is_refused() {
+    use customs_gateway::schema::fields::order_head as oh;
+    let mut gw = Gateway::new(0);
+    gw.start();
+    let files = set_files(12, true);
+    let (sender, name, bytes) = &files[0];
+    gw.drop_file(sender, name, bytes);
+    let mut delete = numbered_set(12, true).order;
+    delete.head.set(oh::APP_TYPE, "3");
+    delete
+        .head
+        .set(oh::GUID, "0A1B2C3D-0000-4000-8000-000000000013");
+    wait_for(&gw, 20, "the order stored", || {
+        names(&gw.sender(ECOM, "SentBox")).len() == 1
+    });
+    gw.drop_file(ECOM, "delete.xml", &message_bytes(0, &delete));
+    wait_for(&gw, 20, "the delete stored", || {
+        names(&gw.sender(ECOM, "SentBox")).len() == 2
+    });
+    // Deleting it again: there is nothing left to delete.
+    let mut again = delete.clone();
+    again
+        .head
+        .set(oh::GUID, "0A1B2C3D-0000-4000-8000-000000000014");
+    gw.drop_file(ECOM, "delete-again.xml", &message_bytes(0, &again));
+    wait_for(&gw, 20, "the second delete refused", || {
+        names(&gw.sender(ECOM, "FailBox")).contains(&"delete-again.xml".to_owned())
+    });
+    assert_eq!(gw.stop().0, Some(0));
+    let store = Store::open(&gw.path("store")).unwrap();
+    let statuses: Vec<String> =
+        documents(&store, "order|orderNo=GW20261121000012,ebpCode=3301960A01")
+            .into_iter()
+            .map(|d| d.status)
+            .collect();
+    assert_eq!(statuses, ["deleted", "deleted", "refused"]);
+    assert!(store.keys(b"o").unwrap().is_empty(), "no open set left");
+}
