@@ -595,24 +595,13 @@ impl Pipeline {
             Ok(Content::Unsupported(u)) => {
                 rec.ty = u.root.clone();
                 rec.encoding = u.charset.label().to_owned();
-                let f = finding(
-                    rule::SENDER_TYPE,
-                    "",
-                    &format!("<{}> is not a declaration the gateway forwards", u.root),
-                );
-                reasons.push(reason_line(label, "", &f));
-                rec.findings.push(f);
-                rec.disposition = Disposition::Refused;
-                tx.put(key::message(id), &rec)?;
-                return Ok(());
+                let why = format!("<{}> is not a declaration the gateway forwards", u.root);
+                let f = finding(rule::SENDER_TYPE, "", &why);
+                return refuse_message(tx, rec, f, label, reasons);
             }
             Err(e) => {
                 let f = finding(e.rule(), "", &e.to_string());
-                reasons.push(reason_line(label, "", &f));
-                rec.findings.push(f);
-                rec.disposition = Disposition::Refused;
-                tx.put(key::message(id), &rec)?;
-                return Ok(());
+                return refuse_message(tx, rec, f, label, reasons);
             }
         };
         let message = decoded.message;
@@ -623,17 +612,15 @@ impl Pipeline {
         rec.signed = business.signature.is_some() || message.signature.is_some();
         rec.documents = u32::try_from(business.documents.len()).unwrap_or(u32::MAX);
         if written_by_customs(spec) || DocKind::of(spec).is_none() {
-            let f = finding(
-                rule::SENDER_TYPE,
-                "",
-                &format!("{} is not a declaration the gateway forwards", spec.name),
-            );
-            reasons.push(reason_line(label, "", &f));
-            rec.findings.push(f);
-            rec.disposition = Disposition::Refused;
+            let why = format!("{} is not a declaration the gateway forwards", spec.name);
             rec.documents = 0;
-            tx.put(key::message(id), &rec)?;
-            return Ok(());
+            return refuse_message(
+                tx,
+                rec,
+                finding(rule::SENDER_TYPE, "", &why),
+                label,
+                reasons,
+            );
         }
         // Written now: a set that passes below looks its members' messages up.
         tx.put(key::message(id), &rec)?;
@@ -1589,6 +1576,21 @@ pub fn forward_name(msg: u64, ty: &str, attempt: u32) -> String {
     } else {
         format!("{ty}_GW{msg:016}_t{attempt}.xml")
     }
+}
+
+/// Stores a message refused as a whole (no document of it is taken).
+fn refuse_message(
+    tx: &mut Tx,
+    mut rec: MessageRecord,
+    f: Finding,
+    label: &str,
+    reasons: &mut Vec<String>,
+) -> Result<(), PipelineError> {
+    reasons.push(reason_line(label, "", &f));
+    rec.findings.push(f);
+    rec.disposition = Disposition::Refused;
+    tx.put(key::message(rec.id), &rec)?;
+    Ok(())
 }
 
 fn receipt_record(id: DocId, ty: &str, key: String, now_ms: u64) -> DocumentRecord {
