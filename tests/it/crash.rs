@@ -379,7 +379,8 @@ fn sigkill_at_random_moments_loses_nothing_and_doubles_nothing() {
 
 /// Every dropped file is in its sender's SentBox exactly once, byte for
 /// byte (every file is valid and within its sender's codes, so none is
-/// refused); nothing is left in an OutBox or TempBox, nothing else appeared.
+/// refused); nothing is left in an OutBox, a TempBox or a staging folder,
+/// nothing else appeared.
 fn check_files(gw: &Gateway, files: &[File]) {
     for s in [ECOM, PARTNERS] {
         assert_eq!(
@@ -392,6 +393,13 @@ fn check_files(gw: &Gateway, files: &[File]) {
             Vec::<String>::new(),
             "{s} TempBox"
         );
+        // A write cut short by a kill is finished under the same name at a
+        // later start, so no staged file is left behind either.
+        assert_eq!(
+            names(&gw.sender(s, "TempBox/.staging")),
+            Vec::<String>::new(),
+            "{s} TempBox/.staging"
+        );
         let failed = names(&gw.sender(s, "FailBox"));
         assert!(failed.is_empty(), "{s} FailBox holds {failed:?}");
         let sent = names(&gw.sender(s, "SentBox"));
@@ -403,6 +411,9 @@ fn check_files(gw: &Gateway, files: &[File]) {
         expected.sort();
         // A doubled move would show as NAME.2.xml; a lost file as a gap.
         assert_eq!(sent, expected, "{s} SentBox");
+    }
+    for work in ["GatewayTemp/out", "GatewayTemp/in"] {
+        assert_eq!(names(&gw.customs(work)), Vec::<String>::new(), "{work}");
     }
     for f in files {
         let bytes = std::fs::read(gw.sender(f.sender, "SentBox").join(&f.name)).unwrap();
