@@ -41,7 +41,7 @@ echo "machine:  $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 10485
 echo "seed:     $seed"
 if [ "$status" -eq 0 ] && [ -n "$summary" ]; then
     echo "outcome:  pass"
-    echo "kills:    $(field kills) ($(field busy_kills) with files still in an OutBox or TempBox)"
+    echo "kills:    $(field kills): $(field effect_kills) right after a flushed batch's first effect, $(field forward_kills) amid forwards, the rest on a timer; $(field busy_kills) left claimed files in a TempBox"
     echo "files:    $(field files) ($(field dropped_while_down) dropped while the daemon was down)"
     echo "sets:     $(field sets): $(field passed) passed, $(field failed) failed; $(field forwarded) documents forwarded"
     echo "duration: ${secs} s (the test itself: $(field secs) s)"
