@@ -157,11 +157,12 @@ impl Gateway {
         }
     }
 
-    /// SIGKILL, then reaps it.
-    pub fn kill(&mut self) {
+    /// SIGKILL, then reaps it: how it ended (killed by SIGKILL, unless it
+    /// had already exited by itself).
+    pub fn kill(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
         signal(&child, libc::SIGKILL);
-        let _ = child.wait();
+        child.wait().unwrap()
     }
 
     /// Everything it logged so far.

@@ -3,6 +3,7 @@
 mod admin;
 mod check_sets;
 mod cli;
+mod crash;
 mod daemon;
 mod differential;
 mod docs;
