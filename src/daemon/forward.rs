@@ -97,11 +97,16 @@ impl Forwarder {
         self.watching.len()
     }
 
-    /// Writes every pending job; returns those now in the OutBox.
-    pub fn write_pending(&mut self) -> Vec<ForwardJob> {
-        let mut jobs = std::mem::take(&mut self.pending);
-        // Inventories last; otherwise in the order queued.
-        jobs.sort_by_key(|j| j.ty == "CEB621");
+    /// Writes up to `max` pending jobs (inventories after everything else,
+    /// otherwise in the order queued); returns those now in the OutBox.
+    /// A backlog goes in chunks, each reported as soon as it is written, so
+    /// a daemon that keeps being stopped still makes progress.
+    pub fn write_pending(&mut self, max: usize) -> Vec<ForwardJob> {
+        let mut all = std::mem::take(&mut self.pending);
+        all.sort_by_key(|j| j.ty == "CEB621");
+        let rest = all.split_off(max.min(all.len()));
+        let jobs = all;
+        self.pending = rest;
         let mut done = Vec::new();
         let mut files = Vec::new();
         let mut writing = Vec::new();

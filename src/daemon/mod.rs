@@ -86,6 +86,9 @@ pub enum DaemonError {
     Task(String),
 }
 
+/// The most files the forwarder writes under one sync before it reports them.
+const FORWARD_CHUNK: usize = 512;
+
 /// What the pipeline task receives.
 #[derive(Debug)]
 enum Event {
@@ -416,25 +419,33 @@ async fn forward_task(
         while let Ok(j) = jobs.try_recv() {
             forwarder.add(j);
         }
-        if forwarder.has_pending() {
+        let mut stopped = false;
+        while forwarder.has_pending() && !shutdown.is_cancelled() {
             let Ok((f, done)) = tokio::task::spawn_blocking(move || {
-                let done = forwarder.write_pending();
+                let done = forwarder.write_pending(FORWARD_CHUNK);
                 (forwarder, done)
             })
             .await
             else {
                 error!(message = "The forwarder failed.");
-                break;
+                return;
             };
             forwarder = f;
-            if !done.is_empty()
-                && ev_tx
-                    .send(Event::Forwarder(Report::Written(done)))
-                    .await
-                    .is_err()
-            {
+            if done.is_empty() {
+                // Nothing could be written: try again at the next tick.
                 break;
             }
+            if ev_tx
+                .send(Event::Forwarder(Report::Written(done)))
+                .await
+                .is_err()
+            {
+                stopped = true;
+                break;
+            }
+        }
+        if stopped {
+            break;
         }
         gauges
             .forward_queued
