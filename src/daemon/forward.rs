@@ -14,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::files::{NewFile, write_all};
 use super::pipeline::{ForwardJob, forward_bytes};
@@ -94,6 +94,7 @@ impl Forwarder {
 
     /// Writes every pending job; returns those now in the OutBox.
     pub fn write_pending(&mut self) -> Vec<ForwardJob> {
+        let started = std::time::Instant::now();
         let mut jobs = std::mem::take(&mut self.pending);
         // Inventories last; otherwise in the order queued.
         jobs.sort_by_key(|j| j.ty == "CEB621");
@@ -137,6 +138,7 @@ impl Forwarder {
                 }
             }
         }
+        let prepared = std::time::Instant::now();
         if !files.is_empty() {
             let results = write_all(&self.dirs.staging, &files);
             for (job, r) in writing.into_iter().zip(results) {
@@ -159,6 +161,12 @@ impl Forwarder {
         if !done.is_empty() {
             info!(message = "Forwarded to customs.", files = done.len());
         }
+        debug!(
+            message = "Forward batch written.",
+            files = done.len(),
+            prepare_ms = (prepared - started).as_secs_f64() * 1000.0,
+            write_ms = prepared.elapsed().as_secs_f64() * 1000.0
+        );
         done
     }
 

@@ -34,7 +34,7 @@ use thiserror::Error;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, ConfigError};
 use crate::store::{Store, StoreError};
@@ -358,7 +358,15 @@ async fn scan_task(
             _ = tokio::time::sleep_until(sleep_until) => {}
         }
         let (s, (claimed, due)) = match tokio::task::spawn_blocking(move || {
-            let r = scanner.scan(Instant::now());
+            let t = Instant::now();
+            let r = scanner.scan(t);
+            if !r.0.is_empty() {
+                debug!(
+                    message = "Scanned.",
+                    claimed = r.0.len(),
+                    ms = ms(t.elapsed())
+                );
+            }
             (scanner, r)
         })
         .await
@@ -532,6 +540,7 @@ fn run_batch(
     now: u64,
     overdue_due: bool,
 ) -> Result<(usize, Option<usize>), PipelineError> {
+    let started = Instant::now();
     let mut n_files = 0usize;
     for ev in events {
         match ev {
@@ -547,12 +556,26 @@ fn run_batch(
             }
         }
     }
+    let processed = Instant::now();
     // Group commit: everything above is durable before anything is
     // acknowledged below.
     pipeline.store().flush_blocking()?;
+    let flushed = Instant::now();
     carry_out(pipeline, effects, dirs, fw_tx)?;
     let overdue = overdue_due.then(|| pipeline.overdue(now));
+    debug!(
+        message = "Batch stored.",
+        files = n_files,
+        process_ms = ms(processed - started),
+        flush_ms = ms(flushed - processed),
+        effects_ms = ms(flushed.elapsed())
+    );
     Ok((n_files, overdue))
+}
+
+/// A duration in milliseconds, for the logs.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Moves the originals, writes the receipts, hands over the forwards.
