@@ -136,6 +136,11 @@ pub struct Pipeline {
     limits: Limits,
     senders: Vec<SenderConfig>,
     retries: u32,
+    /// Sets the engine may have decided since they were last closed: the
+    /// sets of the reports applied and the sets brought back from the
+    /// store. Every other set the engine holds is undecided, so closing
+    /// decided sets looks at these only (not at every open set).
+    touched: Vec<SetKey>,
 }
 
 /// One document's way through the pipeline while its file is processed.
@@ -161,6 +166,7 @@ impl Pipeline {
             limits,
             senders,
             retries,
+            touched: Vec::new(),
         })
     }
 
@@ -338,8 +344,8 @@ impl Pipeline {
                     self.customs_message(&mut tx, claimed, &label, &part, id, now_ms)?
                 }
             }
-            // The engine may have closed sets; write what the ledger settled.
-            self.close_decided(&mut tx)?;
+            // The engine may have decided sets; write what the ledger settled.
+            self.close_touched(&mut tx)?;
             tx.absorb(&mut self.engine.ledger_mut().take_writes());
         }
         if let Some(first) = first_id {
@@ -827,6 +833,7 @@ impl Pipeline {
         for id in rec.members {
             self.replay(tx, id)?;
         }
+        self.touched.push(set.clone());
         tx.put_raw(key::open(set), Vec::new());
         Ok(())
     }
@@ -874,6 +881,7 @@ impl Pipeline {
         effects: &mut Effects,
     ) -> Result<(), PipelineError> {
         let set = &report.key;
+        self.touched.push(set.clone());
         let old: Option<SetRecord> = tx.get(&key::set(set))?;
         let members: Vec<DocId> = report
             .members
@@ -1064,8 +1072,28 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Closes the decided sets among those touched since the last call
+    /// (their outcome is stored).
+    fn close_touched(&mut self, tx: &mut Tx) -> Result<(), PipelineError> {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort();
+        touched.dedup();
+        for k in touched {
+            let decided = self
+                .engine
+                .outcome(&k)
+                .is_some_and(|o| o.status() != Status::Incomplete);
+            if decided {
+                self.engine.close(&k)?;
+                tx.remove(key::open(&k));
+            }
+        }
+        Ok(())
+    }
+
     /// Closes every decided set the engine holds (their outcome is stored).
     fn close_decided(&mut self, tx: &mut Tx) -> Result<(), PipelineError> {
+        self.touched.clear();
         let decided: Vec<SetKey> = self
             .engine
             .keys()
