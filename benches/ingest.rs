@@ -50,7 +50,7 @@ use std::time::{Duration, Instant, SystemTime};
 use customs_gateway::config::Config;
 use customs_gateway::daemon::files::{NewFile, write_all};
 use customs_gateway::daemon::pipeline::{Claimed, Effects, Origin, Pipeline};
-use customs_gateway::store::Store;
+use customs_gateway::store::{Store, Tx};
 
 mod common;
 
@@ -1020,16 +1020,22 @@ fn fill(root: &Path, config_path: &Path, complete: u64, open: u64) {
     let mut done_sets = 0u64;
     let t = Instant::now();
     let mut report = Instant::now();
-    let batch_end = |pipeline: &mut Pipeline, effects: &mut Effects| {
+    let batch_end = |pipeline: &mut Pipeline, tx: &mut Tx, effects: &mut Effects| {
+        let full = std::mem::replace(tx, pipeline.begin());
+        pipeline.commit(full).unwrap();
         pipeline.store().flush_blocking().unwrap();
         let e = std::mem::take(effects);
-        // What the forwarder and the import client would report.
-        pipeline.forwarded(&e.forwards, now).unwrap();
+        // What the forwarder and the import client would report, stored
+        // with the next batch.
+        pipeline.forwarded(tx, &e.forwards, now).unwrap();
         let msgs: Vec<u64> = e.forwards.iter().map(|j| j.msg).collect();
         let mut more = Effects::default();
-        pipeline.transmission(&msgs, &[], now, &mut more).unwrap();
+        pipeline
+            .transmission(tx, &msgs, &[], now, &mut more)
+            .unwrap();
         assert!(e.inbox.is_empty(), "no receipts for passing sets");
     };
+    let mut tx = pipeline.begin();
     for set in rx {
         for (kind, name, bytes) in set {
             std::fs::write(&scratch, &bytes).unwrap();
@@ -1039,10 +1045,12 @@ fn fill(root: &Path, config_path: &Path, complete: u64, open: u64) {
                 path: scratch.clone(),
                 recovered: false,
             };
-            pipeline.process(&claimed, now, &mut effects).unwrap();
+            pipeline
+                .process(&mut tx, &claimed, now, &mut effects)
+                .unwrap();
             in_batch += 1;
             if in_batch == 512 {
-                batch_end(&mut pipeline, &mut effects);
+                batch_end(&mut pipeline, &mut tx, &mut effects);
                 in_batch = 0;
             }
         }
@@ -1055,7 +1063,8 @@ fn fill(root: &Path, config_path: &Path, complete: u64, open: u64) {
             );
         }
     }
-    batch_end(&mut pipeline, &mut effects);
+    batch_end(&mut pipeline, &mut tx, &mut effects);
+    pipeline.commit(tx).unwrap();
     maker.join().unwrap();
     assert_eq!(
         pipeline.engine().stats().sets as u64,

@@ -7,8 +7,9 @@
 //! 1. [`folder::Scanner`] finds a settled file in a sender's `OutBox` and
 //!    renames it into the sender's `TempBox` (claimed).
 //! 2. The pipeline task gathers what is claimed into a batch and hands it
-//!    to [`pipeline::Pipeline::process`] on a blocking thread: every file's
-//!    writes go into the store as one atomic batch.
+//!    to [`pipeline::Pipeline::process`] on a blocking thread: the batch's
+//!    writes go into the store as one atomic batch (so every file's writes
+//!    are all there or none are).
 //! 3. One flush of the store for the whole batch (group commit).
 //! 4. Only then the effects: originals move to `SentBox` or `FailBox`
 //!    (with `NAME.reason.txt`), receipts are written into senders'
@@ -26,6 +27,7 @@ pub mod forward;
 pub mod pipeline;
 pub mod stats;
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -460,41 +462,29 @@ async fn pipeline_task(
     let dirs = Arc::new(dirs);
     let mut stats = PipelineStats::default();
     // First what an earlier run left: its effects, and its claimed files.
-    let mut first = vec![Event::Files(reclaimed)];
+    let mut queue: VecDeque<Event> = VecDeque::from([Event::Files(reclaimed)]);
     let mut carried = Some(recovered);
     let mut last_overdue = Instant::now();
     loop {
-        let mut events = std::mem::take(&mut first);
-        if events.is_empty() && carried.is_none() {
+        if queue.is_empty() && carried.is_none() {
             tokio::select! {
                 ev = ev_rx.recv() => match ev {
-                    Some(ev) => events.push(ev),
+                    Some(ev) => queue.push_back(ev),
                     None => break,
                 },
                 _ = shutdown.cancelled() => {
                     // Stop taking new work; store what was claimed.
                     ev_rx.close();
                     while let Ok(ev) = ev_rx.try_recv() {
-                        events.push(ev);
+                        queue.push_back(ev);
                     }
-                    if events.is_empty() {
+                    if queue.is_empty() {
                         break;
                     }
                 }
             }
         }
-        let mut files = 0usize;
-        while files < batch {
-            match ev_rx.try_recv() {
-                Ok(ev) => {
-                    if let Event::Files(f) = &ev {
-                        files = files.saturating_add(f.len());
-                    }
-                    events.push(ev);
-                }
-                Err(_) => break,
-            }
-        }
+        let events = next_batch(&mut queue, &mut ev_rx, batch);
         let effects = carried.take().unwrap_or_default();
         let d = dirs.clone();
         let fw = fw_tx.clone();
@@ -523,11 +513,46 @@ async fn pipeline_task(
             stats.overdue_sets = o;
         }
         stats_tx.send_replace(stats.clone());
-        if shutdown.is_cancelled() && ev_rx.is_closed() && ev_rx.is_empty() {
+        if shutdown.is_cancelled() && ev_rx.is_closed() && ev_rx.is_empty() && queue.is_empty() {
             break;
         }
     }
     Ok(())
+}
+
+/// The events of the next batch: what waits in `queue`, then what the
+/// channel holds, up to `batch` files (a longer list is split, its rest
+/// left first in `queue`) and every forwarder report met on the way.
+fn next_batch(
+    queue: &mut VecDeque<Event>,
+    ev_rx: &mut mpsc::Receiver<Event>,
+    batch: usize,
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut files = 0usize;
+    while files < batch {
+        let ev = match queue.pop_front() {
+            Some(ev) => ev,
+            None => match ev_rx.try_recv() {
+                Ok(ev) => ev,
+                Err(_) => break,
+            },
+        };
+        match ev {
+            Event::Files(mut list) => {
+                let room = batch.saturating_sub(files);
+                if list.len() > room {
+                    queue.push_front(Event::Files(list.split_off(room)));
+                }
+                files = files.saturating_add(list.len());
+                if !list.is_empty() {
+                    events.push(Event::Files(list));
+                }
+            }
+            report => events.push(report),
+        }
+    }
+    events
 }
 
 /// Stores one batch, flushes once, then carries out its effects.
@@ -542,20 +567,22 @@ fn run_batch(
 ) -> Result<(usize, Option<usize>), PipelineError> {
     let started = Instant::now();
     let mut n_files = 0usize;
+    let mut tx = pipeline.begin();
     for ev in events {
         match ev {
             Event::Files(list) => {
                 for c in &list {
-                    pipeline.process(c, now, &mut effects)?;
+                    pipeline.process(&mut tx, c, now, &mut effects)?;
                 }
                 n_files = n_files.saturating_add(list.len());
             }
-            Event::Forwarder(Report::Written(jobs)) => pipeline.forwarded(&jobs, now)?,
+            Event::Forwarder(Report::Written(jobs)) => pipeline.forwarded(&mut tx, &jobs, now)?,
             Event::Forwarder(Report::Transmission { sent, failed }) => {
-                pipeline.transmission(&sent, &failed, now, &mut effects)?;
+                pipeline.transmission(&mut tx, &sent, &failed, now, &mut effects)?;
             }
         }
     }
+    pipeline.commit(tx)?;
     let processed = Instant::now();
     // Group commit: everything above is durable before anything is
     // acknowledged below.
