@@ -234,7 +234,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     {
         let shutdown = shutdown.clone();
         let ev_tx = ev_tx.clone();
-        tracker.spawn(scan_task(scanner, ev_tx, wake, interval, shutdown));
+        let batch = config.ingest.batch;
+        tracker.spawn(scan_task(scanner, ev_tx, wake, interval, batch, shutdown));
     }
     drop(ev_tx);
 
@@ -349,6 +350,7 @@ async fn scan_task(
     ev_tx: mpsc::Sender<Event>,
     wake: Arc<Notify>,
     interval: Duration,
+    batch: usize,
     shutdown: CancellationToken,
 ) {
     let mut next = Instant::now();
@@ -359,17 +361,22 @@ async fn scan_task(
             _ = wake.notified() => {}
             _ = tokio::time::sleep_until(sleep_until) => {}
         }
-        let (s, (claimed, due)) = match tokio::task::spawn_blocking(move || {
+        let events = ev_tx.clone();
+        let (s, (due, open)) = match tokio::task::spawn_blocking(move || {
             let t = Instant::now();
-            let r = scanner.scan(t);
-            if !r.0.is_empty() {
-                debug!(
-                    message = "Scanned.",
-                    claimed = r.0.len(),
-                    ms = ms(t.elapsed())
-                );
+            let mut claimed = 0usize;
+            let mut open = true;
+            // Each chunk goes to the pipeline at once (waiting while the
+            // pipeline is behind), not when the whole scan is done.
+            let due = scanner.scan(t, batch, &mut |chunk| {
+                claimed = claimed.saturating_add(chunk.len());
+                open = events.blocking_send(Event::Files(chunk)).is_ok();
+                open
+            });
+            if claimed > 0 {
+                debug!(message = "Scanned.", claimed, ms = ms(t.elapsed()));
             }
-            (scanner, r)
+            (scanner, (due, open))
         })
         .await
         {
@@ -383,7 +390,7 @@ async fn scan_task(
         let now = Instant::now();
         let regular = now.checked_add(interval).unwrap_or(now);
         next = due.map_or(regular, |d| d.min(regular));
-        if !claimed.is_empty() && ev_tx.send(Event::Files(claimed)).await.is_err() {
+        if !open {
             break;
         }
         if shutdown.is_cancelled() {
