@@ -36,7 +36,10 @@
 //! `SCAN_MS` (the daemon's `scan_interval_ms`, default 100), `LOG` (the
 //! daemon's log filter, default `info` as shipped), `DIR` (where the
 //! temporary tree goes; default the system's temporary folder), `OPEN`,
-//! `KEEP=1` (keep the tree), `CUSTOMS_GATEWAY_BIN` (the binary).
+//! `KEEP=1` (keep the tree), `REUSE=DIR` (restart on a kept tree again,
+//! without filling), `ROUNDS`, `COMPARE=name=binary,name=binary` (the same
+//! runs, interleaved, for several binaries), `CUSTOMS_GATEWAY_BIN` (the
+//! binary).
 //! Under `cargo test` (no `--bench`) both modes run tiny, and are skipped
 //! when the release binary is missing or older than the sources.
 
@@ -646,6 +649,8 @@ struct RunResult {
     overflows: usize,
     drop_rate: f64,
     files: usize,
+    /// CPU a second afterwards, idle, all forwards waiting in the OutBox.
+    idle: Duration,
 }
 
 impl RunResult {
@@ -671,6 +676,11 @@ impl RunResult {
             ms(percentile(&self.per_file, 0.5)),
             ms(percentile(&self.per_file, 0.99)),
             ms(percentile(&self.per_file, 1.0))
+        );
+        println!(
+            "{indent}idle afterwards, {} forwarded files waiting in the customs OutBox: {:.0} % of a core",
+            self.files,
+            self.idle.as_secs_f64() * 100.0
         );
         if self.overflows > 0 {
             println!(
@@ -800,6 +810,14 @@ fn daemon_run(
     }
     let cpu = cpu_time(daemon.pid()).saturating_sub(cpu0);
     let (_, hwm) = rss(daemon.pid());
+    // Then idle, with every forwarded file still waiting in the customs
+    // OutBox (no import client takes them here): what watching them costs.
+    // Measured 3 s after the last arrival, for 3 s (the pipeline records
+    // the last forwards first).
+    std::thread::sleep(Duration::from_secs(3));
+    let idle_from = cpu_time(daemon.pid());
+    std::thread::sleep(Duration::from_secs(3));
+    let idle = cpu_time(daemon.pid()).saturating_sub(idle_from) / 3;
     let batches = http_get(&admin, "/status")
         .ok()
         .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
@@ -853,6 +871,7 @@ fn daemon_run(
         overflows: a.overflows,
         drop_rate: files.len() as f64 / drop_wall.as_secs_f64(),
         files: files.len(),
+        idle,
     }
 }
 
@@ -871,31 +890,44 @@ fn restart(bin: &Path, docs: u64, benching: bool) {
     let open: u64 = env_num("OPEN").unwrap_or((docs / 500).clamp(1, 2_000));
     let complete = docs.saturating_sub(open * 3) / 4;
     let docs = complete * 4 + open * 3;
-    let root = tempfile::Builder::new()
-        .prefix("restart-bench")
-        .tempdir_in(tree_parent())
-        .unwrap();
     let admin = format!("127.0.0.1:{}", free_port());
-    let config_path = write_config(root.path(), &admin, 2000);
+    // `REUSE=DIR`: a tree kept (`KEEP=1`) by an earlier run with the same
+    // DOCS and OPEN: restart on its store again, without filling.
+    let (root, config_path) = match std::env::var_os("REUSE") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            let config = write_config(&dir, &admin, 2000);
+            (Tree::Kept(dir), config)
+        }
+        None => {
+            let root = tempfile::Builder::new()
+                .prefix("restart-bench")
+                .tempdir_in(tree_parent())
+                .unwrap();
+            let config = write_config(root.path(), &admin, 2000);
+            (Tree::Temp(root), config)
+        }
+    };
     println!(
         "restart: {docs} documents: {complete} passed sets (forwarded and transmitted), {open} incomplete sets (order, payment, waybill)"
     );
-
-    // Fill, through the daemon's own pipeline, in this process.
-    let t = Instant::now();
-    let cpu0 = cpu_time(std::process::id());
-    fill(root.path(), &config_path, complete, open);
-    let fill_wall = t.elapsed();
-    let fill_cpu = cpu_time(std::process::id()).saturating_sub(cpu0);
     let store_path = root.path().join("store");
+    if let Tree::Temp(_) = &root {
+        // Fill, through the daemon's own pipeline, in this process.
+        let t = Instant::now();
+        let cpu0 = cpu_time(std::process::id());
+        fill(root.path(), &config_path, complete, open);
+        let fill_wall = t.elapsed();
+        let fill_cpu = cpu_time(std::process::id()).saturating_sub(cpu0);
+        println!(
+            "fill: {:.1} s ({:.0} documents/s in process, CPU {:.1} s); store {:.0} MB on disk",
+            fill_wall.as_secs_f64(),
+            docs as f64 / fill_wall.as_secs_f64(),
+            fill_cpu.as_secs_f64(),
+            mb(dir_bytes(&store_path))
+        );
+    }
     let store_bytes = dir_bytes(&store_path);
-    println!(
-        "fill: {:.1} s ({:.0} documents/s in process, CPU {:.1} s); store {:.0} MB on disk",
-        fill_wall.as_secs_f64(),
-        docs as f64 / fill_wall.as_secs_f64(),
-        fill_cpu.as_secs_f64(),
-        mb(store_bytes)
-    );
 
     let open_alone = || {
         let t = Instant::now();
@@ -981,7 +1013,24 @@ fn restart(bin: &Path, docs: u64, benching: bool) {
     if !benching {
         assert_eq!(open_sets, open, "open sets replayed");
     }
-    cleanup(root);
+    if let Tree::Temp(root) = root {
+        cleanup(root);
+    }
+}
+
+/// A tree made for this run, or one kept by an earlier run.
+enum Tree {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl Tree {
+    fn path(&self) -> &Path {
+        match self {
+            Tree::Temp(t) => t.path(),
+            Tree::Kept(p) => p,
+        }
+    }
 }
 
 /// `complete` passing sets (stored, forwarded, transmitted) and `open` sets
