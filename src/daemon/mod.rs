@@ -321,8 +321,20 @@ fn create_folders(config: &Config) -> Result<Vec<Folder>, DaemonError> {
 fn watch_folders(config: &Config, wake: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher as _;
     let mut watcher =
-        match notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-            // Any event, an error or an overflow (rescan flag): scan now.
+        match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            // The scanner's own listing opens the folder: an open (inotify
+            // reports it on the watched folder) must not wake it, or every
+            // scan causes the next and the daemon never idles.
+            if let Ok(ev) = &res
+                && matches!(
+                    ev.kind,
+                    notify::EventKind::Access(notify::event::AccessKind::Open(_))
+                )
+                && !ev.need_rescan()
+            {
+                return;
+            }
+            // Any other event, an error or an overflow (rescan flag): scan now.
             wake.notify_one();
         }) {
             Ok(w) => w,
