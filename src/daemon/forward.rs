@@ -5,13 +5,17 @@
 //!   `syncfs`, then renames), orders, payments and waybills before
 //!   inventories (customs matches when the inventory arrives).
 //! - A file already in the OutBox, SentBox or FailBox under its name was
-//!   written before a crash: it is not written again.
+//!   written before a crash: it is not written again (looked for only for
+//!   jobs that may have been written: those found queued at start and
+//!   writes that failed; a name queued in this run is new).
 //! - A written file the client moved to its SentBox was sent; one it moved
-//!   to its FailBox failed (the pipeline writes it again or parks it).
+//!   to its FailBox failed (the pipeline writes it again or parks it). The
+//!   OutBox is listed once a check; only files no longer in it are looked
+//!   for in the SentBox and FailBox.
 //! - A write that fails (the OutBox is not writable) is retried every scan
 //!   interval; it never blocks the ingest of senders' files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use tracing::{debug, info, warn};
@@ -102,9 +106,10 @@ impl Forwarder {
         let mut files = Vec::new();
         let mut writing = Vec::new();
         for job in jobs {
-            let already = [&self.dirs.outbox, &self.dirs.sentbox, &self.dirs.failbox]
-                .iter()
-                .any(|d| d.join(&job.file).exists());
+            let already = job.check_written
+                && [&self.dirs.outbox, &self.dirs.sentbox, &self.dirs.failbox]
+                    .iter()
+                    .any(|d| d.join(&job.file).exists());
             if already {
                 done.push(job);
                 continue;
@@ -120,7 +125,10 @@ impl Forwarder {
                 }
                 Err(error) => {
                     warn!(message = "Cannot read a queued message; will retry.", msg = job.msg, %error);
-                    self.pending.push(job);
+                    self.pending.push(ForwardJob {
+                        check_written: true,
+                        ..job
+                    });
                     continue;
                 }
             };
@@ -150,7 +158,10 @@ impl Forwarder {
                             file = %job.file,
                             %error
                         );
-                        self.pending.push(job);
+                        self.pending.push(ForwardJob {
+                            check_written: true,
+                            ..job
+                        });
                     }
                 }
             }
@@ -174,7 +185,19 @@ impl Forwarder {
     pub fn check(&mut self) -> (Vec<u64>, Vec<u64>) {
         let mut sent = Vec::new();
         let mut failed = Vec::new();
+        if self.watching.is_empty() {
+            return (sent, failed);
+        }
+        // What is still in the OutBox has not been taken yet (one listing
+        // instead of two lookups a file).
+        let waiting: HashSet<std::ffi::OsString> = match std::fs::read_dir(&self.dirs.outbox) {
+            Ok(rd) => rd.filter_map(Result::ok).map(|e| e.file_name()).collect(),
+            Err(_) => HashSet::new(),
+        };
         for (msg, file) in &self.watching {
+            if waiting.contains(std::ffi::OsStr::new(file)) {
+                continue;
+            }
             if self.dirs.sentbox.join(file).exists() {
                 sent.push(*msg);
             } else if self.dirs.failbox.join(file).exists() {

@@ -97,6 +97,11 @@ pub struct ForwardJob {
     pub file: String,
     /// The attempt (1 for the first write).
     pub attempt: u32,
+    /// Whether the file may have been written already (a job found queued
+    /// in the store at start, or a write that failed): the forwarder looks
+    /// for it in the OutBox, SentBox and FailBox first. A job the pipeline
+    /// queued in this run has a name no file has yet.
+    pub check_written: bool,
 }
 
 /// What to do once the batch is durable.
@@ -231,6 +236,7 @@ impl Pipeline {
                     ty: f.ty,
                     file: f.file,
                     attempt: f.attempt,
+                    check_written: true,
                 });
             }
         }
@@ -1083,6 +1089,7 @@ impl Pipeline {
             ty: rec.ty,
             file,
             attempt: 1,
+            check_written: false,
         });
         Ok(())
     }
@@ -1376,6 +1383,7 @@ impl Pipeline {
                     ty: f.ty.clone(),
                     file: f.file.clone(),
                     attempt: f.attempt,
+                    check_written: false,
                 });
             }
             f.at_ms = now_ms;
