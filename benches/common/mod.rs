@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use customs_gateway::codec;
 use customs_gateway::engine::{Enterprise, Registry, Role};
-use customs_gateway::model::Document;
+use customs_gateway::model::{Document, Message};
 use customs_gateway::schema::fields::{inventory_head, logistics_head, order_head, payment_head};
 use customs_gateway::schema::{MSG_CEB311, MSG_CEB411, MSG_CEB511, MSG_CEB621, MessageSpec};
 
@@ -71,4 +71,125 @@ pub fn registry() -> Registry {
         e("3301980E05", "杭州示例报关服务有限公司", Role::Agent),
     ])
     .expect("registry")
+}
+
+// ---------------------------------------------------------------------------
+// Order sets as files, the way `tests/it/gateway.rs` makes them (benches
+// cannot import the tests): each set its own orderNo, payment transaction,
+// waybill, copNo and buyer, each document in its own message file.
+
+/// Which sender drops each kind (order, payment, waybill, inventory), as
+/// the index of `[[sender]]` in a configuration with `ecom` first and
+/// `partners` second: `ecom` declares orders and inventories, `partners`
+/// payments and waybills.
+pub const SET_SENDERS: [usize; 4] = [0, 1, 1, 0];
+
+/// The message types of a set, in kind order.
+pub const SET_TYPES: [&str; 4] = ["CEB311", "CEB411", "CEB511", "CEB621"];
+
+/// The `[[sender]]` sections for [`SET_SENDERS`] (roots below `senders/`).
+pub const SENDERS_TOML: &str = r#"[[sender]]
+name = "ecom"
+root = "senders/ecom"
+codes = ["3301960A01", "3301960B02", "3301980E05"]
+[[sender]]
+name = "partners"
+root = "senders/partners"
+codes = ["3301960C03", "3301980D04"]
+"#;
+
+/// The sample messages of `samples/set-ok` in kind order, to wrap a
+/// document in.
+pub fn envelopes() -> Vec<Message> {
+    [
+        "CEB311-order.xml",
+        "CEB411-payment.xml",
+        "CEB511-waybill.xml",
+        "CEB621-inventory.xml",
+    ]
+    .iter()
+    .map(|name| {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/set-ok")
+            .join(name);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        codec::decode(&bytes).expect("sample decodes").message
+    })
+    .collect()
+}
+
+/// Order set `n` (below 336,000: the buyer's ID card number is unique up
+/// to there): order, payment, waybill and inventory. A failing set's
+/// payment disagrees with its order (SET_PAID_AMOUNT).
+pub fn gateway_set(envelopes: &[Message], n: u32, pass: bool) -> Vec<Document> {
+    let mut docs: Vec<Document> = envelopes
+        .iter()
+        .map(|m| m.documents.first().expect("one document").clone())
+        .collect();
+    let order_no = format!("GW2026112100{n:04}");
+    let pay = format!("PAY20261121{n:011}");
+    let logistics_no = format!("YT20261121{n:05}");
+    let buyer = buyer_id(docs[0].head.str(order_head::BUYER_ID_NUMBER), n);
+    {
+        let h = &mut docs[0].head;
+        h.set(order_head::ORDER_NO, order_no.as_str());
+        h.set(order_head::PAY_TRANSACTION_ID, pay.as_str());
+        h.set(order_head::BUYER_ID_NUMBER, buyer.as_str());
+    }
+    {
+        let h = &mut docs[1].head;
+        h.set(payment_head::ORDER_NO, order_no.as_str());
+        h.set(payment_head::PAY_TRANSACTION_ID, pay.as_str());
+        h.set(payment_head::PAYER_ID_NUMBER, buyer.as_str());
+        if !pass {
+            let paid = h.dec(payment_head::AMOUNT_PAID).expect("amountPaid");
+            h.set_dec(
+                payment_head::AMOUNT_PAID,
+                paid + rust_decimal::Decimal::from(50),
+            );
+        }
+    }
+    {
+        let h = &mut docs[2].head;
+        h.set(logistics_head::ORDER_NO, order_no.as_str());
+        h.set(logistics_head::LOGISTICS_NO, logistics_no.as_str());
+    }
+    {
+        let h = &mut docs[3].head;
+        h.set(inventory_head::ORDER_NO, order_no.as_str());
+        h.set(inventory_head::LOGISTICS_NO, logistics_no.as_str());
+        h.set(inventory_head::COP_NO, format!("GWCOP2026112{n:06}"));
+        h.set(inventory_head::BUYER_ID_NUMBER, buyer.as_str());
+    }
+    docs
+}
+
+/// The files of set `n` (kinds `kinds`, e.g. `0..4` for all four): (kind,
+/// file name, bytes in the official form).
+pub fn set_files(
+    envelopes: &[Message],
+    n: u32,
+    pass: bool,
+    kinds: std::ops::Range<usize>,
+) -> Vec<(usize, String, Vec<u8>)> {
+    let docs = gateway_set(envelopes, n, pass);
+    kinds
+        .map(|k| {
+            let mut m = envelopes[k].clone();
+            m.documents = vec![docs[k].clone()];
+            let bytes = codec::encode(&m, &codec::EncodeOptions::default()).expect("encodes");
+            (k, format!("{}-{n:05}.xml", SET_TYPES[k]), bytes)
+        })
+        .collect()
+}
+
+/// A valid ID card number unique to `n` (below 336,000): the sample's
+/// region, a birth date in 1990 and a sequence from `n`, the check digit
+/// recomputed.
+fn buyer_id(sample: &str, n: u32) -> String {
+    let (seq, k) = (n % 1000, n / 1000);
+    let (month, day) = (k % 12 + 1, (k / 12) % 28 + 1);
+    let first = format!("{}1990{month:02}{day:02}{seq:03}", &sample[..6]);
+    let check = customs_gateway::formats::id_card_check_char(&first).expect("17 digits") as char;
+    format!("{first}{check}")
 }

@@ -23,6 +23,7 @@ pub struct NewFile {
 /// Writes every file durably through `staging` (on the same filesystem as
 /// the targets). Returns, per file, whether it was written.
 pub fn write_all(staging: &Path, files: &[NewFile]) -> Vec<std::io::Result<()>> {
+    let started = std::time::Instant::now();
     let mut results: Vec<std::io::Result<()>> = Vec::with_capacity(files.len());
     let mut staged: Vec<Option<PathBuf>> = Vec::with_capacity(files.len());
     for f in files {
@@ -39,9 +40,11 @@ pub fn write_all(staging: &Path, files: &[NewFile]) -> Vec<std::io::Result<()>> 
             }
         }
     }
+    let written = std::time::Instant::now();
     if let Err(e) = sync_filesystem(staging) {
         return files.iter().map(|_| Err(clone_err(&e))).collect();
     }
+    let synced = std::time::Instant::now();
     let mut dirs: Vec<&Path> = Vec::new();
     for ((f, tmp), r) in files.iter().zip(staged).zip(results.iter_mut()) {
         let Some(tmp) = tmp else { continue };
@@ -56,7 +59,18 @@ pub fn write_all(staging: &Path, files: &[NewFile]) -> Vec<std::io::Result<()>> 
     for d in dirs {
         let _ = sync_dir(d);
     }
+    tracing::debug!(
+        message = "Files written durably.",
+        files = files.len(),
+        write_ms = ms(written - started),
+        sync_ms = ms(synced - written),
+        rename_ms = ms(synced.elapsed())
+    );
     results
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 fn clone_err(e: &std::io::Error) -> std::io::Error {

@@ -11,8 +11,11 @@
 //! - It is claimed by `rename` into the work folder (same filesystem, so
 //!   atomic): at any moment it is in exactly one place. A name already in
 //!   the work folder waits until the pipeline has moved that file on.
+//! - Claimed files are handed on in chunks as the scan goes (a burst of
+//!   thousands is stored batch by batch while the rest is still being
+//!   claimed, and each folder is listed once a scan).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -84,24 +87,43 @@ impl Scanner {
         out
     }
 
-    /// Scans every folder once at `now`: claims at most `max` settled files
-    /// and says when the next scan is due (at once when it stopped at
-    /// `max`; else when the next file still settling will be).
-    pub fn scan(&mut self, now: Instant, max: usize) -> (Vec<Claimed>, Option<Instant>) {
+    /// Scans every folder once at `now`: claims the settled files, hands
+    /// them to `emit` in chunks of at most `chunk` (and the rest at the
+    /// end), and says when the next file still settling will be due.
+    /// `emit` returning false stops the claiming (what is claimed stays in
+    /// the work folder, for the next start).
+    pub fn scan(
+        &mut self,
+        now: Instant,
+        chunk: usize,
+        emit: &mut dyn FnMut(Vec<Claimed>) -> bool,
+    ) -> Option<Instant> {
+        let chunk = chunk.max(1);
         let mut claimed = Vec::new();
         let mut next: Option<Instant> = None;
-        let mut present: Vec<PathBuf> = Vec::new();
+        let mut present: HashSet<PathBuf> = HashSet::new();
+        let mut open = true;
         for f in &self.folders {
             for (name, path) in regular_files(&f.dir) {
+                if !open {
+                    break;
+                }
                 if ignored(&name) {
                     continue;
                 }
-                let Some(look) = look(&path) else {
-                    continue;
+                // Without a settle time there is nothing to compare.
+                let look = if self.settle.is_zero() {
+                    None
+                } else {
+                    match look(&path) {
+                        Some(l) => Some(l),
+                        None => continue,
+                    }
                 };
-                present.push(path.clone());
-                let settled = match self.seen.get(&path) {
-                    Some((prev, since)) if *prev == look => {
+                present.insert(path.clone());
+                let settled = match look.and_then(|l| self.seen.get(&path).map(|s| (l, s))) {
+                    None if self.settle.is_zero() => true,
+                    Some((look, (prev, since))) if *prev == look => {
                         let due = since.checked_add(self.settle).unwrap_or(now);
                         if now >= due {
                             true
@@ -111,24 +133,15 @@ impl Scanner {
                         }
                     }
                     _ => {
-                        self.seen.insert(path.clone(), (look, now));
-                        if self.settle.is_zero() {
-                            true
-                        } else {
-                            let due = now.checked_add(self.settle).unwrap_or(now);
-                            next = Some(next.map_or(due, |n| n.min(due)));
-                            false
+                        if let Some(look) = look {
+                            self.seen.insert(path.clone(), (look, now));
                         }
+                        let due = now.checked_add(self.settle).unwrap_or(now);
+                        next = Some(next.map_or(due, |n| n.min(due)));
+                        false
                     }
                 };
                 if !settled {
-                    continue;
-                }
-                if claimed.len() >= max {
-                    // Enough for one batch: the rest at the next scan, at
-                    // once. What is claimed is what is in flight, so a
-                    // stop never waits for a whole backlog.
-                    next = Some(now);
                     continue;
                 }
                 let Some(file_name) = path.file_name() else {
@@ -150,7 +163,14 @@ impl Scanner {
                             path: target,
                             recovered: false,
                         });
+                        if claimed.len() >= chunk {
+                            open = emit(std::mem::take(&mut claimed));
+                        }
                     }
+                    // Taken away since the folder was listed.
+                    Err(error)
+                        if error.kind() == std::io::ErrorKind::NotFound
+                            && std::fs::symlink_metadata(&path).is_err() => {}
                     Err(error) => {
                         warn!(
                             message = "Cannot claim a file; it stays where it is.",
@@ -161,9 +181,14 @@ impl Scanner {
                 }
             }
         }
+        if open && !claimed.is_empty() {
+            emit(claimed);
+        }
         // Forget files that went away (taken by someone else, renamed).
-        self.seen.retain(|p, _| present.contains(p));
-        (claimed, next)
+        if open && !self.seen.is_empty() {
+            self.seen.retain(|p, _| present.contains(p));
+        }
+        next
     }
 }
 

@@ -5,16 +5,20 @@
 //!   `syncfs`, then renames), orders, payments and waybills before
 //!   inventories (customs matches when the inventory arrives).
 //! - A file already in the OutBox, SentBox or FailBox under its name was
-//!   written before a crash: it is not written again.
+//!   written before a crash: it is not written again (looked for only for
+//!   jobs that may have been written: those found queued at start and
+//!   writes that failed; a name queued in this run is new).
 //! - A written file the client moved to its SentBox was sent; one it moved
-//!   to its FailBox failed (the pipeline writes it again or parks it).
+//!   to its FailBox failed (the pipeline writes it again or parks it). The
+//!   OutBox is listed once a check; only files no longer in it are looked
+//!   for in the SentBox and FailBox.
 //! - A write that fails (the OutBox is not writable) is retried every scan
 //!   interval; it never blocks the ingest of senders' files.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::files::{NewFile, write_all};
 use super::pipeline::{ForwardJob, forward_bytes};
@@ -102,6 +106,7 @@ impl Forwarder {
     /// A backlog goes in chunks, each reported as soon as it is written, so
     /// a daemon that keeps being stopped still makes progress.
     pub fn write_pending(&mut self, max: usize) -> Vec<ForwardJob> {
+        let started = std::time::Instant::now();
         let mut all = std::mem::take(&mut self.pending);
         all.sort_by_key(|j| j.ty == "CEB621");
         let rest = all.split_off(max.min(all.len()));
@@ -111,9 +116,10 @@ impl Forwarder {
         let mut files = Vec::new();
         let mut writing = Vec::new();
         for job in jobs {
-            let already = [&self.dirs.outbox, &self.dirs.sentbox, &self.dirs.failbox]
-                .iter()
-                .any(|d| d.join(&job.file).exists());
+            let already = job.check_written
+                && [&self.dirs.outbox, &self.dirs.sentbox, &self.dirs.failbox]
+                    .iter()
+                    .any(|d| d.join(&job.file).exists());
             if already {
                 done.push(job);
                 continue;
@@ -129,7 +135,10 @@ impl Forwarder {
                 }
                 Err(error) => {
                     warn!(message = "Cannot read a queued message; will retry.", msg = job.msg, %error);
-                    self.pending.push(job);
+                    self.pending.push(ForwardJob {
+                        check_written: true,
+                        ..job
+                    });
                     continue;
                 }
             };
@@ -147,6 +156,7 @@ impl Forwarder {
                 }
             }
         }
+        let prepared = std::time::Instant::now();
         if !files.is_empty() {
             let results = write_all(&self.dirs.staging, &files);
             for (job, r) in writing.into_iter().zip(results) {
@@ -158,7 +168,10 @@ impl Forwarder {
                             file = %job.file,
                             %error
                         );
-                        self.pending.push(job);
+                        self.pending.push(ForwardJob {
+                            check_written: true,
+                            ..job
+                        });
                     }
                 }
             }
@@ -169,6 +182,12 @@ impl Forwarder {
         if !done.is_empty() {
             info!(message = "Forwarded to customs.", files = done.len());
         }
+        debug!(
+            message = "Forward batch written.",
+            files = done.len(),
+            prepare_ms = (prepared - started).as_secs_f64() * 1000.0,
+            write_ms = prepared.elapsed().as_secs_f64() * 1000.0
+        );
         done
     }
 
@@ -176,7 +195,19 @@ impl Forwarder {
     pub fn check(&mut self) -> (Vec<u64>, Vec<u64>) {
         let mut sent = Vec::new();
         let mut failed = Vec::new();
+        if self.watching.is_empty() {
+            return (sent, failed);
+        }
+        // What is still in the OutBox has not been taken yet (one listing
+        // instead of two lookups a file).
+        let waiting: HashSet<std::ffi::OsString> = match std::fs::read_dir(&self.dirs.outbox) {
+            Ok(rd) => rd.filter_map(Result::ok).map(|e| e.file_name()).collect(),
+            Err(_) => HashSet::new(),
+        };
         for (msg, file) in &self.watching {
+            if waiting.contains(std::ffi::OsStr::new(file)) {
+                continue;
+            }
             if self.dirs.sentbox.join(file).exists() {
                 sent.push(*msg);
             } else if self.dirs.failbox.join(file).exists() {

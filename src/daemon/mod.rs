@@ -7,8 +7,9 @@
 //! 1. [`folder::Scanner`] finds a settled file in a sender's `OutBox` and
 //!    renames it into the sender's `TempBox` (claimed).
 //! 2. The pipeline task gathers what is claimed into a batch and hands it
-//!    to [`pipeline::Pipeline::process`] on a blocking thread: every file's
-//!    writes go into the store as one atomic batch.
+//!    to [`pipeline::Pipeline::process`] on a blocking thread: the batch's
+//!    writes go into the store as one atomic batch (so every file's writes
+//!    are all there or none are).
 //! 3. One flush of the store for the whole batch (group commit).
 //! 4. Only then the effects: originals move to `SentBox` or `FailBox`
 //!    (with `NAME.reason.txt`), receipts are written into senders'
@@ -26,6 +27,7 @@ pub mod forward;
 pub mod pipeline;
 pub mod stats;
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -35,7 +37,7 @@ use thiserror::Error;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{error, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, ConfigError};
 use crate::store::{Store, StoreError};
@@ -240,9 +242,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         let shutdown = shutdown.clone();
         let ev_tx = ev_tx.clone();
         let g = gauges.clone();
-        let max_claims = config.ingest.batch;
+        let batch = config.ingest.batch;
         tracker.spawn(scan_task(
-            scanner, ev_tx, wake, g, interval, max_claims, shutdown,
+            scanner, ev_tx, wake, g, interval, batch, shutdown,
         ));
     }
     drop(ev_tx);
@@ -331,8 +333,20 @@ fn create_folders(config: &Config) -> Result<Vec<Folder>, DaemonError> {
 fn watch_folders(config: &Config, wake: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher as _;
     let mut watcher =
-        match notify::recommended_watcher(move |_res: notify::Result<notify::Event>| {
-            // Any event, an error or an overflow (rescan flag): scan now.
+        match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            // The scanner's own listing opens the folder: an open (inotify
+            // reports it on the watched folder) must not wake it, or every
+            // scan causes the next and the daemon never idles.
+            if let Ok(ev) = &res
+                && matches!(
+                    ev.kind,
+                    notify::EventKind::Access(notify::event::AccessKind::Open(_))
+                )
+                && !ev.need_rescan()
+            {
+                return;
+            }
+            // Any other event, an error or an overflow (rescan flag): scan now.
             wake.notify_one();
         }) {
             Ok(w) => w,
@@ -361,7 +375,7 @@ async fn scan_task(
     wake: Arc<Notify>,
     gauges: Arc<Gauges>,
     interval: Duration,
-    max_claims: usize,
+    batch: usize,
     shutdown: CancellationToken,
 ) {
     let mut next = Instant::now();
@@ -372,9 +386,24 @@ async fn scan_task(
             _ = wake.notified() => {}
             _ = tokio::time::sleep_until(sleep_until) => {}
         }
-        let (s, (claimed, due)) = match tokio::task::spawn_blocking(move || {
-            let r = scanner.scan(Instant::now(), max_claims);
-            (scanner, r)
+        let events = ev_tx.clone();
+        let counted = gauges.clone();
+        let (s, (due, open)) = match tokio::task::spawn_blocking(move || {
+            let t = Instant::now();
+            let mut claimed = 0usize;
+            let mut open = true;
+            // Each chunk goes to the pipeline at once (waiting while the
+            // pipeline is behind), not when the whole scan is done.
+            let due = scanner.scan(t, batch, &mut |chunk| {
+                claimed = claimed.saturating_add(chunk.len());
+                counted.claimed.fetch_add(chunk.len(), Ordering::Relaxed);
+                open = events.blocking_send(Event::Files(chunk)).is_ok();
+                open
+            });
+            if claimed > 0 {
+                debug!(message = "Scanned.", claimed, ms = ms(t.elapsed()));
+            }
+            (scanner, (due, open))
         })
         .await
         {
@@ -388,8 +417,7 @@ async fn scan_task(
         let now = Instant::now();
         let regular = now.checked_add(interval).unwrap_or(now);
         next = due.map_or(regular, |d| d.min(regular));
-        gauges.claimed.fetch_add(claimed.len(), Ordering::Relaxed);
-        if !claimed.is_empty() && ev_tx.send(Event::Files(claimed)).await.is_err() {
+        if !open {
             break;
         }
         if shutdown.is_cancelled() {
@@ -485,17 +513,16 @@ async fn pipeline_task(
     let dirs = Arc::new(dirs);
     let mut stats = PipelineStats::default();
     // First what an earlier run left: its effects, and its claimed files.
-    let mut first = vec![Event::Files(reclaimed)];
+    let mut queue: VecDeque<Event> = VecDeque::from([Event::Files(reclaimed)]);
     let mut carried = Some(recovered);
     let mut last_overdue: Option<Instant> = None;
     // Overdue sets and queue depths are recomputed this often.
     let periodic_every = interval.max(Duration::from_secs(1));
     loop {
-        let mut events = std::mem::take(&mut first);
-        if events.is_empty() && carried.is_none() {
+        if queue.is_empty() && carried.is_none() {
             tokio::select! {
                 ev = ev_rx.recv() => match ev {
-                    Some(ev) => events.push(ev),
+                    Some(ev) => queue.push_back(ev),
                     None => break,
                 },
                 // Time passes: sets become overdue without any event.
@@ -504,26 +531,15 @@ async fn pipeline_task(
                     // Stop taking new work; store what was claimed.
                     ev_rx.close();
                     while let Ok(ev) = ev_rx.try_recv() {
-                        events.push(ev);
+                        queue.push_back(ev);
                     }
-                    if events.is_empty() {
+                    if queue.is_empty() {
                         break;
                     }
                 }
             }
         }
-        let mut files = 0usize;
-        while files < batch {
-            match ev_rx.try_recv() {
-                Ok(ev) => {
-                    if let Event::Files(f) = &ev {
-                        files = files.saturating_add(f.len());
-                    }
-                    events.push(ev);
-                }
-                Err(_) => break,
-            }
-        }
+        let events = next_batch(&mut queue, &mut ev_rx, batch);
         let effects = carried.take().unwrap_or_default();
         let d = dirs.clone();
         let fw = fw_tx.clone();
@@ -562,11 +578,46 @@ async fn pipeline_task(
             stats.inbox_pending = o.inbox_pending;
         }
         stats_tx.send_replace(stats.clone());
-        if shutdown.is_cancelled() && ev_rx.is_closed() && ev_rx.is_empty() {
+        if shutdown.is_cancelled() && ev_rx.is_closed() && ev_rx.is_empty() && queue.is_empty() {
             break;
         }
     }
     Ok(())
+}
+
+/// The events of the next batch: what waits in `queue`, then what the
+/// channel holds, up to `batch` files (a longer list is split, its rest
+/// left first in `queue`) and every forwarder report met on the way.
+fn next_batch(
+    queue: &mut VecDeque<Event>,
+    ev_rx: &mut mpsc::Receiver<Event>,
+    batch: usize,
+) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut files = 0usize;
+    while files < batch {
+        let ev = match queue.pop_front() {
+            Some(ev) => ev,
+            None => match ev_rx.try_recv() {
+                Ok(ev) => ev,
+                Err(_) => break,
+            },
+        };
+        match ev {
+            Event::Files(mut list) => {
+                let room = batch.saturating_sub(files);
+                if list.len() > room {
+                    queue.push_front(Event::Files(list.split_off(room)));
+                }
+                files = files.saturating_add(list.len());
+                if !list.is_empty() {
+                    events.push(Event::Files(list));
+                }
+            }
+            report => events.push(report),
+        }
+    }
+    events
 }
 
 /// Stores one batch, flushes once, then carries out its effects.
@@ -579,34 +630,56 @@ fn run_batch(
     now: u64,
     overdue_due: bool,
 ) -> Result<(usize, bool, Option<pipeline::Periodic>), PipelineError> {
+    let started = Instant::now();
     let mut n_files = 0usize;
     let busy = !events.is_empty() || !effects.is_empty();
+    let mut tx = pipeline.begin();
     for ev in events {
         match ev {
             Event::Files(list) => {
                 for c in &list {
-                    pipeline.process(c, now, &mut effects)?;
+                    pipeline.process(&mut tx, c, now, &mut effects)?;
                 }
                 n_files = n_files.saturating_add(list.len());
             }
-            Event::Forwarder(Report::Written(jobs)) => pipeline.forwarded(&jobs, now)?,
+            Event::Forwarder(Report::Written(jobs)) => pipeline.forwarded(&mut tx, &jobs, now)?,
             Event::Forwarder(Report::Transmission { sent, failed }) => {
-                pipeline.transmission(&sent, &failed, now, &mut effects)?;
+                pipeline.transmission(&mut tx, &sent, &failed, now, &mut effects)?;
             }
         }
     }
+    pipeline.commit(tx)?;
+    let processed = Instant::now();
     // Group commit: everything above is durable before anything is
     // acknowledged below.
-    if busy {
+    let flushed = if busy {
         pipeline.store().flush_blocking()?;
+        let flushed = Instant::now();
         carry_out(pipeline, effects, dirs, fw_tx)?;
-    }
+        flushed
+    } else {
+        Instant::now()
+    };
     let periodic = if overdue_due {
         Some(pipeline.periodic(now)?)
     } else {
         None
     };
+    if busy {
+        debug!(
+            message = "Batch stored.",
+            files = n_files,
+            process_ms = ms(processed - started),
+            flush_ms = ms(flushed - processed),
+            effects_ms = ms(flushed.elapsed())
+        );
+    }
     Ok((n_files, busy, periodic))
+}
+
+/// A duration in milliseconds, for the logs.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// Moves the originals, writes the receipts, hands over the forwards.

@@ -2,14 +2,18 @@
 //! scope → store → engine → outcome, the same core `check` runs; and the
 //! bookkeeping of what happens afterwards (forwarded, transmitted, failed).
 //!
-//! The pipeline is the store's only writer. Each file's writes (message,
-//! raw bytes, documents, history, sets, quota, queues) are one atomic
-//! [`Tx`]; the caller flushes the store once per batch and only then
-//! carries out the [`Effects`] (moves the originals out of the work folder,
-//! writes receipts, hands messages to the forwarder). A crash before the
-//! flush leaves the original in the work folder, and the next start
-//! processes it again; a crash after it finds the file's SHA-256 in the
-//! idempotency index and only finishes the move.
+//! The pipeline is the store's only writer. The writes of a whole batch of
+//! files (message, raw bytes, documents, history, sets, quota, queues) and
+//! of the forwarder's reports handled with them go into one [`Tx`],
+//! applied atomically by [`Pipeline::commit`]: each file's writes are all
+//! in the store or none are (sled seals its log buffer twice for every
+//! atomic batch, so one a batch instead of one a file). The caller flushes
+//! the store once per batch and only then carries out the [`Effects`]
+//! (moves the originals out of the work folder, writes receipts, hands
+//! messages to the forwarder). A crash before the flush leaves the
+//! originals in the work folder, and the next start processes them again;
+//! a crash after it finds each file's SHA-256 in the idempotency index and
+//! only finishes the move.
 //!
 //! The engine holds open sets only: a decided set is closed once its
 //! outcome is stored, and brought back from the store ([`Pipeline::reopen`])
@@ -94,6 +98,11 @@ pub struct ForwardJob {
     pub file: String,
     /// The attempt (1 for the first write).
     pub attempt: u32,
+    /// Whether the file may have been written already (a job found queued
+    /// in the store at start, or a write that failed): the forwarder looks
+    /// for it in the OutBox, SentBox and FailBox first. A job the pipeline
+    /// queued in this run has a name no file has yet.
+    pub check_written: bool,
 }
 
 /// What to do once the batch is durable.
@@ -155,6 +164,11 @@ pub struct Pipeline {
     limits: Limits,
     senders: Vec<SenderConfig>,
     retries: u32,
+    /// Sets the engine may have decided since they were last closed: the
+    /// sets of the reports applied and the sets brought back from the
+    /// store. Every other set the engine holds is undecided, so closing
+    /// decided sets looks at these only (not at every open set).
+    touched: Vec<SetKey>,
 }
 
 /// One document's way through the pipeline while its file is processed.
@@ -180,6 +194,7 @@ impl Pipeline {
             limits,
             senders,
             retries,
+            touched: Vec::new(),
         })
     }
 
@@ -240,6 +255,7 @@ impl Pipeline {
                     ty: f.ty,
                     file: f.file,
                     attempt: f.attempt,
+                    check_written: true,
                 });
             }
         }
@@ -270,11 +286,28 @@ impl Pipeline {
             .collect())
     }
 
-    /// Stores one claimed file (not yet flushed) and says what to do with
-    /// it once the store is flushed. `None` when the file could not be read
-    /// (it stays in the work folder and is tried again at the next start).
+    /// Starts the writes of a batch: every file and report given the same
+    /// `Tx` goes into the store at once, by [`Pipeline::commit`].
+    pub fn begin(&self) -> Tx {
+        self.store.begin()
+    }
+
+    /// Applies a batch's writes, with what the quota ledger settled during
+    /// it, in one atomic step (not yet flushed). The ledger keeps what it
+    /// settled until then, so later files of the batch read it.
+    pub fn commit(&mut self, mut tx: Tx) -> Result<(), PipelineError> {
+        tx.absorb(&mut self.engine.ledger_mut().take_writes());
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Stores one claimed file into `tx` and says what to do with it once
+    /// the batch is committed and the store flushed. Nothing when the file
+    /// could not be read (it stays in the work folder and is tried again at
+    /// the next start).
     pub fn process(
         &mut self,
+        tx: &mut Tx,
         claimed: &Claimed,
         now_ms: u64,
         effects: &mut Effects,
@@ -317,7 +350,6 @@ impl Pipeline {
             }
         };
         let source_name = self.source_name(claimed.origin);
-        let mut tx = self.store.begin();
         let sha_key = key::sha(&source_name, &sha);
         if let Some(first) = tx.get_raw(&sha_key)? {
             let first = first
@@ -325,8 +357,7 @@ impl Pipeline {
                 .try_into()
                 .map(u64::from_be_bytes)
                 .unwrap_or(0);
-            let archive = self.duplicate_file(&mut tx, claimed, first, now_ms)?;
-            tx.commit()?;
+            let archive = self.duplicate_file(tx, claimed, first, now_ms)?;
             effects.archives.push(archive);
             return Ok(());
         }
@@ -347,7 +378,7 @@ impl Pipeline {
                     d.status = status::ORPHAN.to_owned();
                     tx.count_status(status::ORPHAN, 1)?;
                     event(
-                        &mut tx,
+                        tx,
                         &mut d,
                         status::ORPHAN,
                         now_ms,
@@ -367,7 +398,6 @@ impl Pipeline {
             };
             tx.put(key::message(id), &rec)?;
             tx.put_raw(sha_key, id.to_be_bytes().to_vec());
-            tx.commit()?;
             effects.archives.push(Archive {
                 claimed: claimed.clone(),
                 to,
@@ -414,7 +444,7 @@ impl Pipeline {
             first_id.get_or_insert(id);
             match claimed.origin {
                 Origin::Sender(s) => self.sender_message(
-                    &mut tx,
+                    tx,
                     s,
                     claimed,
                     &label,
@@ -424,18 +454,14 @@ impl Pipeline {
                     effects,
                     &mut reasons,
                 )?,
-                Origin::Customs => {
-                    self.customs_message(&mut tx, claimed, &label, &part, id, now_ms)?
-                }
+                Origin::Customs => self.customs_message(tx, claimed, &label, &part, id, now_ms)?,
             }
-            // The engine may have closed sets; write what the ledger settled.
-            self.close_decided(&mut tx)?;
-            tx.absorb(&mut self.engine.ledger_mut().take_writes());
+            // The engine may have decided sets: they are stored, close them.
+            self.close_touched(tx)?;
         }
         if let Some(first) = first_id {
             tx.put_raw(sha_key, first.to_be_bytes().to_vec());
         }
-        tx.commit()?;
         let to = match claimed.origin {
             Origin::Customs => Destination::Archive,
             Origin::Sender(_) if reasons.is_empty() => Destination::Sent,
@@ -934,10 +960,12 @@ impl Pipeline {
             return Ok(());
         };
         // Only decided sets are closed, so what comes back is decided: the
-        // next report stores it, and `close_decided` closes it again.
+        // next report stores it, and `close_touched` closes it again.
         for id in rec.members {
             self.replay(tx, id)?;
         }
+        // Closed again with the other sets this file touched.
+        self.touched.push(set.clone());
         Ok(())
     }
 
@@ -984,6 +1012,7 @@ impl Pipeline {
         effects: &mut Effects,
     ) -> Result<(), PipelineError> {
         let set = &report.key;
+        self.touched.push(set.clone());
         let old: Option<SetRecord> = tx.get(&key::set(set))?;
         let members: Vec<DocId> = report
             .members
@@ -1189,12 +1218,33 @@ impl Pipeline {
             ty: rec.ty,
             file,
             attempt: 1,
+            check_written: false,
         });
+        Ok(())
+    }
+
+    /// Closes the decided sets among those touched since the last call
+    /// (their outcome is stored).
+    fn close_touched(&mut self, tx: &mut Tx) -> Result<(), PipelineError> {
+        let mut touched = std::mem::take(&mut self.touched);
+        touched.sort();
+        touched.dedup();
+        for k in touched {
+            let decided = self
+                .engine
+                .outcome(&k)
+                .is_some_and(|o| o.status() != Status::Incomplete);
+            if decided {
+                self.engine.close(&k)?;
+                tx.remove(key::open(&k));
+            }
+        }
         Ok(())
     }
 
     /// Closes every decided set the engine holds (their outcome is stored).
     fn close_decided(&mut self, tx: &mut Tx) -> Result<(), PipelineError> {
+        self.touched.clear();
         let decided: Vec<SetKey> = self
             .engine
             .keys()
@@ -1397,9 +1447,14 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Records that the forwarder wrote messages into the customs OutBox.
-    pub fn forwarded(&mut self, done: &[ForwardJob], now_ms: u64) -> Result<(), PipelineError> {
-        let mut tx = self.store.begin();
+    /// Records (into `tx`) that the forwarder wrote messages into the
+    /// customs OutBox.
+    pub fn forwarded(
+        &mut self,
+        tx: &mut Tx,
+        done: &[ForwardJob],
+        now_ms: u64,
+    ) -> Result<(), PipelineError> {
         for job in done {
             let Some(mut f) = tx.get::<ForwardRecord>(&key::forward(job.msg))? else {
                 continue;
@@ -1411,23 +1466,23 @@ impl Pipeline {
             f.at_ms = now_ms;
             tx.put(key::forward(job.msg), &f)?;
             let info = format!("written to the customs OutBox as {}", job.file);
-            self.message_event(&mut tx, job.msg, status::FORWARDED, true, now_ms, &info)?;
+            self.message_event(tx, job.msg, status::FORWARDED, true, now_ms, &info)?;
         }
-        tx.commit()?;
         Ok(())
     }
 
-    /// Records what the import client did with written messages: sent
-    /// (moved to its SentBox) or failed (moved to its FailBox). A failure
-    /// is written again, up to `retries` times, then parked.
+    /// Records (into `tx`) what the import client did with written
+    /// messages: sent (moved to its SentBox) or failed (moved to its
+    /// FailBox). A failure is written again, up to `retries` times, then
+    /// parked.
     pub fn transmission(
         &mut self,
+        tx: &mut Tx,
         sent: &[u64],
         failed: &[u64],
         now_ms: u64,
         effects: &mut Effects,
     ) -> Result<(), PipelineError> {
-        let mut tx = self.store.begin();
         for &msg in sent {
             let Some(f) = tx.get::<ForwardRecord>(&key::forward(msg))? else {
                 continue;
@@ -1436,7 +1491,7 @@ impl Pipeline {
             tx.remove(key::forward(msg));
             tx.put_raw(key::forwarded(msg), f.attempt.to_be_bytes().to_vec());
             let info = format!("the import client sent {}", f.file);
-            self.message_event(&mut tx, msg, status::TRANSMITTED, true, now_ms, &info)?;
+            self.message_event(tx, msg, status::TRANSMITTED, true, now_ms, &info)?;
         }
         for &msg in failed {
             let Some(mut f) = tx.get::<ForwardRecord>(&key::forward(msg))? else {
@@ -1446,18 +1501,11 @@ impl Pipeline {
                 "the import client moved {} to its FailBox (attempt {})",
                 f.file, f.attempt
             );
-            self.message_event(
-                &mut tx,
-                msg,
-                status::TRANSMISSION_FAILED,
-                true,
-                now_ms,
-                &info,
-            )?;
+            self.message_event(tx, msg, status::TRANSMISSION_FAILED, true, now_ms, &info)?;
             if f.attempt > self.retries {
                 f.state = "parked".to_owned();
                 let info = format!("parked after {} attempts", f.attempt);
-                self.message_event(&mut tx, msg, status::PARKED, true, now_ms, &info)?;
+                self.message_event(tx, msg, status::PARKED, true, now_ms, &info)?;
                 warn!(message = "Forward parked.", msg = msg, file = %f.file);
             } else {
                 f.attempt = f.attempt.saturating_add(1);
@@ -1468,12 +1516,12 @@ impl Pipeline {
                     ty: f.ty.clone(),
                     file: f.file.clone(),
                     attempt: f.attempt,
+                    check_written: false,
                 });
             }
             f.at_ms = now_ms;
             tx.put(key::forward(msg), &f)?;
         }
-        tx.commit()?;
         Ok(())
     }
 
