@@ -198,8 +198,8 @@ async fn status(State(s): State<AdminState>) -> ApiResult {
     let (documents, messages, orphans, store_bytes) = blocking(move || {
         Ok((
             store.status_counts()?,
-            store.count(b"m"),
-            store.count(b"x"),
+            store.tally(crate::store::MESSAGES)?,
+            store.tally(crate::store::ORPHANS)?,
             store.size_on_disk(),
         ))
     })

@@ -30,8 +30,13 @@
 //! | `r` seq(u64) | [`InboxRecord`]: a receipt to write into a sender's InBox |
 //! | `x` msg doc | (empty): customs messages that answer no stored document |
 //! | `C` status | how many documents have that current status (u64) |
+//! | `N` name | how many `messages` (`m` keys) and `orphans` (`x` keys) there are (u64), kept by [`Tx::commit`] |
 //!
 //! Values are JSON objects carrying their layout version `v`.
+//!
+//! Layout 2 added the `N` tallies (so that the admin API's status does not
+//! count a million keys); a layout 1 store gets them counted once when it
+//! is opened.
 //!
 //! # Durability
 //!
@@ -58,8 +63,13 @@ pub use records::{
 
 use crate::engine::SetKey;
 
-/// The layout version this build writes and reads.
-pub const LAYOUT_VERSION: u32 = 1;
+/// The layout version this build writes and reads (it also reads 1).
+pub const LAYOUT_VERSION: u32 = 2;
+
+/// The name of the tally of messages (`m` keys).
+pub const MESSAGES: &str = "messages";
+/// The name of the tally of orphans (`x` keys).
+pub const ORPHANS: &str = "orphans";
 
 /// Why the store failed.
 #[derive(Debug, Error)]
@@ -187,6 +197,10 @@ pub mod key {
     pub fn orphan(id: DocId) -> Vec<u8> {
         tagged(b'x', &doc_bytes(id))
     }
+    /// `N` name.
+    pub fn tally(name: &str) -> Vec<u8> {
+        tagged(b'N', name.as_bytes())
+    }
 
     /// The document id at the end of a key.
     pub fn doc_id_suffix(k: &[u8]) -> Option<DocId> {
@@ -254,6 +268,18 @@ impl Store {
                     .unwrap_or(u32::MAX);
                 if found > LAYOUT_VERSION {
                     return Err(StoreError::Version { found });
+                }
+                if found < 2 {
+                    // Layout 1 kept no tallies: count once.
+                    let mut batch = sled::Batch::default();
+                    for (name, prefix) in [(MESSAGES, b"m"), (ORPHANS, b"x")] {
+                        let n = u64::try_from(db.scan_prefix(prefix).keys().count())
+                            .unwrap_or(u64::MAX);
+                        batch.insert(key::tally(name), &n.to_be_bytes());
+                    }
+                    batch.insert(b"V", &LAYOUT_VERSION.to_be_bytes());
+                    db.apply_batch(batch)?;
+                    db.flush()?;
                 }
             }
             None => {
@@ -375,7 +401,16 @@ impl Store {
         Ok(out)
     }
 
-    /// Counts the keys under a prefix.
+    /// A tally ([`MESSAGES`], [`ORPHANS`]): kept with the keys it counts.
+    pub fn tally(&self, name: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .db
+            .get(key::tally(name))?
+            .and_then(|v| v.as_ref().try_into().ok().map(u64::from_be_bytes))
+            .unwrap_or(0))
+    }
+
+    /// Counts the keys under a prefix (reads every one of them).
     pub fn count(&self, prefix: &[u8]) -> usize {
         self.db.scan_prefix(prefix).keys().count()
     }
@@ -454,7 +489,10 @@ impl Tx {
 
     /// Adds `delta` to the count of documents with `status`.
     pub fn count_status(&mut self, status: &str, delta: i64) -> Result<(), StoreError> {
-        let k = key::counter(status);
+        self.add(key::counter(status), delta)
+    }
+
+    fn add(&mut self, k: Vec<u8>, delta: i64) -> Result<(), StoreError> {
         let n = self
             .get_raw(&k)?
             .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
@@ -473,10 +511,34 @@ impl Tx {
         self.writes.append(other);
     }
 
-    /// Applies every write atomically (not yet synced: see [`Store::flush`]).
-    pub fn commit(self) -> Result<(), StoreError> {
+    /// Applies every write atomically (not yet synced: see [`Store::flush`]),
+    /// with the tallies of the `m` and `x` keys it creates or removes (one
+    /// writer at a time: the pipeline).
+    pub fn commit(mut self) -> Result<(), StoreError> {
         if self.writes.is_empty() {
             return Ok(());
+        }
+        let mut deltas = [(MESSAGES, 0i64), (ORPHANS, 0i64)];
+        for (k, v) in &self.writes {
+            let slot = match k.first() {
+                Some(b'm') => 0,
+                Some(b'x') => 1,
+                _ => continue,
+            };
+            let existed = self.db.contains_key(k)?;
+            let d = match (existed, v.is_some()) {
+                (false, true) => 1,
+                (true, false) => -1,
+                _ => 0,
+            };
+            if let Some((_, n)) = deltas.get_mut(slot) {
+                *n = n.saturating_add(d);
+            }
+        }
+        for (name, d) in deltas {
+            if d != 0 {
+                self.add(key::tally(name), d)?;
+            }
         }
         let mut batch = sled::Batch::default();
         for (k, v) in self.writes {
