@@ -77,12 +77,15 @@ impl Default for LimitsConfig {
 pub struct StoreConfig {
     /// The sled database folder.
     pub path: PathBuf,
+    /// sled's page cache, in MiB (bounds the daemon's memory on a large store).
+    pub cache_mb: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
             path: PathBuf::from("var/store"),
+            cache_mb: 64,
         }
     }
 }

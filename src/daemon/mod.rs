@@ -129,10 +129,12 @@ struct Dirs {
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
     let folders = create_folders(&config)?;
     let store_path = config.store.path.clone();
-    let store = Store::open(&store_path).map_err(|source| DaemonError::Store {
-        path: store_path.clone(),
-        source,
-    })?;
+    let cache = config.store.cache_mb.saturating_mul(1024 * 1024);
+    let store =
+        Store::open_with_cache(&store_path, cache).map_err(|source| DaemonError::Store {
+            path: store_path.clone(),
+            source,
+        })?;
     let registry = config.load_registry()?;
     let limits = config.limits();
     let token = config

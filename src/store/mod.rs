@@ -71,6 +71,9 @@ pub const MESSAGES: &str = "messages";
 /// The name of the tally of orphans (`x` keys).
 pub const ORPHANS: &str = "orphans";
 
+/// sled's page cache when none is configured (`store.cache_mb`).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Why the store failed.
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -253,8 +256,16 @@ impl Store {
     /// Opens (or creates) the store at `path`. Fails when another process
     /// holds it.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens (or creates) the store at `path`, sled's page cache bounded to
+    /// `cache_bytes` (sled's own default, 1 GiB, is what the daemon's
+    /// memory would grow to on a large store).
+    pub fn open_with_cache(path: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
         let db = sled::Config::new()
             .path(path)
+            .cache_capacity(cache_bytes)
             // Group commit flushes explicitly; the background flush only
             // bounds what an unacknowledged crash loses.
             .flush_every_ms(Some(1000))
