@@ -1544,7 +1544,17 @@ impl Pipeline {
             let Some(mut doc) = tx.get::<DocumentRecord>(&key::document(id))? else {
                 continue;
             };
-            if moves && doc.customs.is_none() {
+            // A document replaced or deleted meanwhile keeps that status:
+            // the way of its message to customs only goes into its history.
+            let on_its_way = matches!(
+                doc.status.as_str(),
+                status::SET_PASSED
+                    | status::FORWARDED
+                    | status::TRANSMITTED
+                    | status::TRANSMISSION_FAILED
+                    | status::PARKED
+            );
+            if moves && on_its_way && doc.customs.is_none() {
                 set_status(tx, &mut doc, st)?;
             }
             event(tx, &mut doc, st, now_ms, info.to_owned(), Vec::new(), None)?;
