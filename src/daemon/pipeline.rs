@@ -374,20 +374,8 @@ impl Pipeline {
                 Origin::Customs => {
                     // Customs' words are kept, never refused: listed as an orphan.
                     let doc_id = DocId { msg: id, doc: 0 };
-                    let mut d = receipt_record(doc_id, "", String::new(), now_ms);
-                    d.status = status::ORPHAN.to_owned();
-                    tx.count_status(status::ORPHAN, 1)?;
-                    event(
-                        tx,
-                        &mut d,
-                        status::ORPHAN,
-                        now_ms,
-                        why.clone(),
-                        vec![f.clone()],
-                        None,
-                    )?;
-                    tx.put(key::document(doc_id), &d)?;
-                    tx.put_raw(key::orphan(doc_id), Vec::new());
+                    let d = receipt_record(doc_id, "", String::new(), now_ms);
+                    store_orphan(tx, d, now_ms, why.clone(), vec![f.clone()])?;
                     rec.documents = 1;
                     Destination::Archive
                 }
@@ -1280,16 +1268,11 @@ impl Pipeline {
         let orphan =
             |tx: &mut Tx, ty: &str, k: String, info: String| -> Result<(), PipelineError> {
                 let doc_id = DocId { msg: id, doc: 0 };
-                let mut d = receipt_record(doc_id, ty, k.clone(), now_ms);
-                d.status = status::ORPHAN.to_owned();
-                tx.count_status(status::ORPHAN, 1)?;
                 if !k.is_empty() {
                     tx.put_raw(key::link(&format!("other|{k}"), doc_id), Vec::new());
                 }
-                event(tx, &mut d, status::ORPHAN, now_ms, info, Vec::new(), None)?;
-                tx.put(key::document(doc_id), &d)?;
-                tx.put_raw(key::orphan(doc_id), Vec::new());
-                Ok(())
+                let d = receipt_record(doc_id, ty, k, now_ms);
+                Ok(store_orphan(tx, d, now_ms, info, Vec::new())?)
             };
         match codec::decode_any_with(bytes, &self.limits) {
             Err(e) => {
@@ -1379,24 +1362,13 @@ impl Pipeline {
             }
         }
         let Some(mut t) = target else {
-            d.status = status::ORPHAN.to_owned();
-            tx.count_status(status::ORPHAN, 1)?;
-            event(
-                tx,
-                &mut d,
-                status::ORPHAN,
-                now_ms,
-                format!(
-                    "{} {} ({}): answers no stored document",
-                    spec.name,
-                    facts.status(),
-                    label
-                ),
-                Vec::new(),
-                None,
-            )?;
-            tx.put(key::document(doc_id), &d)?;
-            tx.put_raw(key::orphan(doc_id), Vec::new());
+            let info = format!(
+                "{} {} ({}): answers no stored document",
+                spec.name,
+                facts.status(),
+                label
+            );
+            store_orphan(tx, d, now_ms, info, Vec::new())?;
             return Ok(());
         };
         d.answers = Some(t.id);
@@ -1634,6 +1606,23 @@ pub fn forward_name(msg: u64, ty: &str, attempt: u32) -> String {
     } else {
         format!("{ty}_GW{msg:016}_t{attempt}.xml")
     }
+}
+
+/// Stores a customs document that answers nothing the gateway holds: kept,
+/// counted and listed (`x` keys), never dropped.
+fn store_orphan(
+    tx: &mut Tx,
+    mut d: DocumentRecord,
+    now_ms: u64,
+    info: String,
+    findings: Vec<Finding>,
+) -> Result<(), StoreError> {
+    d.status = status::ORPHAN.to_owned();
+    tx.count_status(status::ORPHAN, 1)?;
+    event(tx, &mut d, status::ORPHAN, now_ms, info, findings, None)?;
+    tx.put(key::document(d.id), &d)?;
+    tx.put_raw(key::orphan(d.id), Vec::new());
+    Ok(())
 }
 
 /// Stores a message refused as a whole (no document of it is taken).
