@@ -1114,6 +1114,7 @@ fn fill(root: &Path, config_path: &Path, complete: u64, open: u64) {
         config.load_registry().unwrap(),
         config.limits(),
         config.sender.clone(),
+        config.platform.clone(),
         config.customs.retries,
     )
     .unwrap();

@@ -183,6 +183,60 @@ pub struct SenderConfig {
     pub codes: Vec<String>,
 }
 
+/// The TCP source for e-commerce platforms (`[tcp]`; off when absent).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpConfig {
+    /// The address it listens on (`127.0.0.1:8471`).
+    pub listen: String,
+    /// The server certificate chain (PEM); with `tls_key`, TLS is required.
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
+    /// The most connections served at once; the excess is told `BUSY` and closed.
+    #[serde(default = "TcpConfig::default_max_connections")]
+    pub max_connections: usize,
+    /// The most messages one connection may have submitted and not yet
+    /// had acknowledged; past it the gateway stops reading that socket.
+    #[serde(default = "TcpConfig::default_max_in_flight")]
+    pub max_in_flight: usize,
+    /// A connection with nothing in flight and no frame for this long is closed.
+    #[serde(default = "TcpConfig::default_idle_timeout_secs")]
+    pub idle_timeout_secs: u64,
+    /// A frame must be complete this long after its first byte arrived.
+    #[serde(default = "TcpConfig::default_frame_timeout_secs")]
+    pub frame_timeout_secs: u64,
+}
+
+impl TcpConfig {
+    fn default_max_connections() -> usize {
+        256
+    }
+    fn default_max_in_flight() -> usize {
+        1024
+    }
+    fn default_idle_timeout_secs() -> u64 {
+        300
+    }
+    fn default_frame_timeout_secs() -> u64 {
+        30
+    }
+}
+
+/// One e-commerce platform allowed to submit over TCP (`[[platform]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformConfig {
+    /// Its id, sent in the handshake (shown in logs, the store and the CLI).
+    pub id: String,
+    /// The file holding its secret token (never logged).
+    pub token_file: PathBuf,
+    /// The enterprise codes it may submit for.
+    pub codes: Vec<String>,
+}
+
 /// How folders are watched (`[ingest]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -220,6 +274,10 @@ pub struct Config {
     pub sender: Vec<SenderConfig>,
     /// Folder watching.
     pub ingest: IngestConfig,
+    /// The TCP source (off when absent).
+    pub tcp: Option<TcpConfig>,
+    /// The platforms that may submit over TCP.
+    pub platform: Vec<PlatformConfig>,
     /// Input bounds.
     pub limits: LimitsConfig,
     /// Tolerances and limits of the cross-document check.
@@ -304,7 +362,7 @@ impl Config {
                     s.name
                 ));
             }
-            names.push(&s.name);
+            names.push(s.name.as_str());
             if s.codes.is_empty() || s.codes.iter().any(|c| c.trim().is_empty()) {
                 return Err(format!(
                     "sender[{i}].codes: list the enterprise codes `{}` may declare for",
@@ -315,6 +373,62 @@ impl Config {
                 return Err(format!(
                     "sender[{i}].root: `{}` is the root of another sender",
                     s.root.display()
+                ));
+            }
+        }
+        if let Some(t) = &self.tcp {
+            if t.listen.parse::<std::net::SocketAddr>().is_err() {
+                return Err(format!(
+                    "tcp.listen: `{}` is not an address and port like `127.0.0.1:8471`",
+                    t.listen
+                ));
+            }
+            if t.tls_cert.is_some() != t.tls_key.is_some() {
+                return Err(
+                    "tcp.tls_cert and tcp.tls_key: give both (TLS) or neither (plain TCP)"
+                        .to_owned(),
+                );
+            }
+            for (k, v) in [
+                ("max_connections", t.max_connections as u64),
+                ("max_in_flight", t.max_in_flight as u64),
+                ("idle_timeout_secs", t.idle_timeout_secs),
+                ("frame_timeout_secs", t.frame_timeout_secs),
+            ] {
+                if v == 0 {
+                    return Err(format!("tcp.{k} must be positive (is 0)"));
+                }
+            }
+        }
+        let mut ids: Vec<&str> = Vec::new();
+        for (i, p) in self.platform.iter().enumerate() {
+            let valid = !p.id.is_empty()
+                && p.id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+            if !valid {
+                return Err(format!(
+                    "platform[{i}].id: `{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`",
+                    p.id
+                ));
+            }
+            if ids.contains(&p.id.as_str()) {
+                return Err(format!(
+                    "platform[{i}].id: `{}` is used by another platform",
+                    p.id
+                ));
+            }
+            if names.contains(&p.id.as_str()) || p.id == "customs" {
+                return Err(format!(
+                    "platform[{i}].id: `{}` is the name of a sender (or `customs`); the store tells them apart by name",
+                    p.id
+                ));
+            }
+            ids.push(p.id.as_str());
+            if p.codes.is_empty() || p.codes.iter().any(|c| c.trim().is_empty()) {
+                return Err(format!(
+                    "platform[{i}].codes: list the enterprise codes `{}` may submit for",
+                    p.id
                 ));
             }
         }
@@ -348,6 +462,14 @@ impl Config {
         }
         for s in &mut self.sender {
             fix(&mut s.root);
+        }
+        if let Some(t) = &mut self.tcp {
+            for p in [&mut t.tls_cert, &mut t.tls_key].into_iter().flatten() {
+                fix(p);
+            }
+        }
+        for p in &mut self.platform {
+            fix(&mut p.token_file);
         }
     }
 

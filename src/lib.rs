@@ -24,12 +24,15 @@
 //! - [`store`]: the sled store, the only module that names sled.
 //! - [`daemon`]: sources (folders), the pipeline, sinks (customs, sender InBoxes).
 //! - [`admin`]: the local admin HTTP API and the CLI's client for it.
+//! - [`protocol`] (pure): the TCP wire protocol's frames (`PROTOCOL.md`);
+//!   [`daemon::tcp`] serves it, [`client`] speaks it (`send`, the load generator).
 //!
 //! Every public item is documented (`missing_docs` is denied).
 
 #![deny(missing_docs)]
 
 pub mod admin;
+pub mod client;
 pub mod codec;
 pub mod config;
 pub mod daemon;
@@ -38,6 +41,7 @@ pub mod engine;
 pub mod formats;
 pub mod inspect;
 pub mod model;
+pub mod protocol;
 pub mod schema;
 pub mod store;
 pub mod track;

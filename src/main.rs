@@ -43,6 +43,35 @@ enum Command {
     },
     #[command(flatten)]
     Admin(customs_gateway::admin::cli::AdminCommand),
+    /// Submit message files and folders (recursively, *.xml) to a running
+    /// gateway over its TCP protocol, pipelined, as a platform; prints one
+    /// line per message with its acknowledgement.
+    ///
+    /// Each message's id is the SHA-256 of its bytes, so sending the same
+    /// file again is answered as a duplicate with the first result.
+    ///
+    /// Exit status: 0 when every message was accepted, 1 when any was
+    /// refused, 2 on a connection, TLS or authentication failure.
+    Send {
+        /// The gateway's TCP address (`[tcp] listen`).
+        #[arg(long, value_name = "HOST:PORT")]
+        addr: String,
+        /// The platform id (`[[platform]] id`).
+        #[arg(long, value_name = "ID")]
+        platform: String,
+        /// The file holding the platform's token.
+        #[arg(long, value_name = "FILE")]
+        token_file: PathBuf,
+        /// Use TLS, trusting the CA certificate in this PEM file.
+        #[arg(long, value_name = "PEM")]
+        tls_ca: Option<PathBuf>,
+        /// One JSON object per line: {"path", "id", "ack"}.
+        #[arg(long)]
+        json: bool,
+        /// Files or folders to send.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
     /// Run the gateway: watch the senders' folders and the customs InBox,
     /// store, check and forward, until SIGINT or SIGTERM.
     ///
@@ -98,6 +127,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
         } => check(json, config, receipts, &paths),
         Command::Serve { config, log_format } => serve(&config, log_format),
+        Command::Send {
+            addr,
+            platform,
+            token_file,
+            tls_ca,
+            json,
+            paths,
+        } => send(addr, platform, &token_file, tls_ca, json, &paths),
         Command::Admin(cmd) => {
             let code = customs_gateway::admin::cli::run(&cmd, &mut std::io::stdout().lock())?;
             Ok(ExitCode::from(code))
@@ -319,4 +356,146 @@ fn render_text(
         sets_with(Status::Fail),
         sets_with(Status::Incomplete),
     )
+}
+
+/// `send`: every file under `paths`, pipelined over one connection.
+fn send(
+    addr: String,
+    platform: String,
+    token_file: &std::path::Path,
+    tls_ca: Option<PathBuf>,
+    json: bool,
+    paths: &[PathBuf],
+) -> anyhow::Result<ExitCode> {
+    use customs_gateway::client::{Client, Options};
+    use customs_gateway::protocol::{Header, Outcome, Secret};
+    use sha2::{Digest, Sha256};
+
+    let token = match customs_gateway::admin::read_token(token_file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("customs-gateway: --token-file {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.exists() {
+            eprintln!("customs-gateway: {}: no such file or folder", p.display());
+            return Ok(ExitCode::from(2));
+        }
+        collect_xml(p, &mut files)?;
+    }
+    let mut messages = Vec::with_capacity(files.len());
+    for f in &files {
+        let bytes =
+            std::fs::read(f).map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", f.display()))?;
+        let id: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        messages.push((id, bytes));
+    }
+    let ids: Vec<String> = messages.iter().map(|(id, _)| id.clone()).collect();
+    let opts = Options {
+        addr,
+        platform,
+        token: Secret(token),
+        tls_ca,
+        receipts: false,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut refused = false;
+    let mut out = std::io::stdout().lock();
+    let result = runtime.block_on(async {
+        let client = Client::connect(&opts).await?;
+        let client = client
+            .submit_all(
+                messages,
+                |acked| {
+                    let Some(path) = files.get(acked.index) else {
+                        return;
+                    };
+                    let id = ids.get(acked.index).cloned().unwrap_or_default();
+                    let Header::Ack { result, stored, .. } = &acked.ack else {
+                        return;
+                    };
+                    let failed = stored.result == Outcome::Refused;
+                    refused |= failed;
+                    if json {
+                        let line = serde_json::json!({
+                            "path": path.display().to_string(),
+                            "id": id,
+                            "ack": acked.ack,
+                        });
+                        let _ = writeln!(out, "{line}");
+                        return;
+                    }
+                    let what = match result {
+                        Outcome::Duplicate => format!(
+                            "duplicate of message {} ({})",
+                            stored.message,
+                            if failed { "refused" } else { "accepted" }
+                        ),
+                        Outcome::Accepted => format!("accepted as message {}", stored.message),
+                        Outcome::Refused => format!("refused as message {}", stored.message),
+                    };
+                    let _ = writeln!(out, "{}: {what} {}", path.display(), stored.message_type);
+                    let findings = stored.findings.iter().map(|f| (String::new(), f)).chain(
+                        stored.documents.iter().flat_map(|d| {
+                            d.findings.iter().map(move |f| (format!(" {}", d.key), f))
+                        }),
+                    );
+                    for (key, f) in findings {
+                        let at = if f.path.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" {}:", f.path)
+                        };
+                        let _ = writeln!(
+                            out,
+                            "  {}{key}: {} [{}]{at} {}",
+                            path.display(),
+                            f.severity,
+                            f.rule,
+                            f.message
+                        );
+                    }
+                },
+                |_, _, _| {},
+            )
+            .await?;
+        client.close().await;
+        Ok::<_, customs_gateway::client::ClientError>(())
+    });
+    match result {
+        Ok(()) => Ok(ExitCode::from(u8::from(refused))),
+        Err(e) => {
+            eprintln!("customs-gateway: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// `path` itself when it is a file, else every `*.xml` under it, sorted.
+fn collect_xml(path: &std::path::Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    if !path.is_dir() {
+        out.push(path.to_owned());
+        return Ok(());
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot list: {e}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            collect_xml(&p, out)?;
+        } else if p.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml")) {
+            out.push(p);
+        }
+    }
+    Ok(())
 }

@@ -119,7 +119,7 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum TokenError {
     /// The file could not be read.
-    #[error("{}: cannot read the admin token file: {reason}", path.display())]
+    #[error("{}: cannot read the token file: {reason}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -127,7 +127,7 @@ pub enum TokenError {
         reason: String,
     },
     /// The file holds nothing but whitespace.
-    #[error("{}: the admin token file is empty", path.display())]
+    #[error("{}: the token file is empty", path.display())]
     Empty {
         /// The file.
         path: PathBuf,

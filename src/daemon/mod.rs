@@ -26,6 +26,7 @@ pub mod folder;
 pub mod forward;
 pub mod pipeline;
 pub mod stats;
+pub mod tcp;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -44,7 +45,10 @@ use crate::store::{Store, StoreError};
 use files::{NewFile, move_into, write_all};
 use folder::{Folder, Scanner};
 use forward::{CustomsDirs, Forwarder, Report};
-use pipeline::{Claimed, Destination, Effects, ForwardJob, Origin, Pipeline, PipelineError};
+use pipeline::{
+    Claimed, Destination, Effects, ForwardJob, Origin, Outgoing, Pipeline, PipelineError,
+    Submission,
+};
 use stats::{Gauges, PipelineStats};
 
 /// Why the daemon could not start, or stopped.
@@ -83,6 +87,9 @@ pub enum DaemonError {
     /// The admin token file could not be read.
     #[error("admin.token_file: {0}")]
     Token(#[from] crate::admin::TokenError),
+    /// The TCP source could not start.
+    #[error(transparent)]
+    Tcp(#[from] tcp::TcpError),
     /// A worker task ended abnormally.
     #[error("a worker task failed: {0}")]
     Task(String),
@@ -98,6 +105,26 @@ enum Event {
     Files(Vec<Claimed>),
     /// The forwarder's news.
     Forwarder(Report),
+    /// Messages platforms submitted over TCP.
+    Submits(Vec<Submission>),
+    /// Receipts a platform confirmed it keeps.
+    Delivered {
+        /// The platform (index into the configured platforms).
+        platform: usize,
+        /// The receipts' queue sequence numbers.
+        seqs: Vec<u64>,
+    },
+}
+
+impl Event {
+    /// How many inbound messages it carries (what a batch counts).
+    fn inbound(&self) -> usize {
+        match self {
+            Event::Files(l) => l.len(),
+            Event::Submits(l) => l.len(),
+            Event::Forwarder(_) | Event::Delivered { .. } => 0,
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -117,11 +144,12 @@ struct SenderDirs {
     staging: PathBuf,
 }
 
-/// Every folder the effects write to.
+/// Every folder (and connection) the effects write to.
 #[derive(Debug, Clone)]
 struct Dirs {
     senders: Vec<SenderDirs>,
     archive: PathBuf,
+    hub: Arc<tcp::Hub>,
 }
 
 /// Runs the daemon until `shutdown` is cancelled: then it stops taking
@@ -149,12 +177,32 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             addr: config.admin.listen.clone(),
             source,
         })?;
+    let hub = Arc::new(tcp::Hub::default());
+    let tcp_source = match &config.tcp {
+        Some(t) => Some(
+            tcp::TcpSource::bind(
+                t,
+                &config.platform,
+                limits.max_bytes,
+                hub.clone(),
+                store.clone(),
+            )
+            .await?,
+        ),
+        None => {
+            if !config.platform.is_empty() {
+                warn!(message = "Platforms are configured but [tcp] is not: they cannot connect.");
+            }
+            None
+        }
+    };
     let mut pipeline = Pipeline::new(
         store.clone(),
         config.engine.clone(),
         registry,
         limits,
         config.sender.clone(),
+        config.platform.clone(),
         config.customs.retries,
     )?;
     let started = Instant::now();
@@ -186,6 +234,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             })
             .collect(),
         archive: config.customs.archive_dir(),
+        hub,
     };
     let customs_work = config.customs.work_dir();
     let mut forwarder = Forwarder::new(
@@ -248,6 +297,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         tracker.spawn(scan_task(
             scanner, ev_tx, wake, g, interval, batch, shutdown,
         ));
+    }
+    // The TCP source.
+    if let Some(source) = tcp_source {
+        let shutdown = shutdown.clone();
+        let ev_tx = ev_tx.clone();
+        let t = tracker.clone();
+        tracker.spawn(source.run(ev_tx, t, shutdown));
     }
     drop(ev_tx);
 
@@ -616,6 +672,16 @@ fn next_batch(
                     events.push(Event::Files(list));
                 }
             }
+            Event::Submits(mut list) => {
+                let room = batch.saturating_sub(files);
+                if list.len() > room {
+                    queue.push_front(Event::Submits(list.split_off(room)));
+                }
+                files = files.saturating_add(list.len());
+                if !list.is_empty() {
+                    events.push(Event::Submits(list));
+                }
+            }
             report => events.push(report),
         }
     }
@@ -637,13 +703,19 @@ fn run_batch(
     let busy = !events.is_empty() || !effects.is_empty();
     let mut tx = pipeline.begin();
     for ev in events {
+        n_files = n_files.saturating_add(ev.inbound());
         match ev {
             Event::Files(list) => {
                 for c in &list {
                     pipeline.process(&mut tx, c, now, &mut effects)?;
                 }
-                n_files = n_files.saturating_add(list.len());
             }
+            Event::Submits(list) => {
+                for s in list {
+                    pipeline.submit_message(&mut tx, s, now, &mut effects)?;
+                }
+            }
+            Event::Delivered { platform, seqs } => pipeline.delivered(&mut tx, platform, &seqs)?,
             Event::Forwarder(Report::Written(jobs)) => pipeline.forwarded(&mut tx, &jobs, now)?,
             Event::Forwarder(Report::Transmission { sent, failed }) => {
                 pipeline.transmission(&mut tx, &sent, &failed, now, &mut effects)?;
@@ -696,6 +768,7 @@ fn carry_out(
             (Origin::Customs, _) | (_, Destination::Archive) => Some(&dirs.archive),
             (Origin::Sender(i), Destination::Sent) => dirs.senders.get(i).map(|s| &s.sent),
             (Origin::Sender(i), Destination::Failed) => dirs.senders.get(i).map(|s| &s.failed),
+            (Origin::Platform(_), _) => None,
         };
         let Some(dir) = dir else { continue };
         match move_into(&a.claimed.path, dir, a.reason.as_deref()) {
@@ -711,7 +784,27 @@ fn carry_out(
             ),
         }
     }
+    // Acknowledgements: what they answer is durable now.
+    for (reply, ack) in effects.acks {
+        let _ = reply
+            .to
+            .send(Outgoing::Frame(ack, Vec::new(), Some(reply.permit)));
+    }
     if !effects.inbox.is_empty() {
+        // Platforms' receipts go to their connections (and stay in the
+        // store until the platform confirms them).
+        let mut by_platform: std::collections::BTreeMap<
+            usize,
+            Vec<(u64, crate::store::InboxRecord)>,
+        > = std::collections::BTreeMap::new();
+        for (seq, r) in &effects.inbox {
+            if let Some(i) = pipeline.platforms().iter().position(|p| p.id == r.sender) {
+                by_platform.entry(i).or_default().push((*seq, r.clone()));
+            }
+        }
+        for (i, list) in by_platform {
+            dirs.hub.deliver(i, list);
+        }
         // Receipts by sender, each sender's written through its own staging
         // folder: one sender's broken InBox does not hold up another's.
         let names: Vec<String> = pipeline.senders().iter().map(|s| s.name.clone()).collect();

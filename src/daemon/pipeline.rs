@@ -26,18 +26,19 @@ use sha2::{Digest, Sha256};
 use tracing::{info, warn};
 
 use crate::codec::{self, Content, Limits};
-use crate::config::SenderConfig;
+use crate::config::{PlatformConfig, SenderConfig};
 use crate::daemon::stats::OverdueSet;
 use crate::engine::{
     AppType, DocKind, Engine, EngineError, InboundId, Placement, SetKey, SetReport, Status,
     Violation, receipt_for,
 };
 use crate::model::{Document, Message, document_key};
+use crate::protocol::{AckDocument, Diagnostic, Header, Outcome, Stored};
 use crate::schema::{MessageSpec, RuleInfo, Severity, rule};
 use crate::store::records::{Disposition, VERSION};
 use crate::store::{
     DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, ReceiptEvent,
-    SetRecord, Source, Store, StoreError, StoreLedger, Tx, key,
+    SetRecord, Source, Store, StoreError, StoreLedger, SubmissionRecord, Tx, key,
 };
 use crate::track::{self, status};
 use crate::validate::{self, Mode, written_by_customs};
@@ -49,6 +50,8 @@ pub enum Origin {
     Sender(usize),
     /// The customs import client's InBox.
     Customs,
+    /// A platform's TCP connection (index into the configured platforms).
+    Platform(usize),
 }
 
 /// A file claimed into a work folder, waiting to be stored.
@@ -112,14 +115,55 @@ pub struct Effects {
     pub archives: Vec<Archive>,
     /// Messages to write to customs.
     pub forwards: Vec<ForwardJob>,
-    /// Receipts to write into senders' InBoxes: (queue key sequence, record).
+    /// Receipts to write into senders' InBoxes or send to platforms:
+    /// (queue key sequence, record).
     pub inbox: Vec<(u64, InboxRecord)>,
+    /// Acknowledgements to send to platforms.
+    pub acks: Vec<(Reply, Header)>,
+}
+
+/// Where a platform's acknowledgement goes: its connection's writer. It
+/// holds the connection's in-flight permit until the ACK is written.
+#[derive(Debug)]
+pub struct Reply {
+    /// The connection's outgoing frames.
+    pub to: tokio::sync::mpsc::UnboundedSender<Outgoing>,
+    /// The in-flight permit of the message.
+    pub permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+/// A frame for a connection's writer.
+#[derive(Debug)]
+pub enum Outgoing {
+    /// A frame, with the permit to release once it is written.
+    Frame(Header, Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>),
+    /// Receipts for the platform, in order (queue sequence, record).
+    Receipts(Vec<(u64, InboxRecord)>),
+    /// This connection now takes its platform's receipts: send every one
+    /// the store keeps for it.
+    TakeReceipts,
+}
+
+/// One message a platform submitted over TCP.
+#[derive(Debug)]
+pub struct Submission {
+    /// The platform (index into the configured platforms).
+    pub platform: usize,
+    /// The platform's message id (the idempotency key).
+    pub id: String,
+    /// The XML as received.
+    pub bytes: Vec<u8>,
+    /// Where the ACK goes.
+    pub reply: Reply,
 }
 
 impl Effects {
     /// Whether there is nothing to do.
     pub fn is_empty(&self) -> bool {
-        self.archives.is_empty() && self.forwards.is_empty() && self.inbox.is_empty()
+        self.archives.is_empty()
+            && self.forwards.is_empty()
+            && self.inbox.is_empty()
+            && self.acks.is_empty()
     }
 
     /// Adds another batch's effects.
@@ -127,6 +171,7 @@ impl Effects {
         self.archives.extend(other.archives);
         self.forwards.extend(other.forwards);
         self.inbox.extend(other.inbox);
+        self.acks.extend(other.acks);
     }
 }
 
@@ -163,6 +208,7 @@ pub struct Pipeline {
     engine: Engine<StoreLedger>,
     limits: Limits,
     senders: Vec<SenderConfig>,
+    platforms: Vec<PlatformConfig>,
     retries: u32,
     /// Sets the engine may have decided since they were last closed: the
     /// sets of the reports applied and the sets brought back from the
@@ -184,6 +230,7 @@ impl Pipeline {
         registry: Option<crate::engine::Registry>,
         limits: Limits,
         senders: Vec<SenderConfig>,
+        platforms: Vec<PlatformConfig>,
         retries: u32,
     ) -> Result<Pipeline, PipelineError> {
         let ledger = StoreLedger::new(&store);
@@ -193,6 +240,7 @@ impl Pipeline {
             engine,
             limits,
             senders,
+            platforms,
             retries,
             touched: Vec::new(),
         })
@@ -211,6 +259,11 @@ impl Pipeline {
     /// The configured senders.
     pub fn senders(&self) -> &[SenderConfig] {
         &self.senders
+    }
+
+    /// The configured platforms.
+    pub fn platforms(&self) -> &[PlatformConfig] {
+        &self.platforms
     }
 
     /// Brings the engine back to where the store says it was: every open
@@ -367,10 +420,14 @@ impl Pipeline {
                 "the file is {size} bytes, over the limit of {limit} bytes (limits.max_bytes); not stored"
             );
             let f = finding(rule::TOO_LARGE, "", &why);
-            let mut rec = self.message_record(id, claimed, &claimed.name, &sha, now_ms);
+            let mut rec = self.message_record(id, claimed.origin, &claimed.name, &sha, now_ms);
             rec.size = size;
             rec.findings.push(f.clone());
             let to = match claimed.origin {
+                Origin::Sender(_) | Origin::Platform(_) => {
+                    rec.disposition = Disposition::Refused;
+                    Destination::Failed
+                }
                 Origin::Customs => {
                     // Customs' words are kept, never refused: listed as an orphan.
                     let doc_id = DocId { msg: id, doc: 0 };
@@ -378,10 +435,6 @@ impl Pipeline {
                     store_orphan(tx, d, now_ms, why.clone(), vec![f.clone()])?;
                     rec.documents = 1;
                     Destination::Archive
-                }
-                Origin::Sender(_) => {
-                    rec.disposition = Disposition::Refused;
-                    Destination::Failed
                 }
             };
             tx.put(key::message(id), &rec)?;
@@ -414,7 +467,7 @@ impl Pipeline {
                 first_id = Some(id);
                 let f = finding(rule::UNREADABLE, "", &why);
                 reasons.push(reason_line(&claimed.name, "", &f));
-                let rec = self.message_record(id, claimed, &claimed.name, &sha, now_ms);
+                let rec = self.message_record(id, claimed.origin, &claimed.name, &sha, now_ms);
                 let rec = MessageRecord {
                     disposition: Disposition::Refused,
                     findings: vec![f],
@@ -431,10 +484,9 @@ impl Pipeline {
             let id = self.store.next_id()?;
             first_id.get_or_insert(id);
             match claimed.origin {
-                Origin::Sender(s) => self.sender_message(
+                Origin::Sender(_) | Origin::Platform(_) => self.sender_message(
                     tx,
-                    s,
-                    claimed,
+                    claimed.origin,
                     &label,
                     &part,
                     id,
@@ -452,8 +504,8 @@ impl Pipeline {
         }
         let to = match claimed.origin {
             Origin::Customs => Destination::Archive,
-            Origin::Sender(_) if reasons.is_empty() => Destination::Sent,
-            Origin::Sender(_) => Destination::Failed,
+            Origin::Sender(_) | Origin::Platform(_) if reasons.is_empty() => Destination::Sent,
+            Origin::Sender(_) | Origin::Platform(_) => Destination::Failed,
         };
         effects.archives.push(Archive {
             claimed: claimed.clone(),
@@ -463,6 +515,121 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Stores one message a platform submitted, and queues its ACK for
+    /// when the batch is flushed. A message id the platform used before is
+    /// answered with the first result and not processed again.
+    pub fn submit_message(
+        &mut self,
+        tx: &mut Tx,
+        sub: Submission,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let origin = Origin::Platform(sub.platform);
+        let platform = self.source_name(origin);
+        let idem = key::submission(&platform, &sub.id);
+        if let Some(first) = tx.get::<SubmissionRecord>(&idem)? {
+            info!(
+                message = "Message id submitted again; answered with the first result.",
+                platform = %platform,
+                id = %sub.id,
+                first = first.stored.message
+            );
+            let ack = Header::Ack {
+                id: sub.id,
+                result: Outcome::Duplicate,
+                stored: Box::new(first.stored),
+            };
+            effects.acks.push((sub.reply, ack));
+            return Ok(());
+        }
+        let id = self.store.next_id()?;
+        let mut reasons = Vec::new();
+        self.sender_message(
+            tx,
+            origin,
+            &sub.id,
+            &sub.bytes,
+            id,
+            now_ms,
+            effects,
+            &mut reasons,
+        )?;
+        self.close_touched(tx)?;
+        let stored = self.stored_result(tx, id)?;
+        tx.put(
+            idem,
+            &SubmissionRecord {
+                v: VERSION,
+                stored: stored.clone(),
+            },
+        )?;
+        let ack = Header::Ack {
+            id: sub.id,
+            result: stored.result,
+            stored: Box::new(stored),
+        };
+        effects.acks.push((sub.reply, ack));
+        Ok(())
+    }
+
+    /// A stored message's result, as an ACK tells it.
+    fn stored_result(&self, tx: &Tx, id: u64) -> Result<Stored, PipelineError> {
+        let diag = |f: &Finding| Diagnostic {
+            rule: f.rule.clone(),
+            severity: f.severity.clone(),
+            path: f.field.clone(),
+            message: f.message.clone(),
+        };
+        let rec: Option<MessageRecord> = tx.get(&key::message(id))?;
+        let Some(rec) = rec else {
+            return Err(PipelineError::Store(StoreError::Corrupt {
+                key: format!("message {id}"),
+                reason: "not found right after it was stored".to_owned(),
+            }));
+        };
+        let mut documents = Vec::new();
+        for index in 0..rec.documents {
+            let doc_id = DocId {
+                msg: id,
+                doc: index,
+            };
+            let Some(d) = tx.get::<DocumentRecord>(&key::document(doc_id))? else {
+                continue;
+            };
+            let mut findings = Vec::new();
+            if d.status == status::REFUSED {
+                // The refusal's findings are on its event (the last refused one).
+                for seq in (0..d.next_event).rev() {
+                    if let Some(e) = tx.get::<Event>(&key::event(doc_id, seq))?
+                        && e.status == status::REFUSED
+                    {
+                        findings = e.findings.iter().map(diag).collect();
+                        break;
+                    }
+                }
+            }
+            documents.push(AckDocument {
+                index,
+                key: d.key,
+                status: d.status,
+                findings,
+            });
+        }
+        Ok(Stored {
+            result: if rec.disposition == Disposition::Refused {
+                Outcome::Refused
+            } else {
+                Outcome::Accepted
+            },
+            message: id,
+            message_type: rec.ty,
+            stored_ms: rec.received_ms,
+            findings: rec.findings.iter().map(diag).collect(),
+            documents,
+        })
+    }
+
     fn source_name(&self, origin: Origin) -> String {
         match origin {
             Origin::Sender(i) => self
@@ -470,27 +637,42 @@ impl Pipeline {
                 .get(i)
                 .map_or_else(|| format!("sender-{i}"), |s| s.name.clone()),
             Origin::Customs => "customs".to_owned(),
+            Origin::Platform(i) => self
+                .platforms
+                .get(i)
+                .map_or_else(|| format!("platform-{i}"), |p| p.id.clone()),
         }
+    }
+
+    /// The enterprise codes a source may declare for.
+    fn codes(&self, origin: Origin) -> &[String] {
+        match origin {
+            Origin::Sender(i) => self.senders.get(i).map(|s| s.codes.as_slice()),
+            Origin::Platform(i) => self.platforms.get(i).map(|p| p.codes.as_slice()),
+            Origin::Customs => None,
+        }
+        .unwrap_or_default()
     }
 
     fn message_record(
         &self,
         id: u64,
-        claimed: &Claimed,
+        origin: Origin,
         label: &str,
         sha: &[u8; 32],
         now_ms: u64,
     ) -> MessageRecord {
-        let kind = match claimed.origin {
+        let kind = match origin {
             Origin::Sender(_) => "sender",
             Origin::Customs => "customs",
+            Origin::Platform(_) => "tcp",
         };
         MessageRecord {
             v: VERSION,
             id,
             source: Source {
                 kind: kind.to_owned(),
-                name: self.source_name(claimed.origin),
+                name: self.source_name(origin),
                 file: label.to_owned(),
             },
             received_ms: now_ms,
@@ -499,9 +681,9 @@ impl Pipeline {
             encoding: String::new(),
             ty: String::new(),
             documents: 0,
-            disposition: match claimed.origin {
+            disposition: match origin {
                 Origin::Customs => Disposition::Receipt,
-                Origin::Sender(_) => Disposition::Accepted,
+                Origin::Sender(_) | Origin::Platform(_) => Disposition::Accepted,
             },
             findings: Vec::new(),
             signed: false,
@@ -556,8 +738,8 @@ impl Pipeline {
         }
         let to = match claimed.origin {
             Origin::Customs => Destination::Archive,
-            Origin::Sender(_) if refused => Destination::Failed,
-            Origin::Sender(_) => Destination::Sent,
+            Origin::Sender(_) | Origin::Platform(_) if refused => Destination::Failed,
+            Origin::Sender(_) | Origin::Platform(_) => Destination::Sent,
         };
         let reason = (to == Destination::Failed || !recovering).then(|| {
             let f = finding(
@@ -591,8 +773,7 @@ impl Pipeline {
     fn sender_message(
         &mut self,
         tx: &mut Tx,
-        sender: usize,
-        claimed: &Claimed,
+        origin: Origin,
         label: &str,
         bytes: &[u8],
         id: u64,
@@ -601,7 +782,7 @@ impl Pipeline {
         reasons: &mut Vec<String>,
     ) -> Result<(), PipelineError> {
         let sha: [u8; 32] = Sha256::digest(bytes).into();
-        let mut rec = self.message_record(id, claimed, label, &sha, now_ms);
+        let mut rec = self.message_record(id, origin, label, &sha, now_ms);
         rec.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         tx.put_raw(key::raw(id), bytes.to_vec());
         let decoded = match codec::decode_any_with(bytes, &self.limits) {
@@ -640,12 +821,8 @@ impl Pipeline {
         tx.put(key::message(id), &rec)?;
         let mut diagnostics = decoded.diagnostics;
         diagnostics.extend(validate::validate(&message, Mode::Read));
-        let sender_name = self.source_name(claimed.origin);
-        let codes = self
-            .senders
-            .get(sender)
-            .map(|s| s.codes.clone())
-            .unwrap_or_default();
+        let sender_name = self.source_name(origin);
+        let codes = self.codes(origin).to_vec();
         for (i, document) in business.documents.iter().enumerate() {
             let doc_index = u32::try_from(i).unwrap_or(u32::MAX);
             let doc_id = DocId {
@@ -1262,7 +1439,7 @@ impl Pipeline {
         now_ms: u64,
     ) -> Result<(), PipelineError> {
         let sha: [u8; 32] = Sha256::digest(bytes).into();
-        let mut rec = self.message_record(id, claimed, label, &sha, now_ms);
+        let mut rec = self.message_record(id, claimed.origin, label, &sha, now_ms);
         rec.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         tx.put_raw(key::raw(id), bytes.to_vec());
         let orphan =
@@ -1531,6 +1708,24 @@ impl Pipeline {
             }
             event(tx, &mut doc, st, now_ms, info.to_owned(), Vec::new(), None)?;
             tx.put(key::document(id), &doc)?;
+        }
+        Ok(())
+    }
+
+    /// Records that a platform confirmed receipts it was sent (only its own).
+    pub fn delivered(
+        &mut self,
+        tx: &mut Tx,
+        platform: usize,
+        seqs: &[u64],
+    ) -> Result<(), PipelineError> {
+        let name = self.source_name(Origin::Platform(platform));
+        for &s in seqs {
+            if let Some(r) = tx.get::<InboxRecord>(&key::inbox(s))?
+                && r.sender == name
+            {
+                tx.remove(key::inbox(s));
+            }
         }
         Ok(())
     }

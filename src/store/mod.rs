@@ -27,7 +27,8 @@
 //! | `t` buyer 0x00 year(u16) | the buyer's total for the year (decimal text) |
 //! | `f` msg | [`ForwardRecord`]: a message on its way to customs (queued, written, parked) |
 //! | `F` msg | attempts (u32): a message the import client sent |
-//! | `r` seq(u64) | [`InboxRecord`]: a receipt to write into a sender's InBox |
+//! | `r` seq(u64) | [`InboxRecord`]: a receipt to write into a sender's InBox or send to a platform |
+//! | `p` platform 0x00 message-id | [`SubmissionRecord`]: a platform's message id and its first result (TCP idempotency) |
 //! | `x` msg doc | (empty): customs messages that answer no stored document |
 //! | `C` status | how many documents have that current status (u64) |
 //! | `N` name | how many `messages` (`m` keys) and `orphans` (`x` keys) there are (u64), kept by [`Tx::commit`] |
@@ -58,7 +59,7 @@ use thiserror::Error;
 pub use ledger::StoreLedger;
 pub use records::{
     DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, ReceiptEvent,
-    SetRecord, Source,
+    SetRecord, Source, SubmissionRecord,
 };
 
 use crate::engine::SetKey;
@@ -109,6 +110,13 @@ pub mod key {
     /// `m` msg.
     pub fn message(msg: u64) -> Vec<u8> {
         tagged(b'm', &msg.to_be_bytes())
+    }
+    /// `p` platform 0x00 message-id.
+    pub fn submission(platform: &str, id: &str) -> Vec<u8> {
+        let mut k = tagged(b'p', platform.as_bytes());
+        k.push(0);
+        k.extend_from_slice(id.as_bytes());
+        k
     }
     /// `b` msg.
     pub fn raw(msg: u64) -> Vec<u8> {

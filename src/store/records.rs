@@ -213,3 +213,12 @@ pub struct InboxRecord {
     /// The bytes.
     pub bytes: Vec<u8>,
 }
+
+/// The first answer to a platform's message id (the TCP idempotency index).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubmissionRecord {
+    /// Layout version.
+    pub v: u32,
+    /// What was stored, as the first ACK said.
+    pub stored: crate::protocol::Stored,
+}

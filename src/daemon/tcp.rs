@@ -1,0 +1,795 @@
+//! The TCP source: e-commerce platforms submit messages over a socket
+//! (`PROTOCOL.md`), optionally TLS.
+//!
+//! One task per connection reads frames; a writer task per connection
+//! writes ACKs, RECEIPTs and PONGs. A SUBMIT becomes a
+//! [`Submission`] for the pipeline, which stores it with the folder
+//! source's batch, flushes, and only then hands the ACK back
+//! ([`Reply`]). Each submission holds one of the connection's in-flight
+//! permits until its ACK is written: when they are all taken the reader
+//! stops reading the socket, and the platform's TCP window fills
+//! (backpressure, not buffering).
+//!
+//! The [`Hub`] knows which connection takes each platform's receipts (the
+//! oldest one that asked for them); the pipeline hands receipts to it after
+//! the flush, and a connection that starts taking them first sends what
+//! the store keeps for its platform.
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt as _, StreamExt as _};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq as _;
+use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
+use tokio_util::codec::{FramedRead, LengthDelimitedCodec, length_delimited};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+use super::Event;
+use super::pipeline::{Outgoing, Reply, Submission};
+use crate::config::{PlatformConfig, TcpConfig};
+use crate::protocol::{self, Header, Secret};
+use crate::store::{InboxRecord, Store};
+
+/// How long a new connection has to complete TLS and send its HELLO.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The most SUBMITs a reader hands to the pipeline at once.
+const SUBMIT_BATCH: usize = 256;
+
+/// Why the TCP source could not start.
+#[derive(Debug, Error)]
+pub enum TcpError {
+    /// The listen address could not be bound.
+    #[error("tcp.listen {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The certificate or key could not be read or used.
+    #[error("{key} {path}: {reason}")]
+    Tls {
+        /// `tcp.tls_cert` or `tcp.tls_key`.
+        key: &'static str,
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A platform's token file could not be read.
+    #[error("platform[{index}].token_file: {source}")]
+    Token {
+        /// The platform's index.
+        index: usize,
+        /// Why.
+        source: crate::admin::TokenError,
+    },
+}
+
+/// A platform as the handshake checks it.
+struct Platform {
+    id: String,
+    /// SHA-256 of the token: compared in constant time, and of equal
+    /// length whatever the token's.
+    digest: [u8; 32],
+}
+
+/// What every connection shares.
+pub struct Shared {
+    platforms: Vec<Platform>,
+    tls: Option<TlsAcceptor>,
+    max_body: usize,
+    max_in_flight: usize,
+    idle: Duration,
+    frame_timeout: Duration,
+    hub: Arc<Hub>,
+    store: Store,
+    next_conn: AtomicU64,
+}
+
+/// The TCP source, bound and ready to run.
+pub struct TcpSource {
+    listener: TcpListener,
+    max_connections: usize,
+    shared: Arc<Shared>,
+}
+
+impl TcpSource {
+    /// Binds the listener and reads the TLS files and platform tokens: every
+    /// problem is found before the daemon starts.
+    pub async fn bind(
+        tcp: &TcpConfig,
+        platforms: &[PlatformConfig],
+        max_body: usize,
+        hub: Arc<Hub>,
+        store: Store,
+    ) -> Result<TcpSource, TcpError> {
+        let tls = match (&tcp.tls_cert, &tcp.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
+            _ => None,
+        };
+        let mut list = Vec::new();
+        for (index, p) in platforms.iter().enumerate() {
+            let token = crate::admin::read_token(&p.token_file)
+                .map_err(|source| TcpError::Token { index, source })?;
+            list.push(Platform {
+                id: p.id.clone(),
+                digest: Sha256::digest(token.as_bytes()).into(),
+            });
+        }
+        let listener = TcpListener::bind(&tcp.listen)
+            .await
+            .map_err(|source| TcpError::Listen {
+                addr: tcp.listen.clone(),
+                source,
+            })?;
+        Ok(TcpSource {
+            listener,
+            max_connections: tcp.max_connections,
+            shared: Arc::new(Shared {
+                platforms: list,
+                tls,
+                max_body,
+                max_in_flight: tcp.max_in_flight,
+                idle: Duration::from_secs(tcp.idle_timeout_secs),
+                frame_timeout: Duration::from_secs(tcp.frame_timeout_secs),
+                hub,
+                store,
+                next_conn: AtomicU64::new(1),
+            }),
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Accepts connections until `shutdown`; each runs in `tracker`.
+    pub(super) async fn run(
+        self,
+        events: mpsc::Sender<Event>,
+        tracker: TaskTracker,
+        shutdown: CancellationToken,
+    ) {
+        let TcpSource {
+            listener,
+            max_connections,
+            shared,
+        } = self;
+        let slots = Arc::new(Semaphore::new(max_connections));
+        // Telling a refused connection why takes a TLS handshake at most:
+        // a few at a time, the rest are closed without a word.
+        let refusers = Arc::new(Semaphore::new(16));
+        info!(
+            message = "TCP source listening.",
+            addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            tls = shared.tls.is_some(),
+            platforms = shared.platforms.len()
+        );
+        loop {
+            let accepted = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                a = listener.accept() => a,
+            };
+            let (stream, peer) = match accepted {
+                Ok(a) => a,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait, then go on.
+                    warn!(message = "Cannot accept a TCP connection.", %error);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            match slots.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    let shared = shared.clone();
+                    let events = events.clone();
+                    let shutdown = shutdown.clone();
+                    tracker.spawn(async move {
+                        connection(stream, peer, shared, events, shutdown).await;
+                        drop(slot);
+                    });
+                }
+                Err(_) => {
+                    warn!(message = "Connection limit reached; a connection is refused.", %peer, max_connections);
+                    if let Ok(permit) = refusers.clone().try_acquire_owned() {
+                        let shared = shared.clone();
+                        tracker.spawn(async move {
+                            let busy = Header::fatal(
+                                "BUSY",
+                                format!(
+                                    "the gateway serves {max_connections} connections at most (tcp.max_connections); try again later"
+                                ),
+                            );
+                            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                                if let Ok(mut io) = open(stream, &shared).await {
+                                    let _ = io.write_all(&protocol::encode(&busy, b"")).await;
+                                    let _ = io.shutdown().await;
+                                }
+                            })
+                            .await;
+                            drop(permit);
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Builds the TLS acceptor from PEM files, with rustls' ring provider
+/// (the only one this build links).
+fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TcpError> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| TcpError::Tls {
+            key: "tcp.tls_cert",
+            path: cert.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TcpError::Tls {
+            key: "tcp.tls_cert",
+            path: cert.display().to_string(),
+            reason: "no certificate in the file".to_owned(),
+        });
+    }
+    let private = PrivateKeyDer::from_pem_file(key).map_err(|e| TcpError::Tls {
+        key: "tcp.tls_key",
+        path: key.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|b| b.with_no_client_auth().with_single_cert(certs, private))
+        .map_err(|e| TcpError::Tls {
+            key: "tcp.tls_key",
+            path: key.display().to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// A connection's byte stream, plain or TLS.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+async fn open(stream: TcpStream, shared: &Shared) -> std::io::Result<Box<dyn Io>> {
+    match &shared.tls {
+        Some(acceptor) => Ok(Box::new(acceptor.accept(stream).await?)),
+        None => Ok(Box::new(stream)),
+    }
+}
+
+/// The length-prefixed frame codec with the body limit.
+pub fn codec(max_body: usize) -> LengthDelimitedCodec {
+    length_delimited::Builder::new()
+        .big_endian()
+        .length_field_length(protocol::PREFIX)
+        .max_frame_length(protocol::max_frame(max_body))
+        .new_codec()
+}
+
+/// Why a connection ends.
+enum End {
+    /// The client closed its side.
+    Closed,
+    /// The daemon stops.
+    Shutdown,
+    /// A read or write failed.
+    Io(String),
+    /// A protocol error: told to the client, then closed.
+    Fatal(Header),
+}
+
+/// Serves one connection from accept to close.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    events: mpsc::Sender<Event>,
+    shutdown: CancellationToken,
+) {
+    let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    // TLS and the HELLO, within the handshake deadline.
+    let deadline = tokio::time::Instant::now() + HANDSHAKE_TIMEOUT;
+    let io = match tokio::time::timeout_at(deadline, open(stream, &shared)).await {
+        Ok(Ok(io)) => io,
+        Ok(Err(error)) => {
+            info!(message = "TLS handshake failed.", %peer, conn, %error);
+            return;
+        }
+        Err(_) => {
+            info!(message = "No TLS handshake in time; closed.", %peer, conn);
+            return;
+        }
+    };
+    let (rd, wr) = tokio::io::split(io);
+    let mut frames = FramedRead::new(rd, codec(shared.max_body));
+    let mut wr = BufWriter::new(wr);
+    let hello = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        h = tokio::time::timeout_at(deadline, frames.next()) => h,
+    };
+    let (platform, receipts) = match handshake(hello, &shared) {
+        Ok(p) => p,
+        Err(error) => {
+            if let Header::Error { code, message, .. } = &error {
+                info!(message = "Handshake refused.", %peer, conn, code = %code, reason = %message);
+            }
+            finish(&mut wr, Some(error), shared.frame_timeout).await;
+            return;
+        }
+    };
+    let id = shared
+        .platforms
+        .get(platform)
+        .map(|p| p.id.clone())
+        .unwrap_or_default();
+    let welcome = Header::Welcome {
+        version: protocol::VERSIONS.last().copied().unwrap_or(1),
+        server: format!("customs-gateway {}", env!("CARGO_PKG_VERSION")),
+        max_body: u64::try_from(shared.max_body).unwrap_or(u64::MAX),
+        max_frame: u64::try_from(protocol::max_frame(shared.max_body)).unwrap_or(u64::MAX),
+        max_in_flight: u64::try_from(shared.max_in_flight).unwrap_or(u64::MAX),
+        idle_timeout_secs: shared.idle.as_secs(),
+    };
+    if write_frames(
+        &mut wr,
+        &protocol::encode(&welcome, b""),
+        shared.frame_timeout,
+    )
+    .await
+    .is_err()
+    {
+        return;
+    }
+    info!(message = "Platform connected.", platform = %id, %peer, conn, receipts);
+
+    let (out, out_rx) = mpsc::unbounded_channel::<Outgoing>();
+    let writer = tokio::spawn(writer(
+        wr,
+        out_rx,
+        shared.store.clone(),
+        id.clone(),
+        shared.frame_timeout,
+    ));
+    if receipts {
+        shared.hub.register(platform, conn, out.clone());
+    }
+    let end = reader(&mut frames, platform, &out, &shared, &events, &shutdown).await;
+    shared.hub.unregister(platform, conn);
+    drop(out);
+    // The ACKs of what was handed to the pipeline still come (the writer
+    // ends when the last one is written); then the closing word.
+    let wr = match tokio::time::timeout(Duration::from_secs(30), writer).await {
+        Ok(Ok(Some(wr))) => Some(wr),
+        _ => None,
+    };
+    let last = match end {
+        End::Closed => {
+            info!(message = "Platform disconnected.", platform = %id, conn);
+            None
+        }
+        End::Io(error) => {
+            info!(message = "Platform connection failed.", platform = %id, conn, %error);
+            None
+        }
+        End::Shutdown => Some(Header::fatal(
+            "SHUTDOWN",
+            "the gateway is stopping; every message acknowledged is stored, send the others again after it restarts",
+        )),
+        End::Fatal(h) => {
+            if let Header::Error { code, message, .. } = &h {
+                warn!(message = "Platform connection closed on a protocol error.", platform = %id, conn, code = %code, reason = %message);
+            }
+            Some(h)
+        }
+    };
+    if let Some(mut wr) = wr {
+        finish(&mut wr, last, shared.frame_timeout).await;
+    }
+}
+
+/// Checks the HELLO: the platform (by index) and whether it takes receipts,
+/// or the error to send before closing.
+fn handshake(
+    hello: Result<Option<std::io::Result<bytes::BytesMut>>, tokio::time::error::Elapsed>,
+    shared: &Shared,
+) -> Result<(usize, bool), Header> {
+    let payload = match hello {
+        Err(_) => {
+            return Err(Header::fatal(
+                "HANDSHAKE",
+                format!(
+                    "no HELLO within {} s of connecting",
+                    HANDSHAKE_TIMEOUT.as_secs()
+                ),
+            ));
+        }
+        Ok(None) => return Err(Header::fatal("HANDSHAKE", "closed before HELLO")),
+        Ok(Some(Err(e))) => return Err(read_error(&e, shared.max_body)),
+        Ok(Some(Ok(p))) => p,
+    };
+    let (header, _) = protocol::decode(&payload)
+        .map_err(|e| Header::fatal("FRAME", format!("{e}; the first frame must be HELLO")))?;
+    let Header::Hello {
+        versions,
+        platform,
+        token,
+        receipts,
+    } = header
+    else {
+        return Err(Header::fatal(
+            "HANDSHAKE",
+            format!("the first frame must be HELLO, not {}", header.name()),
+        ));
+    };
+    if protocol::negotiate(&versions).is_none() {
+        return Err(Header::Error {
+            code: "VERSION".to_owned(),
+            message: format!(
+                "no protocol version in common: the client speaks {versions:?}, the gateway {:?}",
+                protocol::VERSIONS
+            ),
+            fatal: true,
+            supported: protocol::VERSIONS.to_vec(),
+        });
+    }
+    match authenticate(&shared.platforms, &platform, &token) {
+        Some(i) => Ok((i, receipts)),
+        None => {
+            // The log says which; the client is not told whether the
+            // platform exists.
+            let known = shared.platforms.iter().any(|p| p.id == platform);
+            info!(
+                message = "Authentication failed.",
+                platform = %platform,
+                reason = if known { "wrong token" } else { "unknown platform" }
+            );
+            Err(Header::fatal("AUTH", "unknown platform or wrong token"))
+        }
+    }
+}
+
+/// The platform whose id and token these are. The token is compared in
+/// constant time (as a digest, so its length does not show), and an
+/// unknown platform costs the same comparison.
+fn authenticate(platforms: &[Platform], id: &str, token: &Secret) -> Option<usize> {
+    let digest: [u8; 32] = Sha256::digest(token.0.as_bytes()).into();
+    let mut found = None;
+    let decoy = [0u8; 32];
+    let candidate = platforms.iter().position(|p| p.id == id);
+    let expected = candidate
+        .and_then(|i| platforms.get(i))
+        .map_or(&decoy, |p| &p.digest);
+    let equal: bool = expected.ct_eq(&digest).into();
+    if equal && let Some(i) = candidate {
+        found = Some(i);
+    }
+    found
+}
+
+/// The error frame for a failed read.
+fn read_error(e: &std::io::Error, max_body: usize) -> Header {
+    let too_big = e
+        .get_ref()
+        .is_some_and(|inner| inner.is::<length_delimited::LengthDelimitedCodecError>());
+    if too_big {
+        Header::fatal(
+            "TOO_LARGE",
+            format!(
+                "the frame's length is over the limit of {} bytes (a body of limits.max_bytes = {max_body} plus the header); nothing of it was read",
+                protocol::max_frame(max_body)
+            ),
+        )
+    } else {
+        Header::fatal("FRAME", format!("cannot read the frame: {e}"))
+    }
+}
+
+/// Reads frames until the connection ends.
+async fn reader(
+    frames: &mut FramedRead<tokio::io::ReadHalf<Box<dyn Io>>, LengthDelimitedCodec>,
+    platform: usize,
+    out: &mpsc::UnboundedSender<Outgoing>,
+    shared: &Shared,
+    events: &mpsc::Sender<Event>,
+    shutdown: &CancellationToken,
+) -> End {
+    let in_flight = Arc::new(Semaphore::new(shared.max_in_flight));
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_frame = Instant::now();
+    let mut partial_since: Option<Instant> = None;
+    loop {
+        // Backpressure: the next frame is read only with a permit free.
+        let permit = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return End::Shutdown,
+            p = in_flight.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return End::Shutdown,
+            },
+        };
+        let next = loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return End::Shutdown,
+                f = frames.next() => break f,
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    if frames.read_buffer().is_empty() {
+                        partial_since = None;
+                        let idle = in_flight.available_permits().saturating_add(1) >= shared.max_in_flight;
+                        if idle && now.duration_since(last_frame) >= shared.idle {
+                            return End::Fatal(Header::fatal(
+                                "TIMEOUT",
+                                format!("no frame for {} s (tcp.idle_timeout_secs); send PING to keep a connection open", shared.idle.as_secs()),
+                            ));
+                        }
+                    } else {
+                        let since = *partial_since.get_or_insert(now);
+                        if now.duration_since(since) >= shared.frame_timeout {
+                            return End::Fatal(Header::fatal(
+                                "TIMEOUT",
+                                format!("a frame was started and not completed within {} s (tcp.frame_timeout_secs)", shared.frame_timeout.as_secs()),
+                            ));
+                        }
+                    }
+                }
+            }
+        };
+        let mut batch = Vec::new();
+        let mut delivered = Vec::new();
+        let mut item = Some((next, permit));
+        while let Some((next, permit)) = item.take() {
+            last_frame = Instant::now();
+            partial_since = None;
+            let payload = match next {
+                None => {
+                    flush_batch(events, platform, batch, delivered).await;
+                    return End::Closed;
+                }
+                Some(Err(e)) => {
+                    flush_batch(events, platform, batch, delivered).await;
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        return End::Fatal(read_error(&e, shared.max_body));
+                    }
+                    return End::Io(e.to_string());
+                }
+                Some(Ok(p)) => p,
+            };
+            let (header, body) = match protocol::decode(&payload) {
+                Ok(d) => d,
+                Err(e) => {
+                    flush_batch(events, platform, batch, delivered).await;
+                    return End::Fatal(Header::fatal("FRAME", e.to_string()));
+                }
+            };
+            match header {
+                Header::Submit { id } => batch.push(Submission {
+                    platform,
+                    id,
+                    bytes: body.to_vec(),
+                    reply: Reply {
+                        to: out.clone(),
+                        permit,
+                    },
+                }),
+                Header::Received { seq } => delivered.push(seq),
+                Header::Ping => {
+                    let _ = out.send(Outgoing::Frame(Header::Pong, Vec::new(), None));
+                }
+                Header::Pong => {}
+                other => {
+                    flush_batch(events, platform, batch, delivered).await;
+                    return End::Fatal(Header::fatal(
+                        "FRAME",
+                        format!("a client does not send {} here", other.name()),
+                    ));
+                }
+            }
+            // What else is already here joins the batch.
+            if batch.len() < SUBMIT_BATCH
+                && let Ok(p) = in_flight.clone().try_acquire_owned()
+                && let Some(next) = frames.next().now_or_never()
+            {
+                item = Some((next, p));
+            }
+        }
+        if !flush_batch(events, platform, batch, delivered).await {
+            return End::Shutdown;
+        }
+    }
+}
+
+/// Hands SUBMITs and RECEIVEDs to the pipeline; false when it stopped.
+async fn flush_batch(
+    events: &mpsc::Sender<Event>,
+    platform: usize,
+    batch: Vec<Submission>,
+    delivered: Vec<u64>,
+) -> bool {
+    let mut open = true;
+    if !delivered.is_empty() {
+        open &= events
+            .send(Event::Delivered {
+                platform,
+                seqs: delivered,
+            })
+            .await
+            .is_ok();
+    }
+    if !batch.is_empty() {
+        open &= events.send(Event::Submits(batch)).await.is_ok();
+    }
+    open
+}
+
+/// Writes what the pipeline and the reader send, until every sender is
+/// gone; gives the stream back for the closing word. `None` when a write
+/// failed or did not finish in time (the client does not read).
+async fn writer(
+    mut wr: BufWriter<tokio::io::WriteHalf<Box<dyn Io>>>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    store: Store,
+    platform: String,
+    timeout: Duration,
+) -> Option<BufWriter<tokio::io::WriteHalf<Box<dyn Io>>>> {
+    // Receipts sent on this connection: the store's list and the pipeline's
+    // news may both hold one.
+    let mut sent: BTreeSet<u64> = BTreeSet::new();
+    let mut buf = Vec::new();
+    let mut permits = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(o) = next.take() {
+            match o {
+                Outgoing::Frame(h, body, permit) => {
+                    buf.extend_from_slice(&protocol::encode(&h, &body));
+                    permits.extend(permit);
+                }
+                Outgoing::Receipts(list) => receipts_into(&mut buf, &mut sent, list),
+                Outgoing::TakeReceipts => {
+                    let store = store.clone();
+                    let name = platform.clone();
+                    let pending =
+                        tokio::task::spawn_blocking(move || pending_receipts(&store, &name))
+                            .await
+                            .unwrap_or_default();
+                    debug!(message = "Sending the receipts kept for a platform.", platform = %platform, count = pending.len());
+                    receipts_into(&mut buf, &mut sent, pending);
+                }
+            }
+            if buf.len() < 1 << 20 {
+                next = rx.try_recv().ok();
+            }
+        }
+        if write_frames(&mut wr, &buf, timeout).await.is_err() {
+            return None;
+        }
+        buf.clear();
+        // The ACKs are out: their messages leave the in-flight count.
+        permits.clear();
+    }
+    Some(wr)
+}
+
+fn receipts_into(buf: &mut Vec<u8>, sent: &mut BTreeSet<u64>, list: Vec<(u64, InboxRecord)>) {
+    for (seq, r) in list {
+        if sent.insert(seq) {
+            let h = Header::Receipt { seq, file: r.file };
+            buf.extend_from_slice(&protocol::encode(&h, &r.bytes));
+        }
+    }
+}
+
+/// The receipts the store keeps for a platform, in order.
+fn pending_receipts(store: &Store, platform: &str) -> Vec<(u64, InboxRecord)> {
+    match store.scan::<InboxRecord>(b"r") {
+        Ok(all) => all
+            .into_iter()
+            .filter(|(_, r)| r.sender == platform)
+            .map(|(k, r)| {
+                let seq = k
+                    .get(1..9)
+                    .and_then(|b| b.try_into().ok())
+                    .map_or(0, u64::from_be_bytes);
+                (seq, r)
+            })
+            .collect(),
+        Err(error) => {
+            warn!(message = "Cannot read a platform's receipts from the store.", platform = %platform, %error);
+            Vec::new()
+        }
+    }
+}
+
+async fn write_frames<W: AsyncWrite + Unpin>(
+    wr: &mut W,
+    bytes: &[u8],
+    timeout: Duration,
+) -> std::io::Result<()> {
+    tokio::time::timeout(timeout, async {
+        wr.write_all(bytes).await?;
+        wr.flush().await
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the client does not read"))?
+}
+
+/// Writes the last frame, if any, and closes the stream.
+async fn finish<W: AsyncWrite + Unpin>(wr: &mut W, last: Option<Header>, timeout: Duration) {
+    if let Some(h) = last {
+        let _ = write_frames(wr, &protocol::encode(&h, b""), timeout).await;
+    }
+    let _ = tokio::time::timeout(timeout, wr.shutdown()).await;
+}
+
+/// A connection that takes receipts: its number and its writer.
+type Taker = (u64, mpsc::UnboundedSender<Outgoing>);
+
+/// Which connection takes each platform's receipts.
+#[derive(Debug, Default)]
+pub struct Hub {
+    /// By platform index: the connections that asked for receipts, oldest
+    /// first; the first one takes them.
+    conns: Mutex<HashMap<usize, Vec<Taker>>>,
+}
+
+impl Hub {
+    fn register(&self, platform: usize, conn: u64, out: mpsc::UnboundedSender<Outgoing>) {
+        let Ok(mut map) = self.conns.lock() else {
+            return;
+        };
+        let list = map.entry(platform).or_default();
+        if list.is_empty() {
+            let _ = out.send(Outgoing::TakeReceipts);
+        }
+        list.push((conn, out));
+    }
+
+    fn unregister(&self, platform: usize, conn: u64) {
+        let Ok(mut map) = self.conns.lock() else {
+            return;
+        };
+        let Some(list) = map.get_mut(&platform) else {
+            return;
+        };
+        let was_first = list.first().is_some_and(|(c, _)| *c == conn);
+        list.retain(|(c, _)| *c != conn);
+        if was_first && let Some((_, next)) = list.first() {
+            let _ = next.send(Outgoing::TakeReceipts);
+        }
+    }
+
+    /// Hands a platform's receipts to the connection taking them; when none
+    /// is, they wait in the store for the next one.
+    pub fn deliver(&self, platform: usize, receipts: Vec<(u64, InboxRecord)>) {
+        let Ok(map) = self.conns.lock() else {
+            return;
+        };
+        if let Some((_, out)) = map.get(&platform).and_then(|l| l.first()) {
+            let _ = out.send(Outgoing::Receipts(receipts));
+        }
+    }
+}
