@@ -223,7 +223,33 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
         (
             "[limit]\nmax_bytes = 100\n",
             ":1:2: limit: unknown key `limit`, expected one of `store`, `admin`, `customs`, \
-             `sender`, `ingest`, `limits`, `engine`, `registry`",
+             `sender`, `ingest`, `tcp`, `platform`, `limits`, `engine`, `registry`",
+        ),
+        (
+            "[tcp]\nlisten = \"8471\"\n",
+            ": tcp.listen: `8471` is not an address and port like `127.0.0.1:8471`",
+        ),
+        (
+            "[tcp]\nlisten = \"127.0.0.1:8471\"\ntls_cert = \"c.pem\"\n",
+            ": tcp.tls_cert and tcp.tls_key: give both (TLS) or neither (plain TCP)",
+        ),
+        (
+            "[tcp]\nlisten = \"127.0.0.1:8471\"\nmax_in_flight = 0\n",
+            ": tcp.max_in_flight must be positive (is 0)",
+        ),
+        (
+            "[tcp]\nlisten = \"127.0.0.1:8471\"\nport = 1\n",
+            ":3:1: tcp.port: unknown key `port`, expected one of `listen`, `tls_cert`, `tls_key`, \
+             `max_connections`, `max_in_flight`, `idle_timeout_secs`, `frame_timeout_secs`",
+        ),
+        (
+            "[[sender]]\nname = \"shop\"\nroot = \"x\"\ncodes = [\"1\"]\n\
+             [[platform]]\nid = \"shop\"\ntoken_file = \"t\"\ncodes = [\"1\"]\n",
+            ": platform[0].id: `shop` is the name of a sender (or `customs`); the store tells them apart by name",
+        ),
+        (
+            "[[platform]]\nid = \"p\"\ntoken_file = \"t\"\ncodes = []\n",
+            ": platform[0].codes: list the enterprise codes `p` may submit for",
         ),
         (
             "[admin]\nlisten = \"localhost\"\n",

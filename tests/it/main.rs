@@ -19,6 +19,7 @@ mod receipts;
 mod replay;
 mod roundtrip;
 mod sourcegen;
+mod tcp;
 mod unsupported;
 mod util;
 mod values;
