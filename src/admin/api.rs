@@ -225,6 +225,7 @@ async fn status(State(s): State<AdminState>) -> ApiResult {
         "batches": stats.batches,
         "files": stats.files,
         "flushes": stats.flushes,
+        "tcp": stats.tcp_connections.map(|c| json!({ "connections": c })),
     })))
 }
 

@@ -344,6 +344,17 @@ fn render_status(out: &mut impl Write, s: &Value) -> std::io::Result<()> {
             q("inbox_pending")
         ),
     )?;
+    if let Some(c) = s
+        .get("tcp")
+        .and_then(|t| t.get("connections"))
+        .and_then(Value::as_u64)
+    {
+        line(
+            out,
+            "tcp",
+            plural(c, "platform connection", "platform connections"),
+        )?;
+    }
     line(
         out,
         "store",

@@ -303,7 +303,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         let shutdown = shutdown.clone();
         let ev_tx = ev_tx.clone();
         let t = tracker.clone();
-        tracker.spawn(source.run(ev_tx, t, shutdown));
+        tracker.spawn(source.run(ev_tx, t, gauges.clone(), shutdown));
     }
     drop(ev_tx);
 
@@ -629,6 +629,10 @@ async fn pipeline_task(
         stats.claimed = gauges.claimed.load(Ordering::Relaxed);
         stats.forward_queued = gauges.forward_queued.load(Ordering::Relaxed);
         stats.forward_written = gauges.forward_written.load(Ordering::Relaxed);
+        stats.tcp_connections = gauges
+            .tcp_listening
+            .load(Ordering::Relaxed)
+            .then(|| gauges.tcp_connections.load(Ordering::Relaxed));
         if let Some(o) = overdue {
             stats.overdue_sets = o.count;
             stats.overdue = o.sets;

@@ -23,7 +23,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::codec::{self, Content, Limits};
 use crate::config::{PlatformConfig, SenderConfig};
@@ -529,7 +529,7 @@ impl Pipeline {
         let platform = self.source_name(origin);
         let idem = key::submission(&platform, &sub.id);
         if let Some(first) = tx.get::<SubmissionRecord>(&idem)? {
-            info!(
+            debug!(
                 message = "Message id submitted again; answered with the first result.",
                 platform = %platform,
                 id = %sub.id,

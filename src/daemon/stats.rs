@@ -27,6 +27,8 @@ pub struct PipelineStats {
     pub files: u64,
     /// Flushes (fsyncs of the store) since start.
     pub flushes: u64,
+    /// Platforms' TCP connections past the handshake (`None`: no TCP source).
+    pub tcp_connections: Option<usize>,
     /// The overdue sets, oldest first (at most 100).
     pub overdue: Vec<OverdueSet>,
 }
@@ -55,4 +57,8 @@ pub struct Gauges {
     pub forward_queued: std::sync::atomic::AtomicUsize,
     /// Files written to customs and not yet seen sent or failed.
     pub forward_written: std::sync::atomic::AtomicUsize,
+    /// Platforms' TCP connections past the handshake.
+    pub tcp_connections: std::sync::atomic::AtomicUsize,
+    /// Whether the TCP source runs.
+    pub tcp_listening: std::sync::atomic::AtomicBool,
 }

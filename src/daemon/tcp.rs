@@ -163,6 +163,7 @@ impl TcpSource {
         self,
         events: mpsc::Sender<Event>,
         tracker: TaskTracker,
+        gauges: Arc<super::stats::Gauges>,
         shutdown: CancellationToken,
     ) {
         let TcpSource {
@@ -174,6 +175,7 @@ impl TcpSource {
         // Telling a refused connection why takes a TLS handshake at most:
         // a few at a time, the rest are closed without a word.
         let refusers = Arc::new(Semaphore::new(16));
+        gauges.tcp_listening.store(true, Ordering::Relaxed);
         info!(
             message = "TCP source listening.",
             addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -200,8 +202,9 @@ impl TcpSource {
                     let shared = shared.clone();
                     let events = events.clone();
                     let shutdown = shutdown.clone();
+                    let gauges = gauges.clone();
                     tracker.spawn(async move {
-                        connection(stream, peer, shared, events, shutdown).await;
+                        connection(stream, peer, shared, events, gauges, shutdown).await;
                         drop(slot);
                     });
                 }
@@ -306,6 +309,7 @@ async fn connection(
     peer: SocketAddr,
     shared: Arc<Shared>,
     events: mpsc::Sender<Event>,
+    gauges: Arc<super::stats::Gauges>,
     shutdown: CancellationToken,
 ) {
     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -363,6 +367,7 @@ async fn connection(
         return;
     }
     info!(message = "Platform connected.", platform = %id, %peer, conn, receipts);
+    gauges.tcp_connections.fetch_add(1, Ordering::Relaxed);
 
     let (out, out_rx) = mpsc::unbounded_channel::<Outgoing>();
     let writer = tokio::spawn(writer(
@@ -377,6 +382,7 @@ async fn connection(
     }
     let end = reader(&mut frames, platform, &out, &shared, &events, &shutdown).await;
     shared.hub.unregister(platform, conn);
+    gauges.tcp_connections.fetch_sub(1, Ordering::Relaxed);
     drop(out);
     // The ACKs of what was handed to the pipeline still come (the writer
     // ends when the last one is written); then the closing word.

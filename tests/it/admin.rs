@@ -307,6 +307,7 @@ impl Server {
             batches: 8,
             files: 9,
             flushes: 10,
+            tcp_connections: Some(11),
             overdue: Vec::new(),
         });
         let state = AdminState {
@@ -412,6 +413,7 @@ fn admin_status_counts_documents_messages_and_queues() {
         s["queues"],
         json!({"claimed": 3, "forward_queued": 4, "forward_written": 5, "parked": 6, "inbox_pending": 7})
     );
+    assert_eq!(s["tcp"], json!({"connections": 11}));
     assert!(s["store_bytes"].as_u64().unwrap() > 0);
     assert!(s["uptime_secs"].is_u64());
 
@@ -428,6 +430,7 @@ fn admin_status_counts_documents_messages_and_queues() {
         "messages   6, 1 orphan receipt",
         "sets       1 open, 1 overdue; 2 waybills waiting",
         "queues     3 claimed, 4 forward queued, 5 forward written, 6 parked, 7 inbox pending",
+        "tcp        11 platform connections",
     ] {
         assert!(text.lines().any(|l| l == line), "{line:?} in\n{text}");
     }

@@ -334,6 +334,7 @@ fn a_resend_after_a_broken_connection_is_answered_with_the_first_result() {
     // Never processed twice: one message per id, no duplicate documents.
     let status = status(&t.gw);
     assert_eq!(status["messages"], messages.len() as u64, "{status}");
+    assert_eq!(status["tcp"]["connections"], 1, "{status}");
     assert!(status["documents"].get("duplicate").is_none(), "{status}");
     assert_eq!(t.gw.stop().0, Some(0));
 }
@@ -347,9 +348,22 @@ fn status(gw: &Gateway) -> serde_json::Value {
 
 #[test]
 fn oversized_lengths_slow_clients_and_floods_do_not_stop_a_good_client() {
-    let mut t = Tcp::new("max_connections = 6\nframe_timeout_secs = 2\nidle_timeout_secs = 3\n");
+    let mut t = Tcp::with(
+        "max_connections = 6\nframe_timeout_secs = 2\nidle_timeout_secs = 3\n",
+        "[limits]\nmax_bytes = 100000\n",
+    );
     t.start();
     let mut good = t.shop();
+
+    // A body over limits.max_bytes in a frame the gateway reads: stored and
+    // refused, the connection goes on.
+    let mut receipts = Vec::new();
+    let mut body = b"<?xml version=\"1.0\"?><a>".to_vec();
+    body.resize(100_001, b' ');
+    good.submit("too-big", &body);
+    let (_, result, stored) = good.ack(&mut receipts);
+    assert_eq!(result, Outcome::Refused);
+    assert_eq!(stored.findings[0].rule, "TOO_LARGE", "{stored:?}");
 
     // A length over the limit: refused before any body is read.
     let mut big = t.shop();
@@ -364,7 +378,6 @@ fn oversized_lengths_slow_clients_and_floods_do_not_stop_a_good_client() {
     let flood: Vec<Conn> = (0..12).map(|_| Conn::open(&t.addr)).collect();
 
     // Meanwhile the good client keeps getting its ACKs.
-    let mut receipts = Vec::new();
     for n in 20..30 {
         let t0 = Instant::now();
         for (id, bytes) in set_messages(n, true) {
