@@ -370,17 +370,27 @@ async fn connection(
     gauges.tcp_connections.fetch_add(1, Ordering::Relaxed);
 
     let (out, out_rx) = mpsc::unbounded_channel::<Outgoing>();
+    // Cancelled when the writer gives up (the client does not read): the
+    // reader then stops taking messages whose ACKs could not be sent.
+    let writer_gone = CancellationToken::new();
     let writer = tokio::spawn(writer(
         wr,
         out_rx,
         shared.store.clone(),
         id.clone(),
         shared.frame_timeout,
+        writer_gone.clone(),
     ));
     if receipts {
         shared.hub.register(platform, conn, out.clone());
     }
-    let end = reader(&mut frames, platform, &out, &shared, &events, &shutdown).await;
+    let end = tokio::select! {
+        end = reader(&mut frames, platform, &out, &shared, &events, &shutdown) => end,
+        _ = writer_gone.cancelled() => End::Io(format!(
+            "the client did not read its ACKs within {} s (tcp.frame_timeout_secs)",
+            shared.frame_timeout.as_secs()
+        )),
+    };
     shared.hub.unregister(platform, conn);
     gauges.tcp_connections.fetch_sub(1, Ordering::Relaxed);
     drop(out);
@@ -660,6 +670,7 @@ async fn writer(
     store: Store,
     platform: String,
     timeout: Duration,
+    gone: CancellationToken,
 ) -> Option<BufWriter<tokio::io::WriteHalf<Box<dyn Io>>>> {
     // Receipts sent on this connection: the store's list and the pipeline's
     // news may both hold one.
@@ -691,6 +702,7 @@ async fn writer(
             }
         }
         if write_frames(&mut wr, &buf, timeout).await.is_err() {
+            gone.cancel();
             return None;
         }
         buf.clear();
