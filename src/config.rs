@@ -202,6 +202,10 @@ pub struct TcpConfig {
     /// had acknowledged; past it the gateway stops reading that socket.
     #[serde(default = "TcpConfig::default_max_in_flight")]
     pub max_in_flight: usize,
+    /// The most MiB of messages in flight on all connections together;
+    /// past it every reader waits (a message larger than this takes it all).
+    #[serde(default = "TcpConfig::default_max_in_flight_mb")]
+    pub max_in_flight_mb: u64,
     /// A connection with nothing in flight and no frame for this long is closed.
     #[serde(default = "TcpConfig::default_idle_timeout_secs")]
     pub idle_timeout_secs: u64,
@@ -215,7 +219,10 @@ impl TcpConfig {
         256
     }
     fn default_max_in_flight() -> usize {
-        1024
+        128
+    }
+    fn default_max_in_flight_mb() -> u64 {
+        64
     }
     fn default_idle_timeout_secs() -> u64 {
         300
@@ -392,6 +399,7 @@ impl Config {
             for (k, v) in [
                 ("max_connections", t.max_connections as u64),
                 ("max_in_flight", t.max_in_flight as u64),
+                ("max_in_flight_mb", t.max_in_flight_mb),
                 ("idle_timeout_secs", t.idle_timeout_secs),
                 ("frame_timeout_secs", t.frame_timeout_secs),
             ] {

@@ -792,7 +792,7 @@ fn carry_out(
     for (reply, ack) in effects.acks {
         let _ = reply
             .to
-            .send(Outgoing::Frame(ack, Vec::new(), Some(reply.permit)));
+            .send(Outgoing::Frame(ack, Vec::new(), reply.permits));
     }
     if !effects.inbox.is_empty() {
         // Platforms' receipts go to their connections (and stay in the

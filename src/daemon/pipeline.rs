@@ -123,20 +123,21 @@ pub struct Effects {
 }
 
 /// Where a platform's acknowledgement goes: its connection's writer. It
-/// holds the connection's in-flight permit until the ACK is written.
+/// holds the message's in-flight permits (the connection's count, the
+/// gateway's byte budget) until the ACK is written.
 #[derive(Debug)]
 pub struct Reply {
     /// The connection's outgoing frames.
     pub to: tokio::sync::mpsc::UnboundedSender<Outgoing>,
-    /// The in-flight permit of the message.
-    pub permit: tokio::sync::OwnedSemaphorePermit,
+    /// The in-flight permits of the message.
+    pub permits: Vec<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// A frame for a connection's writer.
 #[derive(Debug)]
 pub enum Outgoing {
-    /// A frame, with the permit to release once it is written.
-    Frame(Header, Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>),
+    /// A frame, with the permits to release once it is written.
+    Frame(Header, Vec<u8>, Vec<tokio::sync::OwnedSemaphorePermit>),
     /// Receipts for the platform, in order (queue sequence, record).
     Receipts(Vec<(u64, InboxRecord)>),
     /// This connection now takes its platform's receipts: send every one

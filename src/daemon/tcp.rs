@@ -93,6 +93,10 @@ pub struct Shared {
     tls: Option<TlsAcceptor>,
     max_body: usize,
     max_in_flight: usize,
+    /// Bytes of messages in flight on all connections, in KiB.
+    budget: Arc<Semaphore>,
+    /// The budget's size in KiB (a larger message takes all of it).
+    budget_kib: u32,
     idle: Duration,
     frame_timeout: Duration,
     hub: Arc<Hub>,
@@ -130,6 +134,9 @@ impl TcpSource {
                 digest: Sha256::digest(token.as_bytes()).into(),
             });
         }
+        let budget_kib = u32::try_from(tcp.max_in_flight_mb.saturating_mul(1024))
+            .unwrap_or(u32::MAX)
+            .min(u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX));
         let listener = TcpListener::bind(&tcp.listen)
             .await
             .map_err(|source| TcpError::Listen {
@@ -144,6 +151,8 @@ impl TcpSource {
                 tls,
                 max_body,
                 max_in_flight: tcp.max_in_flight,
+                budget: Arc::new(Semaphore::new(budget_kib as usize)),
+                budget_kib,
                 idle: Duration::from_secs(tcp.idle_timeout_secs),
                 frame_timeout: Duration::from_secs(tcp.frame_timeout_secs),
                 hub,
@@ -602,18 +611,41 @@ async fn reader(
                 }
             };
             match header {
-                Header::Submit { id } => batch.push(Submission {
-                    platform,
-                    id,
-                    bytes: body.to_vec(),
-                    reply: Reply {
-                        to: out.clone(),
-                        permit,
-                    },
-                }),
+                Header::Submit { id } => {
+                    // The gateway's byte budget for messages in flight on
+                    // all connections: when it is spent, what this reader
+                    // holds goes to the pipeline, and it waits.
+                    let need = kib(body.len()).min(shared.budget_kib);
+                    let budget = match shared.budget.clone().try_acquire_many_owned(need) {
+                        Ok(b) => b,
+                        Err(_) => {
+                            let held = std::mem::take(&mut batch);
+                            let confirmed = std::mem::take(&mut delivered);
+                            if !flush_batch(events, platform, held, confirmed).await {
+                                return End::Shutdown;
+                            }
+                            tokio::select! {
+                                _ = shutdown.cancelled() => return End::Shutdown,
+                                b = shared.budget.clone().acquire_many_owned(need) => match b {
+                                    Ok(b) => b,
+                                    Err(_) => return End::Shutdown,
+                                },
+                            }
+                        }
+                    };
+                    batch.push(Submission {
+                        platform,
+                        id,
+                        bytes: body.to_vec(),
+                        reply: Reply {
+                            to: out.clone(),
+                            permits: vec![permit, budget],
+                        },
+                    });
+                }
                 Header::Received { seq } => delivered.push(seq),
                 Header::Ping => {
-                    let _ = out.send(Outgoing::Frame(Header::Pong, Vec::new(), None));
+                    let _ = out.send(Outgoing::Frame(Header::Pong, Vec::new(), Vec::new()));
                 }
                 Header::Pong => {}
                 other => {
@@ -636,6 +668,11 @@ async fn reader(
             return End::Shutdown;
         }
     }
+}
+
+/// A size in KiB, rounded up, at least 1 (the unit of the byte budget).
+fn kib(bytes: usize) -> u32 {
+    u32::try_from(bytes.div_ceil(1024).max(1)).unwrap_or(u32::MAX)
 }
 
 /// Hands SUBMITs and RECEIVEDs to the pipeline; false when it stopped.

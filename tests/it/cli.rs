@@ -240,7 +240,8 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
         (
             "[tcp]\nlisten = \"127.0.0.1:8471\"\nport = 1\n",
             ":3:1: tcp.port: unknown key `port`, expected one of `listen`, `tls_cert`, `tls_key`, \
-             `max_connections`, `max_in_flight`, `idle_timeout_secs`, `frame_timeout_secs`",
+             `max_connections`, `max_in_flight`, `max_in_flight_mb`, `idle_timeout_secs`, \
+             `frame_timeout_secs`",
         ),
         (
             "[[sender]]\nname = \"shop\"\nroot = \"x\"\ncodes = [\"1\"]\n\

@@ -726,7 +726,9 @@ fn sigkill_during_a_pipelined_batch_loses_no_acknowledged_message() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0x05ee_d7c9);
     let mut rng = Rng(seed | 1);
-    let mut t = Tcp::new("");
+    // A small byte budget (1 MiB, under the final round's 8 MB) and
+    // in-flight bound: readers wait for ACKs all along.
+    let mut t = Tcp::new("max_in_flight = 64\nmax_in_flight_mb = 1\n");
     // Small batches: a batch of messages is several flushes, so a kill
     // lands between them.
     let text = std::fs::read_to_string(&t.gw.config).unwrap();
