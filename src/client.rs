@@ -11,7 +11,9 @@ use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::rustls;
-use tokio_util::codec::{FramedRead, LengthDelimitedCodec};
+use tokio_util::codec::FramedRead;
+
+use crate::daemon::tcp::FrameCodec;
 
 use crate::protocol::{self, Header, Secret};
 
@@ -62,7 +64,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// An authenticated connection.
 pub struct Client {
-    frames: FramedRead<ReadHalf<Box<dyn Io>>, LengthDelimitedCodec>,
+    frames: FramedRead<ReadHalf<Box<dyn Io>>, FrameCodec>,
     writer: BufWriter<WriteHalf<Box<dyn Io>>>,
     /// How many SUBMITs may wait for their ACK (from `WELCOME`).
     pub max_in_flight: usize,
@@ -194,11 +196,13 @@ impl Client {
         } = self;
         let window = Arc::new(Semaphore::new(max_in_flight));
         let total = messages.len();
-        let ids: std::collections::HashMap<String, usize> = messages
-            .iter()
-            .enumerate()
-            .map(|(i, (id, _))| (id.clone(), i))
-            .collect();
+        // Two messages may share an id (the same bytes twice): their ACKs
+        // come in the order they were processed, the order they were sent.
+        let mut ids: std::collections::HashMap<String, std::collections::VecDeque<usize>> =
+            std::collections::HashMap::new();
+        for (i, (id, _)) in messages.iter().enumerate() {
+            ids.entry(id.clone()).or_default().push_back(i);
+        }
         let (confirm_tx, mut confirm_rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
         let broke = |e: std::io::Error| ClientError::Connect {
             addr: addr.clone(),
@@ -248,7 +252,7 @@ impl Client {
                     protocol::decode(&payload).map_err(|e| ClientError::Protocol(e.to_string()))?;
                 match h {
                     Header::Ack { ref id, .. } => {
-                        let Some(&index) = ids.get(id) else {
+                        let Some(index) = ids.get_mut(id).and_then(|q| q.pop_front()) else {
                             return Err(ClientError::Protocol(format!(
                                 "an ACK for an id never sent: {id}"
                             )));

@@ -353,16 +353,7 @@ impl Config {
         }
         let mut names: Vec<&str> = Vec::new();
         for (i, s) in self.sender.iter().enumerate() {
-            let valid = !s.name.is_empty()
-                && s.name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-            if !valid {
-                return Err(format!(
-                    "sender[{i}].name: `{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`",
-                    s.name
-                ));
-            }
+            check_name(&format!("sender[{i}].name"), &s.name)?;
             if names.contains(&s.name.as_str()) {
                 return Err(format!(
                     "sender[{i}].name: `{}` is used by another sender",
@@ -406,20 +397,14 @@ impl Config {
                 if v == 0 {
                     return Err(format!("tcp.{k} must be positive (is 0)"));
                 }
+                if v > 1 << 20 {
+                    return Err(format!("tcp.{k} must be at most {} (is {v})", 1 << 20));
+                }
             }
         }
         let mut ids: Vec<&str> = Vec::new();
         for (i, p) in self.platform.iter().enumerate() {
-            let valid = !p.id.is_empty()
-                && p.id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
-            if !valid {
-                return Err(format!(
-                    "platform[{i}].id: `{}` must be non-empty ASCII letters, digits, `-`, `_` or `.`",
-                    p.id
-                ));
-            }
+            check_name(&format!("platform[{i}].id"), &p.id)?;
             if ids.contains(&p.id.as_str()) {
                 return Err(format!(
                     "platform[{i}].id: `{}` is used by another platform",
@@ -504,6 +489,22 @@ impl Config {
             max_depth: self.limits.max_depth,
             ..Limits::default()
         }
+    }
+}
+
+/// A sender's name or a platform's id: what the store, logs and file names
+/// carry.
+fn check_name(key: &str, name: &str) -> Result<(), String> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key}: `{name}` must be non-empty ASCII letters, digits, `-`, `_` or `.`"
+        ))
     }
 }
 

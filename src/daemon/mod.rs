@@ -177,7 +177,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             addr: config.admin.listen.clone(),
             source,
         })?;
+    // Every receipt in the store at start is on disk.
     let hub = Arc::new(tcp::Hub::default());
+    hub.flushed_below(store.next_id().map_err(|source| DaemonError::Store {
+        path: store_path.clone(),
+        source,
+    })?);
     let tcp_source = match &config.tcp {
         Some(t) => Some(
             tcp::TcpSource::bind(
@@ -613,9 +618,9 @@ async fn pipeline_task(
         .await
         .map_err(|e| DaemonError::Task(e.to_string()))?;
         pipeline = p;
-        let (n_files, flushed, overdue) = result?;
+        let (n_files, n_claimed, flushed, overdue) = result?;
         gauges.claimed.fetch_sub(
-            n_files.min(gauges.claimed.load(Ordering::Relaxed)),
+            n_claimed.min(gauges.claimed.load(Ordering::Relaxed)),
             Ordering::Relaxed,
         );
         stats.batches = stats.batches.saturating_add(u64::from(flushed));
@@ -693,6 +698,7 @@ fn next_batch(
 }
 
 /// Stores one batch, flushes once, then carries out its effects.
+#[allow(clippy::type_complexity)]
 fn run_batch(
     pipeline: &mut Pipeline,
     events: Vec<Event>,
@@ -701,13 +707,17 @@ fn run_batch(
     fw_tx: &mpsc::UnboundedSender<Vec<ForwardJob>>,
     now: u64,
     overdue_due: bool,
-) -> Result<(usize, bool, Option<pipeline::Periodic>), PipelineError> {
+) -> Result<(usize, usize, bool, Option<pipeline::Periodic>), PipelineError> {
     let started = Instant::now();
     let mut n_files = 0usize;
+    let mut n_claimed = 0usize;
     let busy = !events.is_empty() || !effects.is_empty();
     let mut tx = pipeline.begin();
     for ev in events {
         n_files = n_files.saturating_add(ev.inbound());
+        if let Event::Files(list) = &ev {
+            n_claimed = n_claimed.saturating_add(list.len());
+        }
         match ev {
             Event::Files(list) => {
                 for c in &list {
@@ -719,7 +729,9 @@ fn run_batch(
                     pipeline.submit_message(&mut tx, s, now, &mut effects)?;
                 }
             }
-            Event::Delivered { platform, seqs } => pipeline.delivered(&mut tx, platform, &seqs)?,
+            Event::Delivered { platform, seqs } => {
+                pipeline.delivered(&mut tx, platform, &seqs, &mut effects)?;
+            }
             Event::Forwarder(Report::Written(jobs)) => pipeline.forwarded(&mut tx, &jobs, now)?,
             Event::Forwarder(Report::Transmission { sent, failed }) => {
                 pipeline.transmission(&mut tx, &sent, &failed, now, &mut effects)?;
@@ -732,6 +744,9 @@ fn run_batch(
     // acknowledged below.
     let flushed = if busy {
         pipeline.store().flush_blocking()?;
+        // Every receipt queued so far has a lower sequence number than a
+        // new id, and is on disk now.
+        dirs.hub.flushed_below(pipeline.store().next_id()?);
         let flushed = Instant::now();
         carry_out(pipeline, effects, dirs, fw_tx)?;
         flushed
@@ -752,7 +767,7 @@ fn run_batch(
             effects_ms = ms(flushed.elapsed())
         );
     }
-    Ok((n_files, busy, periodic))
+    Ok((n_files, n_claimed, busy, periodic))
 }
 
 /// A duration in milliseconds, for the logs.
@@ -788,11 +803,16 @@ fn carry_out(
             ),
         }
     }
+    // Confirmed receipts are gone from the store (durably) now.
+    dirs.hub.forget_confirmed(&effects.delivered);
     // Acknowledgements: what they answer is durable now.
     for (reply, ack) in effects.acks {
+        // The message is stored and its bytes freed: its budget is back;
+        // its in-flight place is freed once the ACK is written.
+        drop(reply.budget);
         let _ = reply
             .to
-            .send(Outgoing::Frame(ack, Vec::new(), reply.permits));
+            .send(Outgoing::Frame(ack, Vec::new(), vec![reply.permit]));
     }
     if !effects.inbox.is_empty() {
         // Platforms' receipts go to their connections (and stay in the

@@ -120,17 +120,23 @@ pub struct Effects {
     pub inbox: Vec<(u64, InboxRecord)>,
     /// Acknowledgements to send to platforms.
     pub acks: Vec<(Reply, Header)>,
+    /// Receipts platforms confirmed, now removed from the store:
+    /// (platform, queue sequence).
+    pub delivered: Vec<(usize, u64)>,
 }
 
 /// Where a platform's acknowledgement goes: its connection's writer. It
-/// holds the message's in-flight permits (the connection's count, the
-/// gateway's byte budget) until the ACK is written.
+/// holds the message's place in its connection's in-flight count until the
+/// ACK is written, and its share of the gateway's byte budget until the
+/// message is stored (its bytes are freed then).
 #[derive(Debug)]
 pub struct Reply {
     /// The connection's outgoing frames.
     pub to: tokio::sync::mpsc::UnboundedSender<Outgoing>,
-    /// The in-flight permits of the message.
-    pub permits: Vec<tokio::sync::OwnedSemaphorePermit>,
+    /// The connection's in-flight permit.
+    pub permit: tokio::sync::OwnedSemaphorePermit,
+    /// The share of the byte budget.
+    pub budget: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// A frame for a connection's writer.
@@ -165,6 +171,7 @@ impl Effects {
             && self.forwards.is_empty()
             && self.inbox.is_empty()
             && self.acks.is_empty()
+            && self.delivered.is_empty()
     }
 
     /// Adds another batch's effects.
@@ -173,6 +180,7 @@ impl Effects {
         self.forwards.extend(other.forwards);
         self.inbox.extend(other.inbox);
         self.acks.extend(other.acks);
+        self.delivered.extend(other.delivered);
     }
 }
 
@@ -1719,6 +1727,7 @@ impl Pipeline {
         tx: &mut Tx,
         platform: usize,
         seqs: &[u64],
+        effects: &mut Effects,
     ) -> Result<(), PipelineError> {
         let name = self.source_name(Origin::Platform(platform));
         for &s in seqs {
@@ -1727,6 +1736,7 @@ impl Pipeline {
             {
                 tx.remove(key::inbox(s));
             }
+            effects.delivered.push((platform, s));
         }
         Ok(())
     }

@@ -28,10 +28,10 @@ use subtle::ConstantTimeEq as _;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
-use tokio_util::codec::{FramedRead, LengthDelimitedCodec, length_delimited};
+use tokio_util::codec::{Decoder, FramedRead};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
@@ -93,6 +93,9 @@ pub struct Shared {
     tls: Option<TlsAcceptor>,
     max_body: usize,
     max_in_flight: usize,
+    /// Authenticated connections (`max_connections`).
+    slots: Arc<Semaphore>,
+    max_connections: usize,
     /// Bytes of messages in flight on all connections, in KiB.
     budget: Arc<Semaphore>,
     /// The budget's size in KiB (a larger message takes all of it).
@@ -151,6 +154,8 @@ impl TcpSource {
                 tls,
                 max_body,
                 max_in_flight: tcp.max_in_flight,
+                slots: Arc::new(Semaphore::new(tcp.max_connections)),
+                max_connections: tcp.max_connections,
                 budget: Arc::new(Semaphore::new(budget_kib as usize)),
                 budget_kib,
                 idle: Duration::from_secs(tcp.idle_timeout_secs),
@@ -180,7 +185,10 @@ impl TcpSource {
             max_connections,
             shared,
         } = self;
-        let slots = Arc::new(Semaphore::new(max_connections));
+        // Connections not yet authenticated hold a handshake slot (for 5 s
+        // at most); authenticated ones a connection slot. Peers that never
+        // authenticate cannot take the places of platforms that do.
+        let handshakes = Arc::new(Semaphore::new(max_connections));
         // Telling a refused connection why takes a TLS handshake at most:
         // a few at a time, the rest are closed without a word.
         let refusers = Arc::new(Semaphore::new(16));
@@ -206,15 +214,14 @@ impl TcpSource {
                 }
             };
             let _ = stream.set_nodelay(true);
-            match slots.clone().try_acquire_owned() {
+            match handshakes.clone().try_acquire_owned() {
                 Ok(slot) => {
                     let shared = shared.clone();
                     let events = events.clone();
                     let shutdown = shutdown.clone();
                     let gauges = gauges.clone();
                     tracker.spawn(async move {
-                        connection(stream, peer, shared, events, gauges, shutdown).await;
-                        drop(slot);
+                        connection(stream, peer, shared, slot, events, gauges, shutdown).await;
                     });
                 }
                 Err(_) => {
@@ -291,13 +298,76 @@ async fn open(stream: TcpStream, shared: &Shared) -> std::io::Result<Box<dyn Io>
     }
 }
 
-/// The length-prefixed frame codec with the body limit.
-pub fn codec(max_body: usize) -> LengthDelimitedCodec {
-    length_delimited::Builder::new()
-        .big_endian()
-        .length_field_length(protocol::PREFIX)
-        .max_frame_length(protocol::max_frame(max_body))
-        .new_codec()
+/// The length-prefixed frame decoder (`PROTOCOL.md` §1).
+///
+/// Unlike tokio-util's `LengthDelimitedCodec` it leaves the length prefix
+/// in the read buffer until the whole frame is there, so "a frame has
+/// started" is "the read buffer is not empty" (the frame deadline cannot
+/// be dodged by sending only a prefix), and it reserves room as bytes come
+/// rather than for the announced length. A length over the limit is an
+/// error as soon as the prefix arrives.
+#[derive(Debug, Clone)]
+pub struct FrameCodec {
+    max_frame: usize,
+}
+
+/// A frame's announced length is over the limit.
+#[derive(Debug, thiserror::Error)]
+#[error("a frame of {length} bytes is over the limit of {max} bytes")]
+pub struct TooLarge {
+    /// The announced length.
+    pub length: usize,
+    /// The limit.
+    pub max: usize,
+}
+
+impl FrameCodec {
+    /// A decoder reading frames of at most `max_frame` bytes after the prefix.
+    pub fn new(max_frame: usize) -> FrameCodec {
+        FrameCodec { max_frame }
+    }
+
+    /// Changes the limit (the handshake reads a HELLO-sized frame at most).
+    pub fn set_max_frame(&mut self, max_frame: usize) {
+        self.max_frame = max_frame;
+    }
+}
+
+impl Decoder for FrameCodec {
+    type Item = bytes::BytesMut;
+    type Error = std::io::Error;
+
+    fn decode(&mut self, src: &mut bytes::BytesMut) -> Result<Option<Self::Item>, Self::Error> {
+        let Some(prefix) = src.get(..protocol::PREFIX) else {
+            return Ok(None);
+        };
+        let mut len = [0u8; protocol::PREFIX];
+        len.copy_from_slice(prefix);
+        let length = usize::try_from(u32::from_be_bytes(len)).unwrap_or(usize::MAX);
+        if length > self.max_frame {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                TooLarge {
+                    length,
+                    max: self.max_frame,
+                },
+            ));
+        }
+        let total = protocol::PREFIX.saturating_add(length);
+        if src.len() < total {
+            // Room for what comes next, not for the whole announced frame.
+            src.reserve(total.saturating_sub(src.len()).min(64 * 1024));
+            return Ok(None);
+        }
+        let mut frame = src.split_to(total);
+        let _ = frame.split_to(protocol::PREFIX);
+        Ok(Some(frame))
+    }
+}
+
+/// The frame decoder with the body limit.
+pub fn codec(max_body: usize) -> FrameCodec {
+    FrameCodec::new(protocol::max_frame(max_body))
 }
 
 /// Why a connection ends.
@@ -317,6 +387,7 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     shared: Arc<Shared>,
+    handshake_slot: OwnedSemaphorePermit,
     events: mpsc::Sender<Event>,
     gauges: Arc<super::stats::Gauges>,
     shutdown: CancellationToken,
@@ -336,29 +407,48 @@ async fn connection(
         }
     };
     let (rd, wr) = tokio::io::split(io);
-    let mut frames = FramedRead::new(rd, codec(shared.max_body));
+    // Before authentication a frame is a HELLO at most.
+    let mut frames = FramedRead::new(rd, FrameCodec::new(protocol::MAX_HEADER.saturating_add(1)));
     let mut wr = BufWriter::new(wr);
     let hello = tokio::select! {
         _ = shutdown.cancelled() => return,
         h = tokio::time::timeout_at(deadline, frames.next()) => h,
     };
-    let (platform, receipts) = match handshake(hello, &shared) {
+    let (platform, receipts, version) = match handshake(hello, &shared) {
         Ok(p) => p,
         Err(error) => {
-            if let Header::Error { code, message, .. } = &error {
-                info!(message = "Handshake refused.", %peer, conn, code = %code, reason = %message);
+            // The reason goes to the client; the log keeps the code only
+            // (a reason may quote what the client sent, a token included).
+            if let Header::Error { code, .. } = &error {
+                info!(message = "Handshake refused.", %peer, conn, code = %code);
             }
             finish(&mut wr, Some(error), shared.frame_timeout).await;
             return;
         }
+    };
+    drop(handshake_slot);
+    let Ok(_slot) = shared.slots.clone().try_acquire_owned() else {
+        let busy = Header::fatal(
+            "BUSY",
+            format!(
+                "the gateway serves {} connections at most (tcp.max_connections); try again later",
+                shared.max_connections
+            ),
+        );
+        finish(&mut wr, Some(busy), shared.frame_timeout).await;
+        return;
     };
     let id = shared
         .platforms
         .get(platform)
         .map(|p| p.id.clone())
         .unwrap_or_default();
+    // Authenticated: frames up to the message limit from now on.
+    frames
+        .decoder_mut()
+        .set_max_frame(protocol::max_frame(shared.max_body));
     let welcome = Header::Welcome {
-        version: protocol::VERSIONS.last().copied().unwrap_or(1),
+        version,
         server: format!("customs-gateway {}", env!("CARGO_PKG_VERSION")),
         max_body: u64::try_from(shared.max_body).unwrap_or(u64::MAX),
         max_frame: u64::try_from(protocol::max_frame(shared.max_body)).unwrap_or(u64::MAX),
@@ -385,8 +475,12 @@ async fn connection(
     let writer = tokio::spawn(writer(
         wr,
         out_rx,
-        shared.store.clone(),
-        id.clone(),
+        Kept {
+            store: shared.store.clone(),
+            hub: shared.hub.clone(),
+            platform,
+            name: id.clone(),
+        },
         shared.frame_timeout,
         writer_gone.clone(),
     ));
@@ -405,7 +499,8 @@ async fn connection(
     drop(out);
     // The ACKs of what was handed to the pipeline still come (the writer
     // ends when the last one is written); then the closing word.
-    let wr = match tokio::time::timeout(Duration::from_secs(30), writer).await {
+    let wait = shared.frame_timeout.saturating_add(Duration::from_secs(5));
+    let wr = match tokio::time::timeout(wait, writer).await {
         Ok(Ok(Some(wr))) => Some(wr),
         _ => None,
     };
@@ -439,7 +534,7 @@ async fn connection(
 fn handshake(
     hello: Result<Option<std::io::Result<bytes::BytesMut>>, tokio::time::error::Elapsed>,
     shared: &Shared,
-) -> Result<(usize, bool), Header> {
+) -> Result<(usize, bool, u32), Header> {
     let payload = match hello {
         Err(_) => {
             return Err(Header::fatal(
@@ -468,7 +563,7 @@ fn handshake(
             format!("the first frame must be HELLO, not {}", header.name()),
         ));
     };
-    if protocol::negotiate(&versions).is_none() {
+    let Some(version) = protocol::negotiate(&versions) else {
         return Err(Header::Error {
             code: "VERSION".to_owned(),
             message: format!(
@@ -478,16 +573,18 @@ fn handshake(
             fatal: true,
             supported: protocol::VERSIONS.to_vec(),
         });
-    }
+    };
     match authenticate(&shared.platforms, &platform, &token) {
-        Some(i) => Ok((i, receipts)),
+        Some(i) => Ok((i, receipts, version)),
         None => {
             // The log says which; the client is not told whether the
             // platform exists.
             let known = shared.platforms.iter().any(|p| p.id == platform);
+            // What the client sent is logged quoted and cut short.
+            let said: String = platform.chars().take(64).collect();
             info!(
                 message = "Authentication failed.",
-                platform = %platform,
+                platform = ?said,
                 reason = if known { "wrong token" } else { "unknown platform" }
             );
             Err(Header::fatal("AUTH", "unknown platform or wrong token"))
@@ -515,15 +612,20 @@ fn authenticate(platforms: &[Platform], id: &str, token: &Secret) -> Option<usiz
 
 /// The error frame for a failed read.
 fn read_error(e: &std::io::Error, max_body: usize) -> Header {
-    let too_big = e
+    if let Some(t) = e
         .get_ref()
-        .is_some_and(|inner| inner.is::<length_delimited::LengthDelimitedCodecError>());
-    if too_big {
+        .and_then(|inner| inner.downcast_ref::<TooLarge>())
+    {
+        let what = if t.max == protocol::max_frame(max_body) {
+            format!("a body of limits.max_bytes = {max_body} plus the header")
+        } else {
+            "a HELLO before authentication".to_owned()
+        };
         Header::fatal(
             "TOO_LARGE",
             format!(
-                "the frame's length is over the limit of {} bytes (a body of limits.max_bytes = {max_body} plus the header); nothing of it was read",
-                protocol::max_frame(max_body)
+                "the frame's length {} is over the limit of {} bytes ({what}); nothing of it was read",
+                t.length, t.max
             ),
         )
     } else {
@@ -533,7 +635,7 @@ fn read_error(e: &std::io::Error, max_body: usize) -> Header {
 
 /// Reads frames until the connection ends.
 async fn reader(
-    frames: &mut FramedRead<tokio::io::ReadHalf<Box<dyn Io>>, LengthDelimitedCodec>,
+    frames: &mut FramedRead<tokio::io::ReadHalf<Box<dyn Io>>, FrameCodec>,
     platform: usize,
     out: &mpsc::UnboundedSender<Outgoing>,
     shared: &Shared,
@@ -639,13 +741,19 @@ async fn reader(
                         bytes: body.to_vec(),
                         reply: Reply {
                             to: out.clone(),
-                            permits: vec![permit, budget],
+                            permit,
+                            budget,
                         },
                     });
                 }
-                Header::Received { seq } => delivered.push(seq),
+                Header::Received { seq } => {
+                    shared.hub.confirm(platform, seq);
+                    delivered.push(seq);
+                }
                 Header::Ping => {
-                    let _ = out.send(Outgoing::Frame(Header::Pong, Vec::new(), Vec::new()));
+                    // Counted in flight until its PONG is written: a client
+                    // that sends PINGs and reads nothing is held back too.
+                    let _ = out.send(Outgoing::Frame(Header::Pong, Vec::new(), vec![permit]));
                 }
                 Header::Pong => {}
                 other => {
@@ -698,14 +806,23 @@ async fn flush_batch(
     open
 }
 
+/// Where a connection finds the receipts kept for its platform.
+struct Kept {
+    store: Store,
+    hub: Arc<Hub>,
+    /// The platform's index.
+    platform: usize,
+    /// The platform's id (the receipts' `sender`).
+    name: String,
+}
+
 /// Writes what the pipeline and the reader send, until every sender is
 /// gone; gives the stream back for the closing word. `None` when a write
 /// failed or did not finish in time (the client does not read).
 async fn writer(
     mut wr: BufWriter<tokio::io::WriteHalf<Box<dyn Io>>>,
     mut rx: mpsc::UnboundedReceiver<Outgoing>,
-    store: Store,
-    platform: String,
+    kept: Kept,
     timeout: Duration,
     gone: CancellationToken,
 ) -> Option<BufWriter<tokio::io::WriteHalf<Box<dyn Io>>>> {
@@ -724,13 +841,18 @@ async fn writer(
                 }
                 Outgoing::Receipts(list) => receipts_into(&mut buf, &mut sent, list),
                 Outgoing::TakeReceipts => {
-                    let store = store.clone();
-                    let name = platform.clone();
+                    let store = kept.store.clone();
+                    let name = kept.name.clone();
                     let pending =
                         tokio::task::spawn_blocking(move || pending_receipts(&store, &name))
                             .await
                             .unwrap_or_default();
-                    debug!(message = "Sending the receipts kept for a platform.", platform = %platform, count = pending.len());
+                    // Only what is flushed and not confirmed meanwhile.
+                    let pending: Vec<(u64, InboxRecord)> = pending
+                        .into_iter()
+                        .filter(|(seq, _)| kept.hub.sendable(kept.platform, *seq))
+                        .collect();
+                    debug!(message = "Sending the receipts kept for a platform.", platform = %kept.name, count = pending.len());
                     receipts_into(&mut buf, &mut sent, pending);
                 }
             }
@@ -803,15 +925,59 @@ async fn finish<W: AsyncWrite + Unpin>(wr: &mut W, last: Option<Header>, timeout
 /// A connection that takes receipts: its number and its writer.
 type Taker = (u64, mpsc::UnboundedSender<Outgoing>);
 
-/// Which connection takes each platform's receipts.
+/// Which connection takes each platform's receipts, and what the store's
+/// list of receipts may be read for.
 #[derive(Debug, Default)]
 pub struct Hub {
     /// By platform index: the connections that asked for receipts, oldest
     /// first; the first one takes them.
     conns: Mutex<HashMap<usize, Vec<Taker>>>,
+    /// Receipts with a lower sequence number are flushed: a connection
+    /// reading the store's list sends only those (the others come from the
+    /// pipeline after their flush).
+    flushed: AtomicU64,
+    /// Receipts a platform confirmed whose removal is not yet flushed: not
+    /// sent again.
+    confirmed: Mutex<HashMap<usize, BTreeSet<u64>>>,
 }
 
 impl Hub {
+    /// Every receipt below `seq` is on disk.
+    pub fn flushed_below(&self, seq: u64) {
+        self.flushed.fetch_max(seq, Ordering::Release);
+    }
+
+    /// A platform confirmed a receipt (its removal is on its way to the store).
+    fn confirm(&self, platform: usize, seq: u64) {
+        if let Ok(mut c) = self.confirmed.lock() {
+            c.entry(platform).or_default().insert(seq);
+        }
+    }
+
+    /// These confirmations are stored and flushed.
+    pub fn forget_confirmed(&self, done: &[(usize, u64)]) {
+        if done.is_empty() {
+            return;
+        }
+        if let Ok(mut c) = self.confirmed.lock() {
+            for (platform, seq) in done {
+                if let Some(set) = c.get_mut(platform) {
+                    set.remove(seq);
+                }
+            }
+        }
+    }
+
+    /// Whether the store's record `seq` may be sent to `platform` now.
+    fn sendable(&self, platform: usize, seq: u64) -> bool {
+        seq < self.flushed.load(Ordering::Acquire)
+            && self
+                .confirmed
+                .lock()
+                .map(|c| c.get(&platform).is_none_or(|s| !s.contains(&seq)))
+                .unwrap_or(true)
+    }
+
     fn register(&self, platform: usize, conn: u64, out: mpsc::UnboundedSender<Outgoing>) {
         let Ok(mut map) = self.conns.lock() else {
             return;

@@ -50,6 +50,29 @@ impl Tcp {
         wait_listening(&self.addr);
     }
 
+    /// Runs `customs-gateway send` as `shop` with the token in `token`
+    /// (a file in the test folder) and `args`: exit status, stdout, stderr.
+    fn send(&self, token: &str, args: &[&std::ffi::OsStr]) -> (Option<i32>, String, String) {
+        let out = crate::util::gateway()
+            .args([
+                "send",
+                "--addr",
+                &self.addr,
+                "--platform",
+                "shop",
+                "--token-file",
+            ])
+            .arg(self.gw.path(token))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    }
+
     /// Connects and authenticates as `shop`.
     fn shop(&self) -> Conn {
         self.login("shop", "shop-secret", true)
@@ -370,11 +393,12 @@ fn oversized_lengths_slow_clients_and_floods_do_not_stop_a_good_client() {
     big.s.write_all(&u32::MAX.to_be_bytes()).unwrap();
     assert_eq!(error_code(&big.last_frame()), "TOO_LARGE");
 
-    // Slowloris: a frame started and never finished.
+    // Slowloris: a frame started (its length prefix only) and never finished.
     let mut slow = t.shop();
-    slow.s.write_all(&[0, 0, 0, 100, b'{']).unwrap();
+    slow.s.write_all(&[0, 0, 0, 100]).unwrap();
     let slow_since = Instant::now();
-    // A flood: more connections than allowed (good and slow hold two slots).
+    // A flood of connections that never authenticate: they compete for the
+    // handshake places (6), not for the authenticated clients' places.
     let flood: Vec<Conn> = (0..12).map(|_| Conn::open(&t.addr)).collect();
 
     // Meanwhile the good client keeps getting its ACKs.
@@ -397,12 +421,12 @@ fn oversized_lengths_slow_clients_and_floods_do_not_stop_a_good_client() {
         waited >= Duration::from_secs(2) && waited < Duration::from_secs(10),
         "{waited:?}"
     );
-    // The flood: the excess was told BUSY; the rest time out at the handshake.
+    // The flood: the excess was told BUSY; the rest timed out at the handshake.
     let mut codes = BTreeMap::new();
     for mut f in flood {
         *codes.entry(error_code(&f.last_frame())).or_insert(0) += 1;
     }
-    assert!(codes.get("BUSY").copied().unwrap_or(0) >= 8, "{codes:?}");
+    assert!(codes.get("BUSY").copied().unwrap_or(0) >= 6, "{codes:?}");
     assert_eq!(codes.values().sum::<i32>(), 12, "{codes:?}");
     // Idle: closed after idle_timeout_secs without a frame.
     let idle_since = Instant::now();
@@ -524,25 +548,13 @@ fn tls_with_a_test_ca_and_a_client_that_refuses_a_wrong_ca() {
         std::fs::write(set.join(name), bytes).unwrap();
     }
     let send = |ca: &Path| {
-        let out = crate::util::gateway()
-            .args([
-                "send",
-                "--addr",
-                &t.addr,
-                "--platform",
-                "shop",
-                "--token-file",
-            ])
-            .arg(t.gw.path("shop.token"))
-            .arg("--tls-ca")
-            .arg(ca)
-            .arg(&set)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
+        t.send(
+            "shop.token",
+            &[
+                std::ffi::OsStr::new("--tls-ca"),
+                ca.as_os_str(),
+                set.as_os_str(),
+            ],
         )
     };
     let (code, stdout, stderr) = send(&ca);
@@ -608,25 +620,9 @@ fn the_send_command_and_the_python_client_against_the_real_daemon() {
         std::fs::write(dir.join("sub").join(name), bytes).unwrap();
     }
     let send = |args: &[&str], paths: &[PathBuf]| {
-        let out = crate::util::gateway()
-            .args([
-                "send",
-                "--addr",
-                &t.addr,
-                "--platform",
-                "shop",
-                "--token-file",
-            ])
-            .arg(t.gw.path("shop.token"))
-            .args(args)
-            .args(paths)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
+        let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+        all.extend(paths.iter().map(|p| p.as_os_str()));
+        t.send("shop.token", &all)
     };
     let (code, stdout, stderr) = send(&[], std::slice::from_ref(&dir));
     assert_eq!(code, Some(0), "{stdout}{stderr}");
@@ -649,21 +645,9 @@ fn the_send_command_and_the_python_client_against_the_real_daemon() {
     );
     // A wrong token: exit 2.
     std::fs::write(t.gw.path("bad.token"), "nope").unwrap();
-    let out = crate::util::gateway()
-        .args([
-            "send",
-            "--addr",
-            &t.addr,
-            "--platform",
-            "shop",
-            "--token-file",
-        ])
-        .arg(t.gw.path("bad.token"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("AUTH"));
+    let (code, _, stderr) = t.send("bad.token", &[dir.as_os_str()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("AUTH"), "{stderr}");
 
     // The Python client: a new set, and the refused file.
     let py_dir = t.gw.path("py");
