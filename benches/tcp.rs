@@ -205,23 +205,19 @@ fn run(bin: &Path, conns: usize, sets: u32, rate: Option<f64>, fsync_secs: f64, 
     );
     if let Some(r) = rate {
         let t0 = load.start_ns;
-        let mut from_due: Vec<Duration> = (0..n)
-            .map(|g| {
-                let due = t0 + (g as f64 / r * 1e9) as u64;
-                Duration::from_nanos(load.acked[g].saturating_sub(due))
-            })
-            .collect();
-        from_due.sort();
-        let late: Vec<Duration> = {
+        // Each message's instants (`at`) measured from its due time, sorted.
+        let since_due = |at: &[u64]| -> Vec<Duration> {
             let mut v: Vec<Duration> = (0..n)
                 .map(|g| {
                     let due = t0 + (g as f64 / r * 1e9) as u64;
-                    Duration::from_nanos(load.sent[g].saturating_sub(due))
+                    Duration::from_nanos(at[g].saturating_sub(due))
                 })
                 .collect();
             v.sort();
             v
         };
+        let from_due = since_due(&load.acked);
+        let late = since_due(&load.sent);
         println!(
             "ACK latency from each message's due time:      p50 {}, p90 {}, p99 {}, max {} (SUBMIT written after its due time: p99 {}, max {})",
             ms(percentile(&from_due, 0.5)),

@@ -117,6 +117,25 @@ enum Event {
 }
 
 impl Event {
+    /// The event with at most `room` inbound messages, and the rest.
+    fn split(self, room: usize) -> (Event, Option<Event>) {
+        fn cut<T>(mut list: Vec<T>, room: usize) -> (Vec<T>, Option<Vec<T>>) {
+            let rest = (list.len() > room).then(|| list.split_off(room));
+            (list, rest)
+        }
+        match self {
+            Event::Files(list) => {
+                let (head, rest) = cut(list, room);
+                (Event::Files(head), rest.map(Event::Files))
+            }
+            Event::Submits(list) => {
+                let (head, rest) = cut(list, room);
+                (Event::Submits(head), rest.map(Event::Submits))
+            }
+            other => (other, None),
+        }
+    }
+
     /// How many inbound messages it carries (what a batch counts).
     fn inbound(&self) -> usize {
         match self {
@@ -670,28 +689,14 @@ fn next_batch(
                 Err(_) => break,
             },
         };
-        match ev {
-            Event::Files(mut list) => {
-                let room = batch.saturating_sub(files);
-                if list.len() > room {
-                    queue.push_front(Event::Files(list.split_off(room)));
-                }
-                files = files.saturating_add(list.len());
-                if !list.is_empty() {
-                    events.push(Event::Files(list));
-                }
-            }
-            Event::Submits(mut list) => {
-                let room = batch.saturating_sub(files);
-                if list.len() > room {
-                    queue.push_front(Event::Submits(list.split_off(room)));
-                }
-                files = files.saturating_add(list.len());
-                if !list.is_empty() {
-                    events.push(Event::Submits(list));
-                }
-            }
-            report => events.push(report),
+        let room = batch.saturating_sub(files);
+        let (ev, rest) = ev.split(room);
+        if let Some(rest) = rest {
+            queue.push_front(rest);
+        }
+        files = files.saturating_add(ev.inbound());
+        if ev.inbound() > 0 || matches!(ev, Event::Forwarder(_) | Event::Delivered { .. }) {
+            events.push(ev);
         }
     }
     events
