@@ -901,17 +901,24 @@ fn pending_receipts(store: &Store, platform: &str) -> Vec<(u64, InboxRecord)> {
     }
 }
 
+/// Writes `bytes` and flushes. The deadline is on progress: each MiB must
+/// go out within `timeout`, so a client that reads steadily gets a large
+/// backlog of receipts however long it takes, and one that stops reading
+/// is cut off.
 async fn write_frames<W: AsyncWrite + Unpin>(
     wr: &mut W,
     bytes: &[u8],
     timeout: Duration,
 ) -> std::io::Result<()> {
-    tokio::time::timeout(timeout, async {
-        wr.write_all(bytes).await?;
-        wr.flush().await
-    })
-    .await
-    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "the client does not read"))?
+    let stalled = || std::io::Error::new(std::io::ErrorKind::TimedOut, "the client does not read");
+    for chunk in bytes.chunks(1 << 20) {
+        tokio::time::timeout(timeout, wr.write_all(chunk))
+            .await
+            .map_err(|_| stalled())??;
+    }
+    tokio::time::timeout(timeout, wr.flush())
+        .await
+        .map_err(|_| stalled())?
 }
 
 /// Writes the last frame, if any, and closes the stream.
