@@ -57,24 +57,15 @@ use customs_gateway::store::{Store, Tx};
 mod common;
 
 use common::daemon::{
-    Daemon, binary, cleanup, cpu_time, dir_bytes, env_num, free_port, http_get, machine, mb, ms,
-    percentile, rss, tree_parent, wait_answering,
+    Daemon, cleanup, cpu_time, dir_bytes, env_num, free_port, http_get, mb, ms, percentile, rss,
+    start_bench, tree_parent, wait_answering,
 };
 use common::{SENDERS_TOML, SET_SENDERS, SET_TYPES, envelopes, set_files};
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
-    // once without it: then everything is tiny.
-    let benching = std::env::args().any(|a| a == "--bench");
-    let bin = match binary() {
-        Ok(b) => b,
-        Err(why) if !benching => {
-            println!("ingest: skipped under cargo test: {why}");
-            return;
-        }
-        Err(why) => panic!("ingest: {why}"),
+    let Some((benching, bin)) = start_bench("ingest") else {
+        return;
     };
-    println!("{}", machine());
     if let Some(docs) = env_num::<u64>("DOCS") {
         restart(&bin, docs, benching);
     } else if benching {

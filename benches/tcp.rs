@@ -60,8 +60,8 @@ use customs_gateway::protocol::{self, Header, Outcome, Secret};
 mod common;
 
 use common::daemon::{
-    Daemon, binary, cleanup, cpu_time, env_num, free_port, http_get, machine, mb, ms, percentile,
-    rss, tree_parent, wait_answering,
+    Daemon, cleanup, cpu_time, env_num, free_port, http_get, mb, ms, percentile, rss, start_bench,
+    tree_parent, wait_answering,
 };
 use common::{envelopes, set_files};
 
@@ -73,18 +73,9 @@ const TOKEN: &str = "tcp-bench-token-0123456789";
 const WRITE_CHUNK: usize = 64 * 1024;
 
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs this
-    // once without it: then everything is tiny.
-    let benching = std::env::args().any(|a| a == "--bench");
-    let bin = match binary() {
-        Ok(b) => b,
-        Err(why) if !benching => {
-            println!("tcp: skipped under cargo test: {why}");
-            return;
-        }
-        Err(why) => panic!("tcp: {why}"),
+    let Some((benching, bin)) = start_bench("tcp") else {
+        return;
     };
-    println!("{}", machine());
     if benching {
         let rate: Option<f64> = env_num("RATE").filter(|r: &f64| *r > 0.0);
         let conns: usize = env_num("CONNS").unwrap_or(4);

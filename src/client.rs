@@ -302,22 +302,11 @@ async fn tls(
     addr: &str,
     ca: &Path,
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ClientError> {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, ServerName};
+    use rustls::pki_types::ServerName;
+    let failed = |e: String| ClientError::Tls(format!("{}: {e}", ca.display()));
     let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| ClientError::Tls(format!("{}: {e}", ca.display())))?;
-    for c in certs {
-        roots
-            .add(c)
-            .map_err(|e| ClientError::Tls(format!("{}: {e}", ca.display())))?;
-    }
-    if roots.is_empty() {
-        return Err(ClientError::Tls(format!(
-            "{}: no certificate in the file",
-            ca.display()
-        )));
+    for c in crate::daemon::tcp::read_certs(ca).map_err(failed)? {
+        roots.add(c).map_err(|e| failed(e.to_string()))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)

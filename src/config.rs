@@ -361,12 +361,7 @@ impl Config {
                 ));
             }
             names.push(s.name.as_str());
-            if s.codes.is_empty() || s.codes.iter().any(|c| c.trim().is_empty()) {
-                return Err(format!(
-                    "sender[{i}].codes: list the enterprise codes `{}` may declare for",
-                    s.name
-                ));
-            }
+            check_codes(&format!("sender[{i}].codes"), &s.codes, &s.name, "declare")?;
             if self.sender.iter().take(i).any(|o| o.root == s.root) {
                 return Err(format!(
                     "sender[{i}].root: `{}` is the root of another sender",
@@ -418,12 +413,7 @@ impl Config {
                 ));
             }
             ids.push(p.id.as_str());
-            if p.codes.is_empty() || p.codes.iter().any(|c| c.trim().is_empty()) {
-                return Err(format!(
-                    "platform[{i}].codes: list the enterprise codes `{}` may submit for",
-                    p.id
-                ));
-            }
+            check_codes(&format!("platform[{i}].codes"), &p.codes, &p.id, "submit")?;
         }
         Ok(())
     }
@@ -506,6 +496,16 @@ fn check_name(key: &str, name: &str) -> Result<(), String> {
             "{key}: `{name}` must be non-empty ASCII letters, digits, `-`, `_` or `.`"
         ))
     }
+}
+
+/// A sender's or platform's enterprise codes: at least one, none blank.
+fn check_codes(key: &str, codes: &[String], who: &str, verb: &str) -> Result<(), String> {
+    if codes.is_empty() || codes.iter().any(|c| c.trim().is_empty()) {
+        return Err(format!(
+            "{key}: list the enterprise codes `{who}` may {verb} for"
+        ));
+    }
+    Ok(())
 }
 
 fn read(path: &Path, what: &str) -> Result<String, ConfigError> {

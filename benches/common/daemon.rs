@@ -16,6 +16,24 @@ pub fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
 // ---------------------------------------------------------------------------
 // The binary, the machine, the tree.
 
+/// The start of a daemon bench: whether it runs as a bench (`cargo bench`
+/// passes `--bench`; `cargo test --all-targets` runs it once without it,
+/// then everything is tiny) and the release binary; `None` when it is
+/// skipped under `cargo test` (said on stdout). Prints the machine.
+pub fn start_bench(name: &str) -> Option<(bool, PathBuf)> {
+    let benching = std::env::args().any(|a| a == "--bench");
+    let bin = match binary() {
+        Ok(b) => b,
+        Err(why) if !benching => {
+            println!("{name}: skipped under cargo test: {why}");
+            return None;
+        }
+        Err(why) => panic!("{name}: {why}"),
+    };
+    println!("{}", machine());
+    Some((benching, bin))
+}
+
 /// The release binary: `CUSTOMS_GATEWAY_BIN`, else `target/release` (or
 /// `$CARGO_TARGET_DIR/release`). An error when it is missing, or (under
 /// `cargo test` only, where a stale binary must not fail the suite) older

@@ -229,12 +229,7 @@ impl TcpSource {
                     if let Ok(permit) = refusers.clone().try_acquire_owned() {
                         let shared = shared.clone();
                         tracker.spawn(async move {
-                            let busy = Header::fatal(
-                                "BUSY",
-                                format!(
-                                    "the gateway serves {max_connections} connections at most (tcp.max_connections); try again later"
-                                ),
-                            );
+                            let busy = busy(max_connections);
                             let _ = tokio::time::timeout(Duration::from_secs(2), async {
                                 if let Ok(mut io) = open(stream, &shared).await {
                                     let _ = io.write_all(&protocol::encode(&busy, b"")).await;
@@ -251,25 +246,29 @@ impl TcpSource {
     }
 }
 
+/// The certificates of a PEM file: at least one.
+pub fn read_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject as _;
+    let certs = CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| e.to_string())?;
+    if certs.is_empty() {
+        return Err("no certificate in the file".to_owned());
+    }
+    Ok(certs)
+}
+
 /// Builds the TLS acceptor from PEM files, with rustls' ring provider
 /// (the only one this build links).
 fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TcpError> {
+    use rustls::pki_types::PrivateKeyDer;
     use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| TcpError::Tls {
-            key: "tcp.tls_cert",
-            path: cert.display().to_string(),
-            reason: e.to_string(),
-        })?;
-    if certs.is_empty() {
-        return Err(TcpError::Tls {
-            key: "tcp.tls_cert",
-            path: cert.display().to_string(),
-            reason: "no certificate in the file".to_owned(),
-        });
-    }
+    let certs = read_certs(cert).map_err(|reason| TcpError::Tls {
+        key: "tcp.tls_cert",
+        path: cert.display().to_string(),
+        reason,
+    })?;
     let private = PrivateKeyDer::from_pem_file(key).map_err(|e| TcpError::Tls {
         key: "tcp.tls_key",
         path: key.display().to_string(),
@@ -428,14 +427,12 @@ async fn connection(
     };
     drop(handshake_slot);
     let Ok(_slot) = shared.slots.clone().try_acquire_owned() else {
-        let busy = Header::fatal(
-            "BUSY",
-            format!(
-                "the gateway serves {} connections at most (tcp.max_connections); try again later",
-                shared.max_connections
-            ),
-        );
-        finish(&mut wr, Some(busy), shared.frame_timeout).await;
+        finish(
+            &mut wr,
+            Some(busy(shared.max_connections)),
+            shared.frame_timeout,
+        )
+        .await;
         return;
     };
     let id = shared
@@ -597,17 +594,22 @@ fn handshake(
 /// unknown platform costs the same comparison.
 fn authenticate(platforms: &[Platform], id: &str, token: &Secret) -> Option<usize> {
     let digest: [u8; 32] = Sha256::digest(token.0.as_bytes()).into();
-    let mut found = None;
-    let decoy = [0u8; 32];
     let candidate = platforms.iter().position(|p| p.id == id);
     let expected = candidate
         .and_then(|i| platforms.get(i))
-        .map_or(&decoy, |p| &p.digest);
+        .map_or([0u8; 32], |p| p.digest);
     let equal: bool = expected.ct_eq(&digest).into();
-    if equal && let Some(i) = candidate {
-        found = Some(i);
-    }
-    found
+    candidate.filter(|_| equal)
+}
+
+/// The answer to a connection over the limit.
+fn busy(max_connections: usize) -> Header {
+    Header::fatal(
+        "BUSY",
+        format!(
+            "the gateway serves {max_connections} connections at most (tcp.max_connections); try again later"
+        ),
+    )
 }
 
 /// The error frame for a failed read.
