@@ -821,6 +821,7 @@ fn fill(root: &Path, config_path: &Path, complete: u64, open: u64) {
         config.sender.clone(),
         config.platform.clone(),
         config.customs.retries,
+        Default::default(),
     )
     .unwrap();
     pipeline.recover(0).unwrap();

@@ -131,6 +131,9 @@ pub struct CustomsConfig {
     /// How often a file the client moved to its FailBox is written again
     /// before it is parked.
     pub retries: u32,
+    /// The enterprise this import client declares for: a `DEC_RESULT`
+    /// names none, so the receipts arriving here belong to it.
+    pub enterprise: Option<String>,
 }
 
 impl Default for CustomsConfig {
@@ -144,6 +147,7 @@ impl Default for CustomsConfig {
             archive: None,
             work: None,
             retries: 3,
+            enterprise: None,
         }
     }
 }
@@ -244,6 +248,188 @@ pub struct PlatformConfig {
     pub codes: Vec<String>,
 }
 
+/// A registered import client (`[[client]]`): receipts and data its
+/// enterprise subscribed to are pushed to it by exactly one delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The import client's id.
+    pub id: String,
+    /// The enterprise that owns it: it receives that enterprise's
+    /// declarations only.
+    pub enterprise: String,
+    /// The operator's IC card number (shown, not used).
+    #[serde(default)]
+    pub operator_card: Option<String>,
+    /// Delivery into a folder (its InBox).
+    #[serde(default)]
+    pub folder: Option<PathBuf>,
+    /// Delivery over this platform's TCP connection.
+    #[serde(default)]
+    pub tcp: Option<String>,
+    /// Delivery by email to these addresses (with `[smtp]`).
+    #[serde(default)]
+    pub email: Option<Vec<String>>,
+}
+
+/// How a client's deliveries go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Into a folder.
+    Folder(PathBuf),
+    /// Over a platform's connection (index into the platforms).
+    Tcp(usize),
+    /// By email.
+    Email(Vec<String>),
+}
+
+impl ClientConfig {
+    /// Its delivery (the configuration was checked: exactly one is set).
+    pub fn delivery(&self, platforms: &[PlatformConfig]) -> Option<Delivery> {
+        if let Some(f) = &self.folder {
+            return Some(Delivery::Folder(f.clone()));
+        }
+        if let Some(t) = &self.tcp {
+            return platforms.iter().position(|p| &p.id == t).map(Delivery::Tcp);
+        }
+        self.email.clone().map(Delivery::Email)
+    }
+}
+
+/// The mail server email deliveries go through (`[smtp]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// Its host name.
+    pub host: String,
+    /// Its port (25 by default; 465 for `tls`, 587 for `starttls` usually).
+    #[serde(default = "SmtpConfig::default_port")]
+    pub port: u16,
+    /// `none` (plain, for a local relay), `starttls` or `tls`.
+    #[serde(default = "SmtpConfig::default_tls")]
+    pub tls: String,
+    /// The login, if the server asks for one.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// The file holding the password (never logged).
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// The sender address.
+    pub from: String,
+}
+
+impl SmtpConfig {
+    fn default_port() -> u16 {
+        25
+    }
+    fn default_tls() -> String {
+        "starttls".to_owned()
+    }
+}
+
+/// A subscription declared in the configuration (`[[subscription]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionConfig {
+    /// Its id (default: derived from the client, content and statuses).
+    #[serde(default)]
+    pub id: Option<String>,
+    /// The one client receiving it.
+    pub client: OneOrMany,
+    /// The subscribing enterprise (default: the client's); it must be the
+    /// client's own.
+    #[serde(default)]
+    pub enterprise: Option<String>,
+    /// `receipts` and/or `data`.
+    pub content: Vec<String>,
+    /// The receipt statuses (入库 退单 审结 删单 放行 结案 查验通知).
+    #[serde(default)]
+    pub statuses: Vec<String>,
+    /// The last valid day (`YYYY-MM-DD`), at most one year after the day
+    /// it is made.
+    pub valid_until: String,
+    /// 录入人: who made it.
+    pub by: String,
+    /// Cancel it (only while valid).
+    #[serde(default)]
+    pub cancelled: bool,
+}
+
+/// A string or a list of them (a list is refused with a sentence where one
+/// is expected, rather than with a type error).
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl SubscriptionConfig {
+    /// Its id: the configured one, or one derived from what it covers.
+    pub fn id(&self) -> String {
+        if let Some(id) = &self.id {
+            return id.clone();
+        }
+        let client = match &self.client {
+            OneOrMany::One(c) => c.clone(),
+            OneOrMany::Many(l) => l.join("+"),
+        };
+        let mut content = self.content.clone();
+        content.sort();
+        let mut statuses = self.statuses.clone();
+        statuses.sort();
+        let digest = {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            h.update(content.join(",").as_bytes());
+            h.update(b"|");
+            h.update(statuses.join(",").as_bytes());
+            h.finalize()
+        };
+        let tag: String = digest.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        format!("cfg-{client}-{tag}")
+    }
+}
+
+/// Pushing to clients (`[push]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PushConfig {
+    /// The first retry waits this long; each next one twice as long (with
+    /// jitter), up to `backoff_max_ms`.
+    pub backoff_ms: u64,
+    /// The longest wait between two attempts.
+    pub backoff_max_ms: u64,
+    /// After this many failed attempts an entry is parked.
+    pub max_attempts: u32,
+    /// An entry still undelivered this many hours after it was queued is parked.
+    pub max_age_hours: u64,
+    /// One delivery attempt (a folder write, an email, a TCP confirmation)
+    /// is given up after this long.
+    pub timeout_secs: u64,
+    /// A receipt whose code maps onto no subscription status goes to the
+    /// subscribers of all seven statuses (else it is kept and listed).
+    pub unmapped_to_all: bool,
+    /// Delivered entries are kept this many days (for `replay --since`).
+    pub keep_delivered_days: u64,
+}
+
+impl Default for PushConfig {
+    fn default() -> Self {
+        PushConfig {
+            backoff_ms: 1000,
+            backoff_max_ms: 300_000,
+            max_attempts: 12,
+            max_age_hours: 72,
+            timeout_secs: 30,
+            unmapped_to_all: false,
+            keep_delivered_days: 30,
+        }
+    }
+}
+
 /// How folders are watched (`[ingest]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -285,6 +471,14 @@ pub struct Config {
     pub tcp: Option<TcpConfig>,
     /// The platforms that may submit over TCP.
     pub platform: Vec<PlatformConfig>,
+    /// The registered import clients receipts are pushed to.
+    pub client: Vec<ClientConfig>,
+    /// The subscriptions declared here.
+    pub subscription: Vec<SubscriptionConfig>,
+    /// The mail server (for email deliveries).
+    pub smtp: Option<SmtpConfig>,
+    /// Pushing to clients.
+    pub push: PushConfig,
     /// Input bounds.
     pub limits: LimitsConfig,
     /// Tolerances and limits of the cross-document check.
@@ -415,6 +609,157 @@ impl Config {
             ids.push(p.id.as_str());
             check_codes(&format!("platform[{i}].codes"), &p.codes, &p.id, "submit")?;
         }
+        if let Some(e) = &self.customs.enterprise
+            && e.trim().is_empty()
+        {
+            return Err(
+                "customs.enterprise: give the enterprise code, or leave the key out".to_owned(),
+            );
+        }
+        self.check_push()
+    }
+
+    /// Checks `[[client]]`, `[[subscription]]`, `[smtp]` and `[push]`.
+    fn check_push(&self) -> Result<(), String> {
+        let mut ids: Vec<&str> = Vec::new();
+        for (i, c) in self.client.iter().enumerate() {
+            let k = format!("client[{i}]");
+            check_name(&format!("{k}.id"), &c.id)?;
+            if ids.contains(&c.id.as_str()) {
+                return Err(format!("{k}.id: `{}` is used by another client", c.id));
+            }
+            ids.push(c.id.as_str());
+            if c.enterprise.trim().is_empty() {
+                return Err(format!(
+                    "{k}.enterprise: name the enterprise that owns client `{}`",
+                    c.id
+                ));
+            }
+            let n = usize::from(c.folder.is_some())
+                + usize::from(c.tcp.is_some())
+                + usize::from(c.email.is_some());
+            if n != 1 {
+                return Err(format!(
+                    "{k}: client `{}` needs exactly one delivery: folder, tcp or email (it has {n})",
+                    c.id
+                ));
+            }
+            if let Some(t) = &c.tcp {
+                let Some(p) = self.platform.iter().find(|p| &p.id == t) else {
+                    return Err(format!("{k}.tcp: `{t}` is not a configured platform"));
+                };
+                if !p.codes.iter().any(|code| code == &c.enterprise) {
+                    return Err(format!(
+                        "{k}.tcp: platform `{t}` does not act for enterprise {} (its codes), so it cannot carry client `{}`'s receipts",
+                        c.enterprise, c.id
+                    ));
+                }
+            }
+            if let Some(list) = &c.email {
+                if list.is_empty() {
+                    return Err(format!("{k}.email: list at least one address"));
+                }
+                for a in list {
+                    if a.parse::<lettre::Address>().is_err() {
+                        return Err(format!("{k}.email: `{a}` is not an email address"));
+                    }
+                }
+                if self.smtp.is_none() {
+                    return Err(format!(
+                        "{k}.email: client `{}` is delivered by email, but there is no [smtp] section",
+                        c.id
+                    ));
+                }
+            }
+        }
+        if let Some(m) = &self.smtp {
+            if m.host.trim().is_empty() {
+                return Err("smtp.host: name the mail server".to_owned());
+            }
+            if !["none", "starttls", "tls"].contains(&m.tls.as_str()) {
+                return Err(format!(
+                    "smtp.tls: `{}` is none of none, starttls, tls",
+                    m.tls
+                ));
+            }
+            if m.from.parse::<lettre::message::Mailbox>().is_err() {
+                return Err(format!("smtp.from: `{}` is not an email address", m.from));
+            }
+            if m.password_file.is_some() && m.username.is_none() {
+                return Err("smtp.password_file: give smtp.username too".to_owned());
+            }
+        }
+        let mut sub_ids: Vec<String> = Vec::new();
+        for (i, s) in self.subscription.iter().enumerate() {
+            let k = format!("subscription[{i}]");
+            let client = match &s.client {
+                OneOrMany::One(c) => c,
+                OneOrMany::Many(l) => {
+                    return Err(format!(
+                        "{k}.client: a subscription names exactly one client (it names {})",
+                        l.len()
+                    ));
+                }
+            };
+            let Some(c) = self.client.iter().find(|c| &c.id == client) else {
+                return Err(format!(
+                    "{k}.client: `{client}` is not a registered [[client]]"
+                ));
+            };
+            if let Some(e) = &s.enterprise
+                && e != &c.enterprise
+            {
+                return Err(format!(
+                    "{k}.enterprise: client `{client}` belongs to enterprise {}, not {e}: a subscription delivers only to a client of the subscribing enterprise",
+                    c.enterprise
+                ));
+            }
+            crate::subscribe::check_content(&s.content).map_err(|e| format!("{k}.{e}"))?;
+            if s.content.iter().any(|c| c.trim() == "receipts") {
+                crate::subscribe::check_statuses(&s.statuses).map_err(|e| format!("{k}.{e}"))?;
+            } else if !s.statuses.is_empty() {
+                return Err(format!(
+                    "{k}.statuses: statuses filter receipts; add \"receipts\" to content"
+                ));
+            }
+            if crate::subscribe::resolve(&s.valid_until, crate::subscribe::Date::from_days(0))
+                .is_none()
+            {
+                return Err(format!(
+                    "{k}.valid_until: `{}` is not a date (YYYY-MM-DD, or +1y, or +Nd)",
+                    s.valid_until
+                ));
+            }
+            if s.by.trim().is_empty() {
+                return Err(format!("{k}.by: name who made it (录入人)"));
+            }
+            let id = s.id();
+            check_name(&format!("{k}.id"), &id)?;
+            if sub_ids.contains(&id) {
+                return Err(format!(
+                    "{k}: subscription `{id}` is declared twice (give each an `id`)"
+                ));
+            }
+            sub_ids.push(id);
+        }
+        let p = &self.push;
+        for (key, v) in [
+            ("backoff_ms", p.backoff_ms),
+            ("backoff_max_ms", p.backoff_max_ms),
+            ("max_attempts", u64::from(p.max_attempts)),
+            ("max_age_hours", p.max_age_hours),
+            ("timeout_secs", p.timeout_secs),
+        ] {
+            if v == 0 {
+                return Err(format!("push.{key} must be positive (is 0)"));
+            }
+        }
+        if p.backoff_max_ms < p.backoff_ms {
+            return Err(format!(
+                "push.backoff_max_ms ({}) is below push.backoff_ms ({})",
+                p.backoff_max_ms, p.backoff_ms
+            ));
+        }
         Ok(())
     }
 
@@ -453,6 +798,16 @@ impl Config {
         }
         for p in &mut self.platform {
             fix(&mut p.token_file);
+        }
+        for c in &mut self.client {
+            if let Some(f) = &mut c.folder {
+                fix(f);
+            }
+        }
+        if let Some(m) = &mut self.smtp
+            && let Some(f) = &mut m.password_file
+        {
+            fix(f);
         }
     }
 

@@ -21,6 +21,8 @@
 //! The daemon (`serve`) adds, around the same core:
 //!
 //! - [`track`] (pure): statuses, receipt order, business-key links, sender scope.
+//! - [`subscribe`] (pure): subscription rules, customs codes onto subscribed
+//!   statuses, the owner of a document.
 //! - [`store`]: the sled store, the only module that names sled.
 //! - [`daemon`]: sources (folders), the pipeline, sinks (customs, sender InBoxes).
 //! - [`admin`]: the local admin HTTP API and the CLI's client for it.
@@ -44,5 +46,6 @@ pub mod model;
 pub mod protocol;
 pub mod schema;
 pub mod store;
+pub mod subscribe;
 pub mod track;
 pub mod validate;

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -45,6 +46,12 @@ pub struct AdminState {
     pub stats: watch::Receiver<PipelineStats>,
     /// The bearer token every request must carry; `None` takes none.
     pub token: Option<String>,
+    /// The subscriptions (changed through the API under their rules).
+    pub subs: Arc<crate::daemon::subs::Subscriptions>,
+    /// The registered clients.
+    pub clients: Vec<crate::config::ClientConfig>,
+    /// The push workers (replays go to them).
+    pub push: Arc<crate::daemon::push::Push>,
 }
 
 impl std::fmt::Debug for AdminState {
@@ -85,6 +92,12 @@ pub fn router(state: AdminState) -> Router {
         .route("/messages", get(messages))
         .route("/documents/{id}", get(document))
         .route("/orphans", get(orphans))
+        .route("/subscriptions", get(subscriptions).post(subscribe))
+        .route("/subscriptions/{id}/cancel", post(cancel_subscription))
+        .route("/subscriptions/{id}/extend", post(extend_subscription))
+        .route("/outbox", get(outbox))
+        .route("/replay", post(replay))
+        .route("/unrouted", get(unrouted))
         .fallback(|req: Request| async move {
             ApiError::NotFound(format!("no route {} {}", req.method(), req.uri().path()))
         })
@@ -99,6 +112,9 @@ enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// A rule refuses the change (422).
+    #[error("{0}")]
+    Refused(String),
     #[error("this API needs the bearer token of [admin] token_file")]
     Unauthorized,
     #[error(transparent)]
@@ -112,6 +128,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Store(_) | ApiError::Task(_) => {
                 error!(message = "Admin request failed.", error = %self);
@@ -130,6 +147,23 @@ impl IntoResponse for ApiError {
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> ApiError {
         ApiError::BadRequest(r.body_text())
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> ApiError {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+impl From<crate::daemon::subs::SubsError> for ApiError {
+    fn from(e: crate::daemon::subs::SubsError) -> ApiError {
+        use crate::daemon::subs::SubsError as E;
+        match e {
+            E::Refused(s) => ApiError::Refused(s),
+            E::NotFound(id) => ApiError::NotFound(format!("no subscription `{id}`")),
+            E::Store(e) => ApiError::Store(e),
+        }
     }
 }
 
@@ -583,4 +617,274 @@ mod tests {
             assert_eq!(limit(text.map(str::to_owned)).ok(), want, "{text:?}");
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Subscriptions, outboxes, replays, unrouted receipts.
+
+/// A subscription as the API shows it: the record, with its state today.
+fn subscription_json(r: &crate::store::SubscriptionRecord, today: crate::subscribe::Date) -> Value {
+    let state = crate::daemon::subs::state_of(r, today);
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.remove("v");
+        m.insert("state".into(), json!(state.name()));
+        m.insert("state_label".into(), json!(state.label()));
+    }
+    v
+}
+
+async fn subscriptions(State(s): State<AdminState>) -> ApiResult {
+    let today = crate::daemon::subs::today(crate::daemon::now_ms());
+    let list: Vec<Value> = s
+        .subs
+        .list()
+        .iter()
+        .map(|r| subscription_json(r, today))
+        .collect();
+    Ok(axum::Json(
+        json!({ "today": today.to_string(), "subscriptions": list }),
+    ))
+}
+
+async fn subscribe(
+    State(s): State<AdminState>,
+    body: Result<axum::Json<crate::daemon::subs::NewSubscription>, JsonRejection>,
+) -> ApiResult {
+    let axum::Json(req) = body?;
+    let now = crate::daemon::now_ms();
+    let rec =
+        blocking(move || Ok(s.subs.add(&s.store, &s.clients, &req, None, "api", now)?)).await?;
+    info!(message = "Subscription made.", id = %rec.id, client = %rec.client, by = %rec.by);
+    let today = crate::daemon::subs::today(now);
+    Ok(axum::Json(
+        json!({ "subscription": subscription_json(&rec, today) }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody {
+    by: String,
+    #[serde(default)]
+    valid_until: Option<String>,
+}
+
+async fn cancel_subscription(
+    State(s): State<AdminState>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<axum::Json<ChangeBody>, JsonRejection>,
+) -> ApiResult {
+    let Path(id) = id?;
+    let axum::Json(b) = body?;
+    if b.by.trim().is_empty() {
+        return Err(ApiError::BadRequest("by: name who cancels it".to_owned()));
+    }
+    let now = crate::daemon::now_ms();
+    let rec = blocking(move || Ok(s.subs.cancel(&s.store, &id, &b.by, now)?)).await?;
+    info!(message = "Subscription cancelled.", id = %rec.id, by = %b_by(&rec));
+    let today = crate::daemon::subs::today(now);
+    Ok(axum::Json(
+        json!({ "subscription": subscription_json(&rec, today) }),
+    ))
+}
+
+async fn extend_subscription(
+    State(s): State<AdminState>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<axum::Json<ChangeBody>, JsonRejection>,
+) -> ApiResult {
+    let Path(id) = id?;
+    let axum::Json(b) = body?;
+    let Some(until) = b.valid_until.clone() else {
+        return Err(ApiError::BadRequest(
+            "valid_until: give the new last valid day (YYYY-MM-DD)".to_owned(),
+        ));
+    };
+    if b.by.trim().is_empty() {
+        return Err(ApiError::BadRequest("by: name who extends it".to_owned()));
+    }
+    let now = crate::daemon::now_ms();
+    let rec = blocking(move || Ok(s.subs.extend(&s.store, &id, &until, &b.by, now)?)).await?;
+    info!(message = "Subscription extended.", id = %rec.id, valid_until = %rec.valid_until, by = %b_by(&rec));
+    let today = crate::daemon::subs::today(now);
+    Ok(axum::Json(
+        json!({ "subscription": subscription_json(&rec, today) }),
+    ))
+}
+
+/// Who made the last change of a subscription.
+fn b_by(r: &crate::store::SubscriptionRecord) -> String {
+    r.history.last().map(|h| h.by.clone()).unwrap_or_default()
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutboxParams {
+    client: Option<String>,
+    parked: Option<bool>,
+    limit: Option<String>,
+}
+
+/// An outbox entry as the API shows it.
+fn entry_json(e: &crate::store::OutboxEntry) -> Value {
+    json!({
+        "client": e.client,
+        "seq": e.seq,
+        "content": e.content,
+        "document": e.doc.to_string(),
+        "type": e.ty,
+        "key": e.key,
+        "status": e.status,
+        "code": e.code,
+        "file": e.file,
+        "queued": iso_utc(e.queued_ms),
+        "attempts": e.attempts,
+        "next": iso_utc(e.next_ms),
+        "error": e.error,
+        "parked": e.parked,
+        "delivered": e.delivered_ms.map(iso_utc),
+    })
+}
+
+async fn outbox(
+    State(s): State<AdminState>,
+    query: Result<Query<OutboxParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(p) = query?;
+    let limit = limit(p.limit)?;
+    if let Some(c) = &p.client
+        && !s.clients.iter().any(|x| &x.id == c)
+    {
+        return Err(ApiError::NotFound(format!(
+            "`{c}` is not a registered client"
+        )));
+    }
+    let store = s.store.clone();
+    let clients = s.clients.clone();
+    let v = blocking(move || {
+        let mut summary = Vec::new();
+        let mut entries = Vec::new();
+        for c in &clients {
+            let queue = store.scan::<crate::store::OutboxEntry>(&key::outbox_prefix(&c.id))?;
+            let parked = queue.iter().filter(|(_, e)| e.parked).count();
+            let delivered = store.count(&key::delivered_prefix(&c.id));
+            let oldest = queue
+                .iter()
+                .filter(|(_, e)| !e.parked)
+                .map(|(_, e)| e.queued_ms)
+                .min();
+            let delivery = if let Some(f) = &c.folder {
+                format!("folder {}", f.display())
+            } else if let Some(t) = &c.tcp {
+                format!("tcp {t}")
+            } else {
+                format!("email {}", c.email.clone().unwrap_or_default().join(", "))
+            };
+            summary.push(json!({
+                "client": c.id,
+                "enterprise": c.enterprise,
+                "delivery": delivery,
+                "queued": queue.len() - parked,
+                "parked": parked,
+                "delivered": delivered,
+                "oldest": oldest.map(iso_utc),
+                "last_error": queue.iter().rev().find(|(_, e)| !e.error.is_empty()).map(|(_, e)| e.error.clone()),
+            }));
+            if p.client.as_ref().is_some_and(|x| x != &c.id) {
+                continue;
+            }
+            for (_, e) in &queue {
+                if entries.len() >= limit {
+                    break;
+                }
+                if p.parked == Some(true) && !e.parked {
+                    continue;
+                }
+                if p.client.is_some() || p.parked == Some(true) {
+                    entries.push(entry_json(e));
+                }
+            }
+        }
+        Ok(json!({ "clients": summary, "entries": entries }))
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplayBody {
+    client: String,
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    since: Option<String>,
+    #[serde(default)]
+    parked: bool,
+}
+
+async fn replay(
+    State(s): State<AdminState>,
+    body: Result<axum::Json<ReplayBody>, JsonRejection>,
+) -> ApiResult {
+    use crate::daemon::push::Selector;
+    let axum::Json(b) = body?;
+    let selector = match (b.key, b.since, b.parked) {
+        (Some(k), None, false) if !k.trim().is_empty() => Selector::Key(k.trim().to_owned()),
+        (None, Some(t), false) => Selector::Since(parse_since(&t).map_err(ApiError::BadRequest)?),
+        (None, None, true) => Selector::Parked,
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give exactly one of key, since or parked".to_owned(),
+            ));
+        }
+    };
+    if !s.clients.iter().any(|c| c.id == b.client) {
+        return Err(ApiError::NotFound(format!(
+            "`{}` is not a registered client",
+            b.client
+        )));
+    }
+    let r = s
+        .push
+        .replay(&b.client, selector)
+        .await
+        .map_err(ApiError::Refused)?;
+    Ok(axum::Json(
+        json!({ "client": b.client, "unparked": r.unparked, "requeued": r.requeued }),
+    ))
+}
+
+async fn unrouted(
+    State(s): State<AdminState>,
+    query: Result<Query<OrphansParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(params) = query?;
+    let limit = limit(params.limit)?;
+    let store = s.store;
+    let v = blocking(move || {
+        let mut all: Vec<crate::store::UnroutedRecord> = Vec::new();
+        store.scan_rev(b"U", |r| {
+            all.push(r);
+            all.len() < limit
+        })?;
+        let list: Vec<Value> = all
+            .iter()
+            .map(|r| {
+                json!({
+                    "document": r.doc.to_string(),
+                    "type": r.ty,
+                    "key": r.key,
+                    "code": r.code,
+                    "owner": r.owner,
+                    "reason": r.reason,
+                    "at": iso_utc(r.at_ms),
+                })
+            })
+            .collect();
+        Ok(json!({ "count": store.count(b"U"), "receipts": list }))
+    })
+    .await?;
+    Ok(axum::Json(v))
 }

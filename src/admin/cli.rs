@@ -36,17 +36,161 @@ pub enum AdminCommand {
     /// Exit status: 0, 1 when no document matches, 2 when the daemon cannot
     /// be reached.
     Show(ShowArgs),
+    /// Manage subscriptions (报关单数据订阅): list, add, cancel, extend. The
+    /// same rules as the configuration's [[subscription]]: exactly one
+    /// registered client, of the subscribing enterprise; valid at most a
+    /// year from today; cancel and extend only while valid.
+    ///
+    /// Exit status: 0, 1 when a rule refuses the change or the
+    /// subscription does not exist, 2 when the daemon cannot be reached.
+    Subscriptions(SubscriptionsArgs),
+    /// Show the clients' push queues: queued, parked, delivered, the oldest
+    /// entry and the last error; with --client or --parked, the entries.
+    ///
+    /// Exit status: 0, 1 for an unknown client, 2 when the daemon cannot be
+    /// reached.
+    Outbox(OutboxArgs),
+    /// Queue a client's entries again: parked ones (--parked), those whose
+    /// business key, file or document id contains K (--key), or those
+    /// queued or delivered since TIME (--since).
+    ///
+    /// Exit status: 0, 1 for an unknown client, 2 when the daemon cannot be
+    /// reached.
+    Replay(ReplayArgs),
+    /// List the customs receipts delivered to no one: their owner or their
+    /// status is unknown.
+    ///
+    /// Exit status: 0, or 2 when the daemon cannot be reached.
+    Unrouted(UnroutedArgs),
+}
+
+/// `subscriptions`.
+#[derive(Debug, Clone, Args)]
+pub struct SubscriptionsArgs {
+    /// Output and configuration.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub action: SubscriptionAction,
+}
+
+/// `subscriptions list|add|cancel|extend`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum SubscriptionAction {
+    /// Every subscription with its state today (生效, 已取消, 已失效).
+    List,
+    /// Make a subscription.
+    Add {
+        /// The one client receiving it ([[client]] id).
+        #[arg(long, value_name = "ID")]
+        client: String,
+        /// The subscribing enterprise (default: the client's own; any other is refused).
+        #[arg(long, value_name = "CODE")]
+        enterprise: Option<String>,
+        /// receipts (状态回执), data (申报数据), or both: receipts,data.
+        #[arg(
+            long,
+            value_name = "LIST",
+            value_delimiter = ',',
+            default_value = "receipts"
+        )]
+        content: Vec<String>,
+        /// The receipt statuses, comma-separated: 入库 退单 审结 删单 放行 结案 查验通知.
+        #[arg(long, value_name = "LIST", value_delimiter = ',')]
+        statuses: Vec<String>,
+        /// The last valid day, YYYY-MM-DD: at most one year from today.
+        #[arg(long, value_name = "DATE")]
+        valid_until: String,
+        /// 录入人: who makes it.
+        #[arg(long, value_name = "NAME")]
+        by: String,
+    },
+    /// Cancel a valid subscription.
+    Cancel {
+        /// Its id.
+        id: String,
+        /// Who cancels it.
+        #[arg(long, value_name = "NAME")]
+        by: String,
+    },
+    /// Extend a valid subscription to a later day within a year from today.
+    Extend {
+        /// Its id.
+        id: String,
+        /// The new last valid day, YYYY-MM-DD.
+        #[arg(long, value_name = "DATE")]
+        valid_until: String,
+        /// Who extends it.
+        #[arg(long, value_name = "NAME")]
+        by: String,
+    },
+}
+
+/// `outbox`.
+#[derive(Debug, Clone, Args)]
+pub struct OutboxArgs {
+    /// Output and configuration.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// This client's entries.
+    #[arg(long, value_name = "ID")]
+    pub client: Option<String>,
+    /// Parked entries only.
+    #[arg(long)]
+    pub parked: bool,
+    /// At most N entries (default 100).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
+}
+
+/// `replay`.
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["key", "since", "parked"])))]
+pub struct ReplayArgs {
+    /// Output and configuration.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The client.
+    #[arg(long, value_name = "ID")]
+    pub client: String,
+    /// Entries whose business key, file name or document id contains K.
+    #[arg(long, value_name = "K")]
+    pub key: Option<String>,
+    /// Entries queued or delivered at or after TIME (YYYY-MM-DD,
+    /// YYYY-MM-DDThh:mm:ss UTC, or ms since the epoch).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Every parked entry.
+    #[arg(long)]
+    pub parked: bool,
+}
+
+/// `unrouted`.
+#[derive(Debug, Clone, Args)]
+pub struct UnroutedArgs {
+    /// Output and configuration.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// At most N receipts, newest first (default 100).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u32>,
 }
 
 /// What every admin subcommand takes.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Print the admin API's JSON answer, pretty-printed.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub json: bool,
     /// Configuration file (TOML): where the daemon's admin API listens
     /// ([admin] listen) and the file holding its token ([admin] token_file).
-    #[arg(long, value_name = "FILE", default_value = "conf/gateway.toml")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "conf/gateway.toml",
+        global = true
+    )]
     pub config: PathBuf,
 }
 
@@ -107,6 +251,10 @@ impl AdminCommand {
             AdminCommand::Status(a) => &a.common,
             AdminCommand::Messages(a) => &a.common,
             AdminCommand::Show(a) => &a.common,
+            AdminCommand::Subscriptions(a) => &a.common,
+            AdminCommand::Outbox(a) => &a.common,
+            AdminCommand::Replay(a) => &a.common,
+            AdminCommand::Unrouted(a) => &a.common,
         }
     }
 }
@@ -122,8 +270,62 @@ pub fn run(cmd: &AdminCommand, out: &mut impl Write) -> Result<u8, ClientError> 
         AdminCommand::Status(_) => client.status(),
         AdminCommand::Messages(a) => client.messages(&a.query()),
         AdminCommand::Show(a) => client.document(&a.id, a.raw),
+        AdminCommand::Subscriptions(a) => match &a.action {
+            SubscriptionAction::List => client.subscriptions(),
+            SubscriptionAction::Add {
+                client: id,
+                enterprise,
+                content,
+                statuses,
+                valid_until,
+                by,
+            } => {
+                let mut body = serde_json::json!({
+                    "client": id, "content": content, "statuses": statuses,
+                    "valid_until": valid_until, "by": by,
+                });
+                if let (Some(e), Value::Object(m)) = (enterprise, &mut body) {
+                    m.insert("enterprise".into(), Value::from(e.clone()));
+                }
+                client.subscribe(&body)
+            }
+            SubscriptionAction::Cancel { id, by } => client.cancel_subscription(id, by),
+            SubscriptionAction::Extend {
+                id,
+                valid_until,
+                by,
+            } => client.extend_subscription(id, valid_until, by),
+        },
+        AdminCommand::Outbox(a) => client.outbox(a.client.as_deref(), a.parked, a.limit),
+        AdminCommand::Replay(a) => {
+            let mut body = serde_json::json!({ "client": a.client });
+            if let Value::Object(m) = &mut body {
+                if let Some(k) = &a.key {
+                    m.insert("key".into(), Value::from(k.clone()));
+                }
+                if let Some(t) = &a.since {
+                    m.insert("since".into(), Value::from(t.clone()));
+                }
+                if a.parked {
+                    m.insert("parked".into(), Value::from(true));
+                }
+            }
+            client.replay(&body)
+        }
+        AdminCommand::Unrouted(a) => client.unrouted(a.limit),
     };
     let answer = match (cmd, answer) {
+        (
+            AdminCommand::Subscriptions(_) | AdminCommand::Outbox(_) | AdminCommand::Replay(_),
+            Err(ClientError::Refused { message } | ClientError::NotFound { message }),
+        ) => {
+            if json {
+                print_json(out, &serde_json::json!({ "error": message }))?;
+            } else {
+                writeln!(out, "refused: {message}")?;
+            }
+            return Ok(1);
+        }
         (AdminCommand::Show(_), Err(ClientError::NotFound { message })) => {
             if json {
                 print_json(out, &serde_json::json!({ "error": message }))?;
@@ -145,8 +347,166 @@ pub fn run(cmd: &AdminCommand, out: &mut impl Write) -> Result<u8, ClientError> 
             render_list(out, &answer, limit)?;
         }
         AdminCommand::Show(_) => render_document(out, &answer)?,
+        AdminCommand::Subscriptions(a) => match a.action {
+            SubscriptionAction::List => render_subscriptions(out, &answer)?,
+            _ => {
+                let one = answer.get("subscription").cloned().unwrap_or_default();
+                render_subscriptions(out, &serde_json::json!({ "subscriptions": [one] }))?;
+            }
+        },
+        AdminCommand::Outbox(_) => render_outbox(out, &answer)?,
+        AdminCommand::Replay(_) => writeln!(
+            out,
+            "{}: {} parked entries queued again, {} delivered entries queued again",
+            text(&answer, "client"),
+            number(&answer, "unparked"),
+            number(&answer, "requeued")
+        )?,
+        AdminCommand::Unrouted(_) => render_unrouted(out, &answer)?,
     }
     Ok(0)
+}
+
+fn render_subscriptions(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
+    let list = items(v, "subscriptions");
+    if list.is_empty() {
+        return writeln!(out, "no subscriptions");
+    }
+    let join = |s: &Value, f: &str| -> String {
+        items(s, f)
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|s| {
+            vec![
+                text(s, "id"),
+                text(s, "client"),
+                text(s, "enterprise"),
+                join(s, "content"),
+                join(s, "statuses"),
+                format!("{} {}", text(s, "state"), text(s, "state_label")),
+                text(s, "made"),
+                text(s, "valid_until"),
+                text(s, "by"),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        "",
+        &[
+            "ID",
+            "CLIENT",
+            "ENTERPRISE",
+            "CONTENT",
+            "STATUSES",
+            "STATE",
+            "MADE",
+            "VALID UNTIL",
+            "BY",
+        ],
+        &rows,
+    )
+}
+
+fn render_outbox(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
+    let rows: Vec<Vec<String>> = items(v, "clients")
+        .iter()
+        .map(|c| {
+            vec![
+                text(c, "client"),
+                text(c, "enterprise"),
+                text(c, "delivery"),
+                number(c, "queued").to_string(),
+                number(c, "parked").to_string(),
+                number(c, "delivered").to_string(),
+                text(c, "oldest"),
+                text(c, "last_error"),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        writeln!(out, "no clients")?;
+    } else {
+        table(
+            out,
+            "",
+            &[
+                "CLIENT",
+                "ENTERPRISE",
+                "DELIVERY",
+                "QUEUED",
+                "PARKED",
+                "DELIVERED",
+                "OLDEST",
+                "LAST ERROR",
+            ],
+            &rows,
+        )?;
+    }
+    let entries = items(v, "entries");
+    if !entries.is_empty() {
+        writeln!(out)?;
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .map(|e| {
+                vec![
+                    number(e, "seq").to_string(),
+                    text(e, "client"),
+                    text(e, "file"),
+                    format!("{} {}", text(e, "status"), text(e, "code")),
+                    text(e, "queued"),
+                    number(e, "attempts").to_string(),
+                    if e.get("parked").and_then(Value::as_bool) == Some(true) {
+                        "parked".to_owned()
+                    } else {
+                        text(e, "next")
+                    },
+                    text(e, "error"),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            "",
+            &[
+                "SEQ", "CLIENT", "FILE", "STATUS", "QUEUED", "ATTEMPTS", "NEXT", "ERROR",
+            ],
+            &rows,
+        )?;
+    }
+    Ok(())
+}
+
+fn render_unrouted(out: &mut impl Write, v: &Value) -> std::io::Result<()> {
+    let list = items(v, "receipts");
+    writeln!(out, "{} receipts delivered to no one", number(v, "count"))?;
+    if list.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|r| {
+            vec![
+                text(r, "document"),
+                text(r, "at"),
+                text(r, "type"),
+                text(r, "code"),
+                text(r, "owner"),
+                text(r, "reason"),
+            ]
+        })
+        .collect();
+    table(
+        out,
+        "",
+        &["ID", "AT", "TYPE", "CODE", "OWNER", "REASON"],
+        &rows,
+    )
 }
 
 impl MessagesArgs {

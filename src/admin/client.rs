@@ -47,6 +47,12 @@ pub enum ClientError {
         /// The API's sentence.
         message: String,
     },
+    /// A rule refused the change (`422`): the sentence says which.
+    #[error("refused: {message}")]
+    Refused {
+        /// The API's sentence.
+        message: String,
+    },
     /// The API found nothing (`404`).
     #[error("{message}")]
     NotFound {
@@ -189,6 +195,82 @@ impl Client {
         self.get("/orphans", &pairs)
     }
 
+    /// `GET /subscriptions`.
+    pub fn subscriptions(&self) -> Result<Value, ClientError> {
+        self.get("/subscriptions", &[])
+    }
+
+    /// `POST /subscriptions`: makes one (`{client, content, statuses,
+    /// valid_until, by, enterprise?}`); a rule's refusal is
+    /// [`ClientError::Refused`].
+    pub fn subscribe(&self, body: &Value) -> Result<Value, ClientError> {
+        self.post("/subscriptions", body)
+    }
+
+    /// `POST /subscriptions/{id}/cancel`.
+    pub fn cancel_subscription(&self, id: &str, by: &str) -> Result<Value, ClientError> {
+        let path = format!("/subscriptions/{}/cancel", encode_segment(id));
+        self.post(&path, &serde_json::json!({ "by": by }))
+    }
+
+    /// `POST /subscriptions/{id}/extend`.
+    pub fn extend_subscription(
+        &self,
+        id: &str,
+        valid_until: &str,
+        by: &str,
+    ) -> Result<Value, ClientError> {
+        let path = format!("/subscriptions/{}/extend", encode_segment(id));
+        self.post(
+            &path,
+            &serde_json::json!({ "by": by, "valid_until": valid_until }),
+        )
+    }
+
+    /// `GET /outbox`.
+    pub fn outbox(
+        &self,
+        client: Option<&str>,
+        parked: bool,
+        limit: Option<u32>,
+    ) -> Result<Value, ClientError> {
+        let limit = limit.map(|n| n.to_string());
+        let mut q: Vec<(&str, &str)> = Vec::new();
+        if let Some(c) = client {
+            q.push(("client", c));
+        }
+        if parked {
+            q.push(("parked", "true"));
+        }
+        if let Some(l) = &limit {
+            q.push(("limit", l));
+        }
+        self.get("/outbox", &q)
+    }
+
+    /// `POST /replay` (`{client, key | since | parked}`).
+    pub fn replay(&self, body: &Value) -> Result<Value, ClientError> {
+        self.post("/replay", body)
+    }
+
+    /// `GET /unrouted`.
+    pub fn unrouted(&self, limit: Option<u32>) -> Result<Value, ClientError> {
+        let limit = limit.map(|n| n.to_string());
+        let pairs: Vec<(&str, &str)> = limit.iter().map(|l| ("limit", l.as_str())).collect();
+        self.get("/unrouted", &pairs)
+    }
+
+    fn post(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        let url = format!("http://{}{path}", self.addr);
+        debug!(message = "Asking the admin API.", url);
+        let mut request = self.agent.post(&url);
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let response = request.send_json(body).map_err(|e| self.transport(e))?;
+        self.answer(response)
+    }
+
     fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ClientError> {
         let url = format!("http://{}{path}", self.addr);
         debug!(message = "Asking the admin API.", url, query = ?query);
@@ -199,7 +281,12 @@ impl Client {
         for (k, v) in query {
             request = request.query(*k, *v);
         }
-        let mut response = request.call().map_err(|e| self.transport(e))?;
+        let response = request.call().map_err(|e| self.transport(e))?;
+        self.answer(response)
+    }
+
+    /// The JSON of an answer, or the error its status stands for.
+    fn answer(&self, mut response: ureq::http::Response<ureq::Body>) -> Result<Value, ClientError> {
         let status = response.status().as_u16();
         let body: Value = response
             .body_mut()
@@ -226,6 +313,7 @@ impl Client {
                 message,
             },
             404 => ClientError::NotFound { message },
+            422 => ClientError::Refused { message },
             status => ClientError::Api {
                 addr: self.addr.clone(),
                 status,

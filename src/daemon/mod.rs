@@ -25,7 +25,9 @@ pub mod files;
 pub mod folder;
 pub mod forward;
 pub mod pipeline;
+pub mod push;
 pub mod stats;
+pub mod subs;
 pub mod tcp;
 
 use std::collections::VecDeque;
@@ -90,6 +92,9 @@ pub enum DaemonError {
     /// The TCP source could not start.
     #[error(transparent)]
     Tcp(#[from] tcp::TcpError),
+    /// Pushing to clients could not start.
+    #[error(transparent)]
+    Push(#[from] push::PushError),
     /// A worker task ended abnormally.
     #[error("a worker task failed: {0}")]
     Task(String),
@@ -146,12 +151,23 @@ impl Event {
     }
 }
 
-/// Milliseconds since the Unix epoch, now.
+/// Milliseconds since the Unix epoch, now: the daemon's one clock.
+///
+/// `CUSTOMS_GATEWAY_CLOCK_OFFSET_SECS` (signed seconds, read once) moves it,
+/// for rehearsing expiry and retention (tests); leave it unset in production.
 pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
+    static OFFSET_MS: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let offset = *OFFSET_MS.get_or_init(|| {
+        std::env::var("CUSTOMS_GATEWAY_CLOCK_OFFSET_SECS")
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .map_or(0, |s| s.saturating_mul(1000))
+    });
+    let real = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+        .unwrap_or(0);
+    real.saturating_add_signed(offset)
 }
 
 /// The folders of one sender.
@@ -169,6 +185,7 @@ struct Dirs {
     senders: Vec<SenderDirs>,
     archive: PathBuf,
     hub: Arc<tcp::Hub>,
+    push: Arc<push::Push>,
 }
 
 /// Runs the daemon until `shutdown` is cancelled: then it stops taking
@@ -220,6 +237,34 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             None
         }
     };
+    // Subscriptions: the store's, brought in line with the configuration's.
+    let subscriptions =
+        Arc::new(
+            subs::Subscriptions::load(&store).map_err(|source| DaemonError::Store {
+                path: store_path.clone(),
+                source,
+            })?,
+        );
+    let changes = subscriptions
+        .sync_config(&store, &config, now_ms())
+        .map_err(|message| {
+            DaemonError::Config(ConfigError::Invalid {
+                path: config.source().map_or_else(
+                    || "the configuration".to_owned(),
+                    |p| p.display().to_string(),
+                ),
+                message,
+            })
+        })?;
+    for change in changes {
+        info!(message = "Subscription from the configuration.", change = %change);
+    }
+    let routing = pipeline::Routing {
+        clients: config.client.clone(),
+        subs: subscriptions.clone(),
+        customs_enterprise: config.customs.enterprise.clone(),
+        unmapped_to_all: config.push.unmapped_to_all,
+    };
     let mut pipeline = Pipeline::new(
         store.clone(),
         config.engine.clone(),
@@ -228,6 +273,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         config.sender.clone(),
         config.platform.clone(),
         config.customs.retries,
+        routing,
     )?;
     let started = Instant::now();
     let t0 = now_ms();
@@ -246,6 +292,14 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         senders = config.sender.len()
     );
 
+    let tracker = TaskTracker::new();
+    // One push worker per client; what the store holds is flushed.
+    let pusher = push::start(&config, &store, hub.clone(), &tracker, &shutdown)?;
+    pusher.flushed_below(store.next_id().map_err(|source| DaemonError::Store {
+        path: store_path.clone(),
+        source,
+    })?);
+
     let dirs = Dirs {
         senders: config
             .sender
@@ -259,6 +313,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             .collect(),
         archive: config.customs.archive_dir(),
         hub,
+        push: pusher.clone(),
     };
     let customs_work = config.customs.work_dir();
     let mut forwarder = Forwarder::new(
@@ -278,10 +333,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let reclaimed = scanner.recover();
 
     let (stats_tx, stats_rx) = watch::channel(PipelineStats::default());
+
     // Few batches in flight: a stop stores what is claimed, not a backlog.
     let (ev_tx, ev_rx) = mpsc::channel::<Event>(4);
     let (fw_tx, fw_rx) = mpsc::unbounded_channel::<Vec<ForwardJob>>();
-    let tracker = TaskTracker::new();
     let gauges = Arc::new(Gauges::default());
     let interval = Duration::from_millis(config.ingest.scan_interval_ms);
 
@@ -292,6 +347,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         started_ms: t0,
         stats: stats_rx,
         token,
+        subs: subscriptions,
+        clients: config.client.clone(),
+        push: pusher,
     };
     {
         let shutdown = shutdown.clone();
@@ -401,6 +459,15 @@ fn create_folders(config: &Config) -> Result<Vec<Folder>, DaemonError> {
         dir: c.inbox.clone(),
         work: work.join("in"),
     });
+    // Clients' folders: made when missing; one that cannot be made (a share
+    // not mounted) is that client's delivery failure, not the daemon's.
+    for c in &config.client {
+        if let Some(f) = &c.folder
+            && let Err(error) = std::fs::create_dir_all(f)
+        {
+            warn!(message = "Cannot create a client's folder; its deliveries wait.", client = %c.id, dir = %f.display(), %error);
+        }
+    }
     if let Some(parent) = config.store.path.parent()
         && !parent.as_os_str().is_empty()
     {
@@ -751,7 +818,9 @@ fn run_batch(
         pipeline.store().flush_blocking()?;
         // Every receipt queued so far has a lower sequence number than a
         // new id, and is on disk now.
-        dirs.hub.flushed_below(pipeline.store().next_id()?);
+        let below = pipeline.store().next_id()?;
+        dirs.hub.flushed_below(below);
+        dirs.push.flushed_below(below);
         let flushed = Instant::now();
         carry_out(pipeline, effects, dirs, fw_tx)?;
         flushed
@@ -808,6 +877,8 @@ fn carry_out(
             ),
         }
     }
+    // New entries in clients' outboxes are durable now.
+    dirs.push.wake(&effects.pushes);
     // Confirmed receipts are gone from the store (durably) now.
     dirs.hub.forget_confirmed(&effects.delivered);
     // Acknowledgements: what they answer is durable now.

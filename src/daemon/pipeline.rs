@@ -21,13 +21,15 @@
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use tracing::{debug, info, warn};
 
 use crate::codec::{self, Content, Limits};
-use crate::config::{PlatformConfig, SenderConfig};
+use crate::config::{ClientConfig, PlatformConfig, SenderConfig};
 use crate::daemon::stats::OverdueSet;
+use crate::daemon::subs::{NewSubscription, Subscriptions};
 use crate::engine::{
     AppType, DocKind, Engine, EngineError, InboundId, Placement, SetKey, SetReport, Status,
     Violation, receipt_for,
@@ -37,8 +39,9 @@ use crate::protocol::{AckDocument, Diagnostic, Header, Outcome, Stored};
 use crate::schema::{MessageSpec, RuleInfo, Severity, rule};
 use crate::store::records::{Disposition, VERSION};
 use crate::store::{
-    DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, ReceiptEvent,
-    SetRecord, Source, Store, StoreError, StoreLedger, SubmissionRecord, Tx, key,
+    DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, OutboxEntry,
+    ReceiptEvent, SetRecord, Source, Store, StoreError, StoreLedger, SubmissionRecord, Tx,
+    UnroutedRecord, key,
 };
 use crate::track::{self, status};
 use crate::validate::{self, Mode, written_by_customs};
@@ -123,6 +126,8 @@ pub struct Effects {
     /// Receipts platforms confirmed, now removed from the store:
     /// (platform, queue sequence).
     pub delivered: Vec<(usize, u64)>,
+    /// Clients with new entries in their outbox.
+    pub pushes: BTreeSet<String>,
 }
 
 /// Where a platform's acknowledgement goes: its connection's writer. It
@@ -172,6 +177,7 @@ impl Effects {
             && self.inbox.is_empty()
             && self.acks.is_empty()
             && self.delivered.is_empty()
+            && self.pushes.is_empty()
     }
 
     /// Adds another batch's effects.
@@ -181,6 +187,7 @@ impl Effects {
         self.inbox.extend(other.inbox);
         self.acks.extend(other.acks);
         self.delivered.extend(other.delivered);
+        self.pushes.extend(other.pushes);
     }
 }
 
@@ -219,11 +226,35 @@ pub struct Pipeline {
     senders: Vec<SenderConfig>,
     platforms: Vec<PlatformConfig>,
     retries: u32,
+    routing: Routing,
     /// Sets the engine may have decided since they were last closed: the
     /// sets of the reports applied and the sets brought back from the
     /// store. Every other set the engine holds is undecided, so closing
     /// decided sets looks at these only (not at every open set).
     touched: Vec<SetKey>,
+}
+
+/// Who receives what: the registered clients, their subscriptions, and
+/// the enterprise `DEC_RESULT`s belong to.
+#[derive(Debug, Clone, Default)]
+pub struct Routing {
+    /// The registered import clients.
+    pub clients: Vec<ClientConfig>,
+    /// The subscriptions (shared with the admin API).
+    pub subs: Arc<Subscriptions>,
+    /// `[customs] enterprise`: the owner of a `DEC_RESULT`.
+    pub customs_enterprise: Option<String>,
+    /// `[push] unmapped_to_all`.
+    pub unmapped_to_all: bool,
+}
+
+/// One receipt document of a customs message.
+struct Receipt<'a> {
+    spec: &'static MessageSpec,
+    document: &'a Document,
+    id: DocId,
+    /// Its message holds several documents (it is delivered alone).
+    several: bool,
 }
 
 /// One document's way through the pipeline while its file is processed.
@@ -233,6 +264,7 @@ struct Doc {
 
 impl Pipeline {
     /// A pipeline over `store`, its engine counting quota in the store.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
         engine_config: crate::engine::EngineConfig,
@@ -241,6 +273,7 @@ impl Pipeline {
         senders: Vec<SenderConfig>,
         platforms: Vec<PlatformConfig>,
         retries: u32,
+        routing: Routing,
     ) -> Result<Pipeline, PipelineError> {
         let ledger = StoreLedger::new(&store);
         let engine = Engine::with_ledger(engine_config, registry, ledger)?;
@@ -251,6 +284,7 @@ impl Pipeline {
             senders,
             platforms,
             retries,
+            routing,
             touched: Vec::new(),
         })
     }
@@ -503,7 +537,9 @@ impl Pipeline {
                     effects,
                     &mut reasons,
                 )?,
-                Origin::Customs => self.customs_message(tx, claimed, &label, &part, id, now_ms)?,
+                Origin::Customs => {
+                    self.customs_message(tx, claimed, &label, &part, id, now_ms, effects)?;
+                }
             }
             // The engine may have decided sets: they are stored, close them.
             self.close_touched(tx)?;
@@ -852,6 +888,7 @@ impl Pipeline {
                     customs: None,
                     answers: None,
                     next_event: 0,
+                    owner: crate::subscribe::owner(spec, document),
                 },
             };
             tx.count_status(status::RECEIVED, 1)?;
@@ -895,11 +932,90 @@ impl Pipeline {
             tx.put(key::document(doc_id), &doc.rec)?;
             self.submit(tx, doc, spec, document, label, now_ms, effects, reasons)?;
         }
+        if reasons.is_empty() {
+            let owner = business
+                .documents
+                .iter()
+                .find_map(|d| crate::subscribe::owner(spec, d));
+            for (n, sub) in business.subscribe.iter().enumerate() {
+                let r = self.base_subscribe(tx, sub, id, n, owner.as_deref(), &sender_name, now_ms);
+                if let Err(why) = r? {
+                    warn!(message = "BaseSubscribe not taken.", msg = id, reason = %why);
+                    rec.findings.push(Finding {
+                        rule: "SUBSCRIBE".to_owned(),
+                        severity: "warning".to_owned(),
+                        field: "BaseSubscribe".to_owned(),
+                        message: format!("BaseSubscribe not taken: {why}"),
+                    });
+                }
+            }
+        }
         if !reasons.is_empty() {
             rec.disposition = Disposition::Refused;
         }
         tx.put(key::message(id), &rec)?;
         Ok(())
+    }
+
+    /// Makes the subscription a message's `BaseSubscribe` asks for: its
+    /// `dxpAddress` must be a registered client of the message's own
+    /// enterprise; it covers this message's documents alone, for a year.
+    /// The inner Err is why it was not taken.
+    #[allow(clippy::too_many_arguments)]
+    fn base_subscribe(
+        &mut self,
+        tx: &mut Tx,
+        sub: &crate::model::Record,
+        msg: u64,
+        n: usize,
+        owner: Option<&str>,
+        by: &str,
+        now_ms: u64,
+    ) -> Result<Result<(), String>, PipelineError> {
+        let get = |name: &str| {
+            sub.spec()
+                .fields
+                .iter()
+                .position(|f| f.name == name)
+                .map(|i| sub.value(i).to_string().trim().to_owned())
+                .unwrap_or_default()
+        };
+        let (content, statuses) = match crate::subscribe::base_subscribe(&get("status")) {
+            Ok(x) => x,
+            Err(e) => return Ok(Err(e)),
+        };
+        let Some(owner) = owner else {
+            return Ok(Err(
+                "the message names no enterprise it belongs to".to_owned()
+            ));
+        };
+        let today = crate::daemon::subs::today(now_ms);
+        let req = NewSubscription {
+            client: crate::config::OneOrMany::One(get("dxpAddress")),
+            enterprise: Some(owner.to_owned()),
+            content,
+            statuses,
+            valid_until: today.one_year_later().to_string(),
+            by: by.to_owned(),
+        };
+        let id = format!("msg-{msg}-{n}");
+        let subs = self.routing.subs.clone();
+        let made = crate::daemon::subs::new_record(
+            &self.routing.clients,
+            &req,
+            Some(id),
+            "message",
+            now_ms,
+            |id| subs.get(id).is_some(),
+        );
+        let mut rec = match made {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        rec.message = Some(msg);
+        tx.put(key::subscription(&rec.id), &rec)?;
+        self.routing.subs.publish(rec);
+        Ok(Ok(()))
     }
 
     /// Refuses one document: status, history, a receipt in its sender's
@@ -1368,14 +1484,14 @@ impl Pipeline {
         let Some(rec) = tx.get::<MessageRecord>(&key::message(msg))? else {
             return Ok(());
         };
+        let mut docs = Vec::new();
         for d in 0..rec.documents {
-            let ready = tx
-                .get::<DocumentRecord>(&key::document(DocId { msg, doc: d }))?
-                .is_some_and(|x| x.status == status::SET_PASSED);
-            if !ready {
-                return Ok(());
+            match tx.get::<DocumentRecord>(&key::document(DocId { msg, doc: d }))? {
+                Some(x) if x.status == status::SET_PASSED => docs.push(x),
+                _ => return Ok(()),
             }
         }
+        self.route_data(tx, &rec, &docs, now_ms, effects)?;
         let file = forward_name(msg, &rec.ty, 1);
         let f = ForwardRecord {
             v: VERSION,
@@ -1438,6 +1554,7 @@ impl Pipeline {
 
     /// One message from customs: every document is filed against the
     /// document it answers, or kept as an orphan.
+    #[allow(clippy::too_many_arguments)]
     fn customs_message(
         &mut self,
         tx: &mut Tx,
@@ -1446,6 +1563,7 @@ impl Pipeline {
         bytes: &[u8],
         id: u64,
         now_ms: u64,
+        effects: &mut Effects,
     ) -> Result<(), PipelineError> {
         let sha: [u8; 32] = Sha256::digest(bytes).into();
         let mut rec = self.message_record(id, claimed.origin, label, &sha, now_ms);
@@ -1470,6 +1588,8 @@ impl Pipeline {
                     String::new(),
                     format!("unreadable customs file {label}: {e}"),
                 )?;
+                let why = format!("unreadable ({e}): its owner is unknown");
+                self.unrouted(tx, DocId { msg: id, doc: 0 }, "", "", "", None, why, now_ms)?;
             }
             Ok(Content::Unsupported(u)) => {
                 rec.ty = u.root.clone();
@@ -1484,6 +1604,9 @@ impl Pipeline {
                         u.root
                     ),
                 )?;
+                let why = format!("<{}> is not modelled: its owner is unknown", u.root);
+                let doc = DocId { msg: id, doc: 0 };
+                self.unrouted(tx, doc, &u.root, &u.key_text(), "", None, why, now_ms)?;
             }
             Ok(Content::Message(decoded)) => {
                 let message = decoded.message;
@@ -1492,12 +1615,19 @@ impl Pipeline {
                 rec.ty = spec.name.to_owned();
                 rec.encoding = decoded.charset.label().to_owned();
                 rec.documents = u32::try_from(business.documents.len()).unwrap_or(u32::MAX);
+                let several = business.documents.len() > 1;
                 for (i, document) in business.documents.iter().enumerate() {
                     let doc_id = DocId {
                         msg: id,
                         doc: u32::try_from(i).unwrap_or(u32::MAX),
                     };
-                    self.file_receipt(tx, spec, document, doc_id, label, now_ms)?;
+                    let receipt = Receipt {
+                        spec,
+                        document,
+                        id: doc_id,
+                        several,
+                    };
+                    self.file_receipt(tx, &receipt, label, now_ms, effects)?;
                 }
             }
         }
@@ -1505,16 +1635,17 @@ impl Pipeline {
         Ok(())
     }
 
-    /// Files one receipt document against the request it answers.
+    /// Files one receipt document against the request it answers, and
+    /// queues it for the clients subscribed to it.
     fn file_receipt(
         &mut self,
         tx: &mut Tx,
-        spec: &'static MessageSpec,
-        document: &Document,
-        doc_id: DocId,
+        receipt: &Receipt<'_>,
         label: &str,
         now_ms: u64,
+        effects: &mut Effects,
     ) -> Result<(), PipelineError> {
+        let (spec, document, doc_id) = (receipt.spec, receipt.document, receipt.id);
         let links = track::link_keys(spec, document);
         let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
         for lk in &links {
@@ -1554,7 +1685,9 @@ impl Pipeline {
                 facts.status(),
                 label
             );
+            let key = d.key.clone();
             store_orphan(tx, d, now_ms, info, Vec::new())?;
+            self.route_receipt(tx, receipt, &key, None, now_ms, effects)?;
             return Ok(());
         };
         d.answers = Some(t.id);
@@ -1602,6 +1735,208 @@ impl Pipeline {
             }),
         )?;
         tx.put(key::document(t.id), &t)?;
+        let key = d.key.clone();
+        self.route_receipt(tx, receipt, &key, Some(&t), now_ms, effects)?;
+        Ok(())
+    }
+
+    /// Queues a receipt for every client subscribed to it: the clients of
+    /// its owner (the enterprise it names in its type's declaring role,
+    /// else the owner of the declaration it answers; for a `DEC_RESULT`,
+    /// `[customs] enterprise`) with a valid subscription to its status. A
+    /// receipt whose owner or status is unknown is kept in the unrouted
+    /// list instead.
+    fn route_receipt(
+        &mut self,
+        tx: &mut Tx,
+        receipt: &Receipt<'_>,
+        key: &str,
+        answers: Option<&DocumentRecord>,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let (spec, document, id) = (receipt.spec, receipt.document, receipt.id);
+        let facts = track::receipt_facts(spec, document);
+        let by_customs = matches!(
+            spec.ty,
+            crate::schema::MessageType::DecResult | crate::schema::MessageType::DecImportResponse
+        );
+        let owner = if by_customs {
+            self.routing.customs_enterprise.clone()
+        } else {
+            crate::subscribe::owner(spec, document)
+                .or_else(|| answers.and_then(|t| t.owner.clone()))
+        };
+        let Some(owner) = owner else {
+            let why = if by_customs {
+                format!(
+                    "{} names no enterprise and [customs] enterprise is not set",
+                    spec.name
+                )
+            } else {
+                format!(
+                    "{} names no enterprise ({}) and answers no stored declaration that does",
+                    spec.name,
+                    crate::subscribe::owner_fields(spec.ty).join(", ")
+                )
+            };
+            return self.unrouted(tx, id, spec.name, key, &facts.code, None, why, now_ms);
+        };
+        let status = crate::subscribe::status_of(spec.ty, &facts.code);
+        if status.is_none() && !self.routing.unmapped_to_all {
+            let why = format!(
+                "{} code `{}` maps onto no subscription status",
+                spec.name, facts.code
+            );
+            return self.unrouted(
+                tx,
+                id,
+                spec.name,
+                key,
+                &facts.code,
+                Some(owner),
+                why,
+                now_ms,
+            );
+        }
+        let messages: Vec<u64> = answers.map(|t| vec![t.id.msg]).unwrap_or_default();
+        let clients = self.routing.subs.recipients(
+            &self.routing.clients,
+            &owner,
+            "receipts",
+            status,
+            self.routing.unmapped_to_all,
+            &messages,
+            crate::daemon::subs::today(now_ms),
+        );
+        for client in clients {
+            let entry = OutboxEntry {
+                v: VERSION,
+                client: client.clone(),
+                seq: 0,
+                content: "receipts".to_owned(),
+                doc: id,
+                ty: spec.name.to_owned(),
+                key: key.to_owned(),
+                status: status.unwrap_or_default().to_owned(),
+                code: facts.code.clone(),
+                file: format!("{}_{:012}_{}.xml", spec.name, id.msg, id.doc),
+                part: receipt.several.then_some(id.doc),
+                queued_ms: now_ms,
+                attempts: 0,
+                next_ms: now_ms,
+                error: String::new(),
+                parked: false,
+                delivered_ms: None,
+            };
+            self.enqueue(tx, entry, effects)?;
+        }
+        Ok(())
+    }
+
+    /// Puts an entry at the end of its client's outbox.
+    fn enqueue(
+        &mut self,
+        tx: &mut Tx,
+        mut entry: OutboxEntry,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        entry.seq = self.store.next_id()?;
+        tx.put(key::outbox(&entry.client, entry.seq), &entry)?;
+        effects.pushes.insert(entry.client);
+        Ok(())
+    }
+
+    /// Keeps a receipt no client receives, with the reason, in the list.
+    #[allow(clippy::too_many_arguments)]
+    fn unrouted(
+        &mut self,
+        tx: &mut Tx,
+        doc: DocId,
+        ty: &str,
+        key: &str,
+        code: &str,
+        owner: Option<String>,
+        reason: String,
+        now_ms: u64,
+    ) -> Result<(), PipelineError> {
+        let seq = self.store.next_id()?;
+        debug!(message = "A receipt goes to no client.", document = %doc, reason = %reason);
+        let rec = UnroutedRecord {
+            v: VERSION,
+            doc,
+            ty: ty.to_owned(),
+            key: key.to_owned(),
+            code: code.to_owned(),
+            owner,
+            reason,
+            at_ms: now_ms,
+        };
+        tx.put(key::unrouted(seq), &rec)?;
+        Ok(())
+    }
+
+    /// Queues a declaration on its way to customs for the clients
+    /// subscribed to its enterprise's data: the whole message when all its
+    /// documents are one enterprise's, else each document alone.
+    fn route_data(
+        &mut self,
+        tx: &mut Tx,
+        rec: &MessageRecord,
+        docs: &[DocumentRecord],
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let msg = rec.id;
+        let first = docs.first().and_then(|d| d.owner.clone());
+        let one_owner = first.is_some() && docs.iter().all(|d| d.owner == first);
+        let today = crate::daemon::subs::today(now_ms);
+        for d in docs {
+            let Some(owner) = &d.owner else { continue };
+            let clients = self.routing.subs.recipients(
+                &self.routing.clients,
+                owner,
+                "data",
+                None,
+                false,
+                &[msg],
+                today,
+            );
+            for client in clients {
+                let (file, part) = if one_owner {
+                    (format!("{}_{msg:012}.xml", rec.ty), None)
+                } else {
+                    (
+                        format!("{}_{msg:012}_{}.xml", rec.ty, d.id.doc),
+                        Some(d.id.doc),
+                    )
+                };
+                let entry = OutboxEntry {
+                    v: VERSION,
+                    client,
+                    seq: 0,
+                    content: "data".to_owned(),
+                    doc: d.id,
+                    ty: rec.ty.clone(),
+                    key: d.key.clone(),
+                    status: String::new(),
+                    code: String::new(),
+                    file,
+                    part,
+                    queued_ms: now_ms,
+                    attempts: 0,
+                    next_ms: now_ms,
+                    error: String::new(),
+                    parked: false,
+                    delivered_ms: None,
+                };
+                self.enqueue(tx, entry, effects)?;
+            }
+            if one_owner {
+                // The whole message went to each recipient once.
+                break;
+            }
+        }
         Ok(())
     }
 
@@ -1860,6 +2195,7 @@ fn receipt_record(id: DocId, ty: &str, key: String, now_ms: u64) -> DocumentReco
         customs: None,
         answers: None,
         next_event: 0,
+        owner: None,
     }
 }
 

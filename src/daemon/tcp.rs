@@ -948,6 +948,10 @@ pub struct Hub {
     /// Receipts a platform confirmed whose removal is not yet flushed: not
     /// sent again.
     confirmed: Mutex<HashMap<usize, BTreeSet<u64>>>,
+    /// Pushes to clients waiting for their platform's RECEIVED.
+    pushes: Mutex<HashMap<(usize, u64), tokio::sync::oneshot::Sender<()>>>,
+    /// By platform: woken when the connection taking its receipts changes.
+    takers: Mutex<HashMap<usize, Arc<tokio::sync::Notify>>>,
 }
 
 impl Hub {
@@ -960,6 +964,49 @@ impl Hub {
     fn confirm(&self, platform: usize, seq: u64) {
         if let Ok(mut c) = self.confirmed.lock() {
             c.entry(platform).or_default().insert(seq);
+        }
+        if let Ok(mut p) = self.pushes.lock()
+            && let Some(w) = p.remove(&(platform, seq))
+        {
+            let _ = w.send(());
+        }
+    }
+
+    /// Sends pushed entries over the connection taking `platform`'s
+    /// receipts; one waiter per entry, fired by the platform's RECEIVED.
+    /// `None` when no connection takes them.
+    pub fn push(
+        &self,
+        platform: usize,
+        list: Vec<(u64, InboxRecord)>,
+    ) -> Option<Vec<tokio::sync::oneshot::Receiver<()>>> {
+        let map = self.conns.lock().ok()?;
+        let (_, out) = map.get(&platform).and_then(|l| l.first())?;
+        let mut waiters = Vec::with_capacity(list.len());
+        if let Ok(mut p) = self.pushes.lock() {
+            for (seq, _) in &list {
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                p.insert((platform, *seq), tx);
+                waiters.push(rx);
+            }
+        }
+        out.send(Outgoing::Receipts(list)).ok()?;
+        Some(waiters)
+    }
+
+    /// Woken when the connection taking `platform`'s receipts changes.
+    pub fn taker_changed(&self, platform: usize) -> Arc<tokio::sync::Notify> {
+        match self.takers.lock() {
+            Ok(mut t) => t.entry(platform).or_default().clone(),
+            Err(_) => Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    fn changed(&self, platform: usize) {
+        if let Ok(t) = self.takers.lock()
+            && let Some(n) = t.get(&platform)
+        {
+            n.notify_waiters();
         }
     }
 
@@ -992,10 +1039,15 @@ impl Hub {
             return;
         };
         let list = map.entry(platform).or_default();
-        if list.is_empty() {
+        let first = list.is_empty();
+        if first {
             let _ = out.send(Outgoing::TakeReceipts);
         }
         list.push((conn, out));
+        drop(map);
+        if first {
+            self.changed(platform);
+        }
     }
 
     fn unregister(&self, platform: usize, conn: u64) {
@@ -1009,6 +1061,10 @@ impl Hub {
         list.retain(|(c, _)| *c != conn);
         if was_first && let Some((_, next)) = list.first() {
             let _ = next.send(Outgoing::TakeReceipts);
+        }
+        drop(map);
+        if was_first {
+            self.changed(platform);
         }
     }
 

@@ -58,8 +58,9 @@ use thiserror::Error;
 
 pub use ledger::StoreLedger;
 pub use records::{
-    DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, ReceiptEvent,
-    SetRecord, Source, SubmissionRecord,
+    DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, OutboxEntry,
+    ReceiptEvent, SetRecord, Source, SubmissionRecord, SubscriptionEvent, SubscriptionRecord,
+    UnroutedRecord,
 };
 
 use crate::engine::SetKey;
@@ -200,6 +201,45 @@ pub mod key {
     pub fn inbox(seq: u64) -> Vec<u8> {
         tagged(b'r', &seq.to_be_bytes())
     }
+
+    /// A subscription.
+    pub fn subscription(id: &str) -> Vec<u8> {
+        tagged(b'S', id.as_bytes())
+    }
+
+    /// A client's queue: `Q` client 0x00, then the sequence number.
+    pub fn outbox_prefix(client: &str) -> Vec<u8> {
+        let mut k = tagged(b'Q', client.as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// One entry of a client's queue.
+    pub fn outbox(client: &str, seq: u64) -> Vec<u8> {
+        let mut k = outbox_prefix(client);
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+
+    /// A client's delivered log: `D` client 0x00, then the sequence number.
+    pub fn delivered_prefix(client: &str) -> Vec<u8> {
+        let mut k = tagged(b'D', client.as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// One entry of a client's delivered log.
+    pub fn delivered(client: &str, seq: u64) -> Vec<u8> {
+        let mut k = delivered_prefix(client);
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+
+    /// A receipt routed to no one.
+    pub fn unrouted(seq: u64) -> Vec<u8> {
+        tagged(b'U', &seq.to_be_bytes())
+    }
+
     /// `C` status.
     pub fn counter(status: &str) -> Vec<u8> {
         tagged(b'C', status.as_bytes())
@@ -357,6 +397,20 @@ impl Store {
     ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
         let mut out = Vec::new();
         for kv in self.db.scan_prefix(prefix) {
+            let (k, v) = kv?;
+            out.push((k.to_vec(), decode(&k, &v)?));
+        }
+        Ok(out)
+    }
+
+    /// The first `n` values under a prefix, in key order.
+    pub fn scan_first<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        n: usize,
+    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix(prefix).take(n) {
             let (k, v) = kv?;
             out.push((k.to_vec(), decode(&k, &v)?));
         }

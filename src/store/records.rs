@@ -127,6 +127,10 @@ pub struct DocumentRecord {
     pub answers: Option<DocId>,
     /// The next history sequence number.
     pub next_event: u32,
+    /// The enterprise it belongs to (named in the role that declares its
+    /// type), when known: who may subscribe to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// One entry of a document's status history (append-only).
@@ -221,4 +225,123 @@ pub struct SubmissionRecord {
     pub v: u32,
     /// What was stored, as the first ACK said.
     pub stored: crate::protocol::Stored,
+}
+
+/// A subscription (报关单数据订阅): one client receives the receipts (of
+/// some statuses) and/or the declaration data of its own enterprise.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SubscriptionRecord {
+    /// Layout version.
+    pub v: u32,
+    /// Its id (`cfg-…` from the configuration, `sub-…` from the API,
+    /// `msg-…` from a message's BaseSubscribe).
+    pub id: String,
+    /// The client receiving it.
+    pub client: String,
+    /// The client's enterprise: whose declarations it covers.
+    pub enterprise: String,
+    /// `receipts` and/or `data`.
+    pub content: Vec<String>,
+    /// The receipt statuses (入库 退单 审结 删单 放行 结案 查验通知).
+    pub statuses: Vec<String>,
+    /// The last valid day, `YYYY-MM-DD` (China Standard Time).
+    pub valid_until: String,
+    /// 订阅日期: the day it was made, `YYYY-MM-DD`.
+    pub made: String,
+    /// When it was made (ms since the Unix epoch).
+    pub made_ms: u64,
+    /// 录入人: who made it.
+    pub by: String,
+    /// `config`, `api` or `message`.
+    pub origin: String,
+    /// For a BaseSubscribe: the message whose documents it covers alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<u64>,
+    /// Cancelled (已取消).
+    pub cancelled: bool,
+    /// Every change, oldest first.
+    pub history: Vec<SubscriptionEvent>,
+}
+
+/// One change of a subscription.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SubscriptionEvent {
+    /// When (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// `made`, `extended`, `cancelled`.
+    pub action: String,
+    /// Who.
+    pub by: String,
+    /// The valid-until date after the change.
+    pub valid_until: String,
+}
+
+/// One delivery to a client: a receipt or a declaration, queued in the
+/// client's outbox in the same atomic write that stored it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OutboxEntry {
+    /// Layout version.
+    pub v: u32,
+    /// The client.
+    pub client: String,
+    /// Its place in the client's queue (a store id: increasing).
+    pub seq: u64,
+    /// `receipts` or `data`.
+    pub content: String,
+    /// The document delivered (a receipt, or a declaration).
+    pub doc: DocId,
+    /// Its message type.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Its business key.
+    pub key: String,
+    /// The subscribed status (入库 …), empty for data.
+    pub status: String,
+    /// The customs code (returnStatus or CHANNEL), empty for data.
+    pub code: String,
+    /// The file name delivered (derived from the document's id, so a
+    /// repeated delivery replaces instead of doubling).
+    pub file: String,
+    /// `None`: the stored message as it is (a declaration as forwarded);
+    /// `Some(i)`: its document `i` alone (a message holding documents of
+    /// several enterprises).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<u32>,
+    /// When it was queued.
+    pub queued_ms: u64,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// Not before (ms since the Unix epoch): the backoff.
+    pub next_ms: u64,
+    /// The last failure.
+    #[serde(default)]
+    pub error: String,
+    /// Parked after too many attempts or too long: waits for a replay.
+    pub parked: bool,
+    /// When it was delivered (in the delivered log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_ms: Option<u64>,
+}
+
+/// A receipt delivered to no one: its owner or its status is unknown.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct UnroutedRecord {
+    /// Layout version.
+    pub v: u32,
+    /// The receipt document.
+    pub doc: DocId,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Its business key.
+    pub key: String,
+    /// returnStatus or CHANNEL.
+    pub code: String,
+    /// The owner, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Why no one received it.
+    pub reason: String,
+    /// When.
+    pub at_ms: u64,
 }

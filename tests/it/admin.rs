@@ -241,6 +241,7 @@ fn fill(store: &Store) {
             customs: None,
             answers: d.answers.map(id),
             next_event: u32::try_from(d.history.len()).unwrap(),
+            owner: None,
         };
         tx.put(key::document(id(d.msg)), &record).unwrap();
         for (seq, e) in d.history.iter().enumerate() {
@@ -316,6 +317,9 @@ impl Server {
             started_ms: T0,
             stats,
             token: token.map(str::to_owned),
+            subs: Default::default(),
+            clients: Vec::new(),
+            push: customs_gateway::daemon::push::Push::idle(),
         };
         let shutdown = CancellationToken::new();
         let task = rt.spawn(api::serve(listener, state, shutdown.clone()));
@@ -864,6 +868,53 @@ fn admin_subcommands_parse_as_mounted() {
             &["show", "--raw", "orderNo=GW1,ebpCode=E"],
             "show orderNo=GW1,ebpCode=E raw=true",
         ),
+        (
+            &["subscriptions", "list", "--json"],
+            "subscriptions json=true List",
+        ),
+        (
+            &[
+                "subscriptions",
+                "add",
+                "--client",
+                "C1",
+                "--statuses",
+                "入库,放行",
+                "--valid-until",
+                "2027-01-01",
+                "--by",
+                "QH0030",
+                "--config",
+                "g.toml",
+            ],
+            "subscriptions json=false Add { client: \"C1\", enterprise: None, content: [\"receipts\"], \
+             statuses: [\"入库\", \"放行\"], valid_until: \"2027-01-01\", by: \"QH0030\" } g.toml",
+        ),
+        (
+            &["subscriptions", "cancel", "sub-1", "--by", "me"],
+            "subscriptions json=false Cancel { id: \"sub-1\", by: \"me\" }",
+        ),
+        (
+            &[
+                "subscriptions",
+                "extend",
+                "sub-1",
+                "--valid-until",
+                "2027-02-01",
+                "--by",
+                "me",
+            ],
+            "subscriptions json=false Extend { id: \"sub-1\", valid_until: \"2027-02-01\", by: \"me\" }",
+        ),
+        (
+            &["outbox", "--client", "C1", "--parked"],
+            "outbox Some(\"C1\") true",
+        ),
+        (
+            &["replay", "--client", "C1", "--since", "2026-11-22"],
+            "replay C1 None Some(\"2026-11-22\") false",
+        ),
+        (&["unrouted", "--limit", "3"], "unrouted Some(3)"),
     ];
     for (args, want) in cases {
         let argv = std::iter::once(&"customs-gateway").chain(args.iter());
@@ -889,13 +940,35 @@ fn admin_subcommands_parse_as_mounted() {
                 )
             }
             AdminCommand::Show(a) => format!("show {} raw={}", a.id, a.raw),
+            AdminCommand::Subscriptions(a) => {
+                let config = a.common.config.display().to_string();
+                let config = if config == "conf/gateway.toml" {
+                    String::new()
+                } else {
+                    format!(" {config}")
+                };
+                format!(
+                    "subscriptions json={} {:?}{config}",
+                    a.common.json, a.action
+                )
+            }
+            AdminCommand::Outbox(a) => format!("outbox {:?} {}", a.client, a.parked),
+            AdminCommand::Replay(a) => {
+                format!("replay {} {:?} {:?} {}", a.client, a.key, a.since, a.parked)
+            }
+            AdminCommand::Unrouted(a) => format!("unrouted {:?}", a.limit),
         };
         assert_eq!(got, *want, "{args:?}");
     }
-    let bad: [&[&str]; 3] = [
+    let bad: [&[&str]; 7] = [
         &["show"],
         &["messages", "--limit", "many"],
         &["status", "extra"],
+        // A replay names exactly one selection.
+        &["replay", "--client", "C1"],
+        &["replay", "--client", "C1", "--parked", "--key", "K"],
+        &["subscriptions", "add", "--client", "C1", "--by", "me"],
+        &["subscriptions", "cancel", "sub-1"],
     ];
     for bad in bad {
         let argv = std::iter::once(&"customs-gateway").chain(bad.iter());

@@ -1,0 +1,875 @@
+//! Push: one delivery worker per registered client, reading the client's
+//! durable outbox (key `Q`, filled by the pipeline in the same atomic write
+//! that stored the receipt) in order, delivering by folder, TCP or email,
+//! retrying with exponential backoff and jitter, and parking an entry after
+//! `max_attempts` attempts or `max_age_hours`.
+//!
+//! Each worker is its own task and waits only for its own client: a full
+//! disk, a missing share, a silent mail server or a disconnected platform
+//! holds up that client's queue and no other. A worker reads only entries
+//! the store has flushed (the pipeline publishes its watermark after each
+//! flush), so nothing is delivered that a crash could take back. Delivered
+//! entries move to the client's delivered log (key `D`), kept
+//! `keep_delivered_days` for `replay --since`; the log and the queue are
+//! written only by the client's worker (replays are sent to it).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+use super::files::{NewFile, write_all};
+use super::now_ms;
+use super::pipeline::forward_bytes;
+use super::tcp::Hub;
+use crate::codec::{self, Limits};
+use crate::config::{Config, Delivery, PushConfig, SmtpConfig};
+use crate::store::records::VERSION;
+use crate::store::{InboxRecord, OutboxEntry, Store, StoreError, key};
+
+/// The most entries one delivery round takes.
+const ROUND: usize = 64;
+
+/// Why push could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The mail server settings are not usable.
+    #[error("smtp: {0}")]
+    Smtp(String),
+}
+
+/// Which entries a replay re-queues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    /// Every parked entry.
+    Parked,
+    /// Entries (queued, parked or delivered) whose business key, file
+    /// name or document id contains this text.
+    Key(String),
+    /// Entries queued or delivered at or after this time (ms since the epoch).
+    Since(u64),
+}
+
+/// What a replay did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Replayed {
+    /// Parked entries given a fresh start in their place.
+    pub unparked: usize,
+    /// Delivered entries queued again at the end of the queue.
+    pub requeued: usize,
+}
+
+enum Command {
+    Replay(Selector, oneshot::Sender<Result<Replayed, String>>),
+}
+
+struct ClientHandle {
+    id: String,
+    wake: Arc<Notify>,
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+/// The running workers, as the pipeline and the admin API see them.
+pub struct Push {
+    clients: Vec<ClientHandle>,
+    /// Entries with a lower sequence number are flushed.
+    flushed: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Push {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Push")
+            .field("clients", &self.clients.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Push {
+    /// No workers (no clients): for an API served without a daemon.
+    pub fn idle() -> Arc<Push> {
+        Arc::new(Push {
+            clients: Vec::new(),
+            flushed: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Every entry below `seq` is on disk.
+    pub fn flushed_below(&self, seq: u64) {
+        self.flushed.fetch_max(seq, Ordering::Release);
+    }
+
+    /// New entries wait for these clients.
+    pub fn wake<'a>(&self, clients: impl IntoIterator<Item = &'a String>) {
+        for id in clients {
+            if let Some(c) = self.clients.iter().find(|c| &c.id == id) {
+                c.wake.notify_one();
+            }
+        }
+    }
+
+    /// Re-queues a client's entries (its worker does it, between deliveries).
+    pub async fn replay(&self, client: &str, selector: Selector) -> Result<Replayed, String> {
+        let Some(c) = self.clients.iter().find(|c| c.id == client) else {
+            return Err(format!("`{client}` is not a registered client"));
+        };
+        let (tx, rx) = oneshot::channel();
+        c.commands
+            .send(Command::Replay(selector, tx))
+            .map_err(|_| "the client's worker has stopped".to_owned())?;
+        rx.await
+            .map_err(|_| "the client's worker has stopped".to_owned())?
+    }
+}
+
+/// How one client's deliveries go.
+enum Sink {
+    Folder {
+        dir: PathBuf,
+        staging: PathBuf,
+    },
+    Tcp {
+        platform: usize,
+        name: String,
+        hub: Arc<Hub>,
+    },
+    Email {
+        to: Vec<lettre::message::Mailbox>,
+        mailer: Arc<Mailer>,
+    },
+}
+
+/// The mail transport and sender.
+pub struct Mailer {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl Mailer {
+    fn new(m: &SmtpConfig, timeout: Duration) -> Result<Mailer, PushError> {
+        use lettre::transport::smtp::authentication::Credentials;
+        type T = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
+        let builder = match m.tls.as_str() {
+            "tls" => T::relay(&m.host).map_err(|e| PushError::Smtp(e.to_string()))?,
+            "starttls" => T::starttls_relay(&m.host).map_err(|e| PushError::Smtp(e.to_string()))?,
+            _ => T::builder_dangerous(&m.host),
+        };
+        let mut builder = builder.port(m.port).timeout(Some(timeout));
+        if let Some(user) = &m.username {
+            let password = match &m.password_file {
+                Some(p) => std::fs::read_to_string(p)
+                    .map_err(|e| PushError::Smtp(format!("password_file {}: {e}", p.display())))?
+                    .trim()
+                    .to_owned(),
+                None => String::new(),
+            };
+            builder = builder.credentials(Credentials::new(user.clone(), password));
+        }
+        let from = m
+            .from
+            .parse()
+            .map_err(|e| PushError::Smtp(format!("from `{}`: {e}", m.from)))?;
+        Ok(Mailer {
+            transport: builder.build(),
+            from,
+        })
+    }
+}
+
+/// One client's worker.
+struct Worker {
+    id: String,
+    sink: Sink,
+    store: Store,
+    limits: Limits,
+    cfg: PushConfig,
+    flushed: Arc<AtomicU64>,
+    /// Entries this worker wrote and flushed itself (replays).
+    own: BTreeSet<u64>,
+}
+
+/// Starts one worker per client on `tracker`; they stop with `shutdown`.
+pub fn start(
+    config: &Config,
+    store: &Store,
+    hub: Arc<Hub>,
+    tracker: &TaskTracker,
+    shutdown: &CancellationToken,
+) -> Result<Arc<Push>, PushError> {
+    let timeout = Duration::from_secs(config.push.timeout_secs);
+    let mailer = match &config.smtp {
+        Some(m) if config.client.iter().any(|c| c.email.is_some()) => {
+            Some(Arc::new(Mailer::new(m, timeout)?))
+        }
+        _ => None,
+    };
+    let flushed = Arc::new(AtomicU64::new(0));
+    let mut clients = Vec::new();
+    for c in &config.client {
+        let sink = match c.delivery(&config.platform) {
+            Some(Delivery::Folder(dir)) => Sink::Folder {
+                staging: staging_for(&dir),
+                dir,
+            },
+            Some(Delivery::Tcp(platform)) => Sink::Tcp {
+                platform,
+                name: config
+                    .platform
+                    .get(platform)
+                    .map(|p| p.id.clone())
+                    .unwrap_or_default(),
+                hub: hub.clone(),
+            },
+            Some(Delivery::Email(list)) => {
+                let Some(mailer) = mailer.clone() else {
+                    return Err(PushError::Smtp(format!(
+                        "client `{}` is delivered by email and there is no [smtp]",
+                        c.id
+                    )));
+                };
+                let mut to = Vec::new();
+                for a in list {
+                    to.push(
+                        a.parse()
+                            .map_err(|e| PushError::Smtp(format!("client `{}`: {a}: {e}", c.id)))?,
+                    );
+                }
+                Sink::Email { to, mailer }
+            }
+            None => continue,
+        };
+        let wake = Arc::new(Notify::new());
+        let (tx, rx) = mpsc::unbounded_channel();
+        let worker = Worker {
+            id: c.id.clone(),
+            sink,
+            store: store.clone(),
+            limits: config.limits(),
+            cfg: config.push.clone(),
+            flushed: flushed.clone(),
+            own: BTreeSet::new(),
+        };
+        tracker.spawn(worker.run(wake.clone(), rx, shutdown.clone()));
+        clients.push(ClientHandle {
+            id: c.id.clone(),
+            wake,
+            commands: tx,
+        });
+    }
+    Ok(Arc::new(Push { clients, flushed }))
+}
+
+/// The staging folder for a client's InBox: beside it, on the same
+/// filesystem, so the final rename is atomic and the client never sees a
+/// partial file.
+fn staging_for(dir: &Path) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.parent()
+        .unwrap_or(Path::new(""))
+        .join(".customs-gateway")
+        .join(name)
+}
+
+/// What a round found in the queue.
+struct Due {
+    /// Entries to deliver now, in order.
+    now: Vec<OutboxEntry>,
+    /// Parked during the scan (too old).
+    parked: Vec<OutboxEntry>,
+    /// When the head entry is due, if it is not yet.
+    next_ms: Option<u64>,
+}
+
+impl Worker {
+    async fn run(
+        mut self,
+        wake: Arc<Notify>,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        shutdown: CancellationToken,
+    ) {
+        let taker = match &self.sink {
+            Sink::Tcp { platform, hub, .. } => Some(hub.taker_changed(*platform)),
+            _ => None,
+        };
+        let mut last_prune = 0u64;
+        loop {
+            if shutdown.is_cancelled() {
+                break;
+            }
+            while let Ok(c) = commands.try_recv() {
+                self.command(c).await;
+            }
+            let now = now_ms();
+            if now.saturating_sub(last_prune) > 3_600_000 {
+                last_prune = now;
+                self.prune(now).await;
+            }
+            let due = match self.due(now).await {
+                Ok(d) => d,
+                Err(error) => {
+                    warn!(message = "Cannot read a client's outbox.", client = %self.id, %error);
+                    Due {
+                        now: Vec::new(),
+                        parked: Vec::new(),
+                        next_ms: Some(now.saturating_add(5_000)),
+                    }
+                }
+            };
+            if !due.parked.is_empty() {
+                self.record(Vec::new(), Vec::new(), due.parked, now).await;
+            }
+            if due.now.is_empty() {
+                let wait = due.next_ms.map_or(Duration::from_secs(5), |t| {
+                    Duration::from_millis(t.saturating_sub(now).clamp(1, 5_000))
+                });
+                let taken = async {
+                    match &taker {
+                        Some(n) => n.notified().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = wake.notified() => {}
+                    _ = taken => {}
+                    c = commands.recv() => match c {
+                        Some(c) => self.command(c).await,
+                        None => break,
+                    },
+                    _ = tokio::time::sleep(wait) => {}
+                }
+                continue;
+            }
+            let entries = due.now;
+            let outcome = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                o = self.deliver(&entries) => o,
+            };
+            let now = now_ms();
+            let (done, failed, parked) = self.settle(entries, outcome, now);
+            self.record(done, failed, parked, now).await;
+        }
+        debug!(message = "Push worker stopped.", client = %self.id);
+    }
+
+    /// The entries due now, in order: up to the first one not yet due (or
+    /// not yet flushed). Entries past `max_age_hours` are parked here.
+    async fn due(&self, now: u64) -> Result<Due, String> {
+        let store = self.store.clone();
+        let prefix = key::outbox_prefix(&self.id);
+        let flushed = self.flushed.load(Ordering::Acquire);
+        let own = self.own.clone();
+        let max_age = self.cfg.max_age_hours.saturating_mul(3_600_000);
+        tokio::task::spawn_blocking(move || {
+            let list = store
+                .scan_first::<OutboxEntry>(&prefix, ROUND.saturating_mul(4))
+                .map_err(|e| e.to_string())?;
+            let mut due = Due {
+                now: Vec::new(),
+                parked: Vec::new(),
+                next_ms: None,
+            };
+            for (_, mut e) in list {
+                if e.parked {
+                    continue;
+                }
+                if e.seq >= flushed && !own.contains(&e.seq) {
+                    break;
+                }
+                if now.saturating_sub(e.queued_ms) >= max_age {
+                    e.parked = true;
+                    e.error = format!(
+                        "undelivered after {} h (push.max_age_hours); last error: {}",
+                        max_age / 3_600_000,
+                        if e.error.is_empty() { "none" } else { &e.error }
+                    );
+                    due.parked.push(e);
+                    continue;
+                }
+                if e.next_ms > now {
+                    due.next_ms = Some(e.next_ms);
+                    break;
+                }
+                due.now.push(e);
+                if due.now.len() >= ROUND {
+                    break;
+                }
+            }
+            Ok(due)
+        })
+        .await
+        .map_err(|e| e.to_string())?
+    }
+
+    /// Delivers entries in order; per entry, Ok or why not. After the first
+    /// failure the rest are not tried (they keep their place).
+    async fn deliver(&self, entries: &[OutboxEntry]) -> Vec<Result<(), String>> {
+        let timeout = Duration::from_secs(self.cfg.timeout_secs);
+        let store = self.store.clone();
+        let limits = self.limits;
+        let list = entries.to_vec();
+        let built = tokio::task::spawn_blocking(move || {
+            list.iter()
+                .map(|e| bytes_of(&store, &limits, e))
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_else(|e| entries.iter().map(|_| Err(e.to_string())).collect());
+        let mut out: Vec<Result<(), String>> = Vec::with_capacity(entries.len());
+        // Entries whose bytes cannot be built fail on their own; the others
+        // go out in order up to the first of them.
+        let mut ready: Vec<(&OutboxEntry, Vec<u8>)> = Vec::new();
+        let mut stop: Option<String> = None;
+        for (e, b) in entries.iter().zip(built) {
+            match b {
+                Ok(b) if stop.is_none() => ready.push((e, b)),
+                Ok(_) => {}
+                Err(why) => {
+                    stop.get_or_insert(why);
+                }
+            }
+        }
+        let results = match &self.sink {
+            Sink::Folder { dir, staging } => {
+                let files: Vec<NewFile> = ready
+                    .iter()
+                    .map(|(e, b)| NewFile {
+                        dir: dir.clone(),
+                        name: e.file.clone(),
+                        bytes: b.clone(),
+                    })
+                    .collect();
+                let staging = staging.clone();
+                let shown = dir.display().to_string();
+                let n = files.len();
+                let job = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = std::fs::create_dir_all(&staging) {
+                        return (0..n)
+                            .map(|_| Err(format!("{}: {e}", staging.display())))
+                            .collect();
+                    }
+                    write_all(&staging, &files)
+                        .into_iter()
+                        .map(|r| r.map_err(|e| format!("{shown}: {e}")))
+                        .collect::<Vec<_>>()
+                });
+                match tokio::time::timeout(timeout, job).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => (0..n).map(|_| Err(e.to_string())).collect(),
+                    Err(_) => (0..n)
+                        .map(|_| {
+                            Err(format!(
+                                "the folder write did not finish in {}s",
+                                timeout.as_secs()
+                            ))
+                        })
+                        .collect(),
+                }
+            }
+            Sink::Tcp {
+                platform,
+                name,
+                hub,
+            } => {
+                let list: Vec<(u64, InboxRecord)> = ready
+                    .iter()
+                    .map(|(e, b)| {
+                        (
+                            e.seq,
+                            InboxRecord {
+                                v: VERSION,
+                                sender: name.clone(),
+                                file: e.file.clone(),
+                                bytes: b.clone(),
+                            },
+                        )
+                    })
+                    .collect();
+                let n = list.len();
+                match hub.push(*platform, list) {
+                    None => (0..n)
+                        .map(|_| {
+                            Err(format!(
+                                "platform `{name}` has no connection taking receipts"
+                            ))
+                        })
+                        .collect(),
+                    Some(waiters) => {
+                        let mut r = Vec::with_capacity(n);
+                        let deadline = tokio::time::Instant::now() + timeout;
+                        for w in waiters {
+                            match tokio::time::timeout_at(deadline, w).await {
+                                Ok(Ok(())) => r.push(Ok(())),
+                                _ => r.push(Err(format!(
+                                    "platform `{name}` did not confirm (RECEIVED) within {}s",
+                                    timeout.as_secs()
+                                ))),
+                            }
+                        }
+                        r
+                    }
+                }
+            }
+            Sink::Email { to, mailer } => {
+                let mut r = Vec::with_capacity(ready.len());
+                for (e, b) in &ready {
+                    let res = send_mail(mailer, to, e, b, timeout).await;
+                    let failed = res.is_err();
+                    r.push(res);
+                    if failed {
+                        break;
+                    }
+                }
+                r
+            }
+        };
+        let mut failed = false;
+        for r in results {
+            if failed {
+                break;
+            }
+            failed = r.is_err();
+            out.push(r);
+        }
+        if !failed && let Some(why) = stop {
+            out.push(Err(why));
+        }
+        out
+    }
+
+    /// Sorts a round's entries by outcome: delivered, failed (with their
+    /// next attempt), parked. Entries after the first failure are left
+    /// untouched (they keep their place and are tried next round).
+    fn settle(
+        &self,
+        entries: Vec<OutboxEntry>,
+        outcome: Vec<Result<(), String>>,
+        now: u64,
+    ) -> (Vec<OutboxEntry>, Vec<OutboxEntry>, Vec<OutboxEntry>) {
+        let (mut done, mut failed, mut parked) = (Vec::new(), Vec::new(), Vec::new());
+        for (mut e, r) in entries.into_iter().zip(outcome) {
+            e.attempts = e.attempts.saturating_add(1);
+            match r {
+                Ok(()) => {
+                    e.delivered_ms = Some(now);
+                    e.error.clear();
+                    done.push(e);
+                }
+                Err(why) => {
+                    warn!(message = "Push failed.", client = %self.id, file = %e.file, attempt = e.attempts, error = %why);
+                    e.error = why;
+                    if e.attempts >= self.cfg.max_attempts {
+                        e.parked = true;
+                        warn!(message = "Push parked.", client = %self.id, file = %e.file, attempts = e.attempts);
+                        parked.push(e);
+                    } else {
+                        e.next_ms = now.saturating_add(backoff(&self.cfg, e.attempts));
+                        failed.push(e);
+                    }
+                }
+            }
+        }
+        (done, failed, parked)
+    }
+
+    /// Writes a round's outcome: delivered entries leave the queue for the
+    /// delivered log; failed and parked ones are updated in place.
+    async fn record(
+        &self,
+        done: Vec<OutboxEntry>,
+        failed: Vec<OutboxEntry>,
+        parked: Vec<OutboxEntry>,
+        now: u64,
+    ) {
+        let store = self.store.clone();
+        let client = self.id.clone();
+        let n = done.len();
+        let r = tokio::task::spawn_blocking(move || -> Result<(), StoreError> {
+            let mut tx = store.begin();
+            for e in &done {
+                tx.remove(key::outbox(&client, e.seq));
+                tx.put(key::delivered(&client, e.seq), e)?;
+            }
+            for e in failed.iter().chain(&parked) {
+                tx.put(key::outbox(&client, e.seq), e)?;
+            }
+            tx.commit()
+        })
+        .await;
+        match r {
+            Ok(Ok(())) => {
+                if n > 0 {
+                    debug!(message = "Pushed.", client = %self.id, entries = n, at_ms = now);
+                }
+            }
+            Ok(Err(error)) => {
+                warn!(message = "Cannot record a push; it may be delivered again.", client = %self.id, %error);
+            }
+            Err(error) => {
+                warn!(message = "Cannot record a push; it may be delivered again.", client = %self.id, %error);
+            }
+        }
+    }
+
+    async fn command(&mut self, c: Command) {
+        match c {
+            Command::Replay(selector, reply) => {
+                let store = self.store.clone();
+                let client = self.id.clone();
+                let now = now_ms();
+                let r =
+                    tokio::task::spawn_blocking(move || replay(&store, &client, &selector, now))
+                        .await
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| r.map_err(|e| e.to_string()));
+                let r = r.map(|(replayed, seqs)| {
+                    self.own.extend(seqs);
+                    info!(message = "Replayed.", client = %self.id, unparked = replayed.unparked, requeued = replayed.requeued);
+                    replayed
+                });
+                let _ = reply.send(r);
+            }
+        }
+    }
+
+    /// Drops delivered-log entries older than `keep_delivered_days`.
+    async fn prune(&self, now: u64) {
+        let store = self.store.clone();
+        let prefix = key::delivered_prefix(&self.id);
+        let keep = self.cfg.keep_delivered_days.saturating_mul(86_400_000);
+        let r = tokio::task::spawn_blocking(move || -> Result<usize, StoreError> {
+            let mut tx = store.begin();
+            let mut n = 0usize;
+            for (k, e) in store.scan::<OutboxEntry>(&prefix)? {
+                if now.saturating_sub(e.delivered_ms.unwrap_or(now)) > keep {
+                    tx.remove(k);
+                    n = n.saturating_add(1);
+                }
+            }
+            tx.commit()?;
+            Ok(n)
+        })
+        .await;
+        if let Ok(Ok(n)) = r
+            && n > 0
+        {
+            debug!(message = "Delivered log pruned.", client = %self.id, entries = n);
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: `backoff_ms` doubled per
+/// attempt, at most `backoff_max_ms`, with full jitter over its upper half.
+fn backoff(cfg: &PushConfig, attempts: u32) -> u64 {
+    let exp = attempts.saturating_sub(1).min(30);
+    let base = cfg
+        .backoff_ms
+        .saturating_mul(1u64 << exp)
+        .min(cfg.backoff_max_ms);
+    let half = base / 2;
+    half.saturating_add(fastrand::u64(0..=half))
+}
+
+/// The bytes delivered for an entry: the stored message as it is (a
+/// declaration as forwarded to customs), or one document of it alone.
+fn bytes_of(store: &Store, limits: &Limits, e: &OutboxEntry) -> Result<Vec<u8>, String> {
+    let raw = store
+        .raw(e.doc.msg)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("message {} is no longer in the store", e.doc.msg))?;
+    match (e.content.as_str(), e.part) {
+        ("data", None) => forward_bytes(&raw, limits),
+        (_, None) => Ok(raw),
+        (_, Some(i)) => {
+            let decoded = codec::decode_with(&raw, limits).map_err(|e| e.to_string())?;
+            let business = decoded.message.business();
+            let doc = usize::try_from(i)
+                .ok()
+                .and_then(|i| business.documents.get(i))
+                .ok_or_else(|| format!("message {} has no document {i}", e.doc.msg))?;
+            let mut one = business.clone();
+            one.documents = vec![doc.clone()];
+            // A signature covers the whole message: it no longer holds.
+            one.signature = None;
+            one.dxp = None;
+            codec::encode(&one, &codec::EncodeOptions::default()).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// The Chinese name of a message type, for mail subjects.
+fn type_name(ty: &str) -> &'static str {
+    match ty {
+        "CEB311Message" => "电子订单",
+        "CEB312Message" => "电子订单回执",
+        "CEB411Message" => "支付凭证",
+        "CEB412Message" => "支付凭证回执",
+        "CEB511Message" => "物流运单",
+        "CEB512Message" => "物流运单回执",
+        "CEB513Message" => "运单状态",
+        "CEB514Message" => "运单状态回执",
+        "CEB621Message" => "进口清单",
+        "CEB622Message" => "进口清单回执",
+        "CEB623Message" => "撤销申请单",
+        "CEB624Message" => "撤销申请单回执",
+        "CEB900Message" => "报文格式校验回执",
+        "DEC_RESULT" | "DEC_DATA" => "报关单回执",
+        "DecImportResponse" => "报关单导入回执",
+        _ => "海关报文",
+    }
+}
+
+/// The subject of a push mail: what, which document, which status.
+pub fn mail_subject(e: &OutboxEntry) -> String {
+    if e.content == "data" {
+        format!("【申报数据】{} {}", type_name(&e.ty), e.key)
+    } else {
+        let status = if e.status.is_empty() {
+            "状态回执"
+        } else {
+            &e.status
+        };
+        format!("【海关回执】{} {} {}", type_name(&e.ty), status, e.key)
+    }
+}
+
+async fn send_mail(
+    mailer: &Mailer,
+    to: &[lettre::message::Mailbox],
+    e: &OutboxEntry,
+    bytes: &[u8],
+    timeout: Duration,
+) -> Result<(), String> {
+    use lettre::AsyncTransport as _;
+    use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+    let body = if e.content == "data" {
+        format!(
+            "您订阅的申报数据：\n单证类型：{}（{}）\n业务编号：{}\n报文见附件 {}。\n\n—— customs-gateway",
+            type_name(&e.ty),
+            e.ty,
+            e.key,
+            e.file
+        )
+    } else {
+        format!(
+            "您订阅的海关状态回执：\n单证类型：{}（{}）\n业务编号：{}\n状态：{}（海关代码 {}）\n回执见附件 {}。\n\n—— customs-gateway",
+            type_name(&e.ty),
+            e.ty,
+            e.key,
+            if e.status.is_empty() {
+                "未归类"
+            } else {
+                &e.status
+            },
+            e.code,
+            e.file
+        )
+    };
+    let xml = ContentType::parse("application/xml").map_err(|e| e.to_string())?;
+    let mut builder = lettre::Message::builder()
+        .from(mailer.from.clone())
+        .subject(mail_subject(e));
+    for t in to {
+        builder = builder.to(t.clone());
+    }
+    let message = builder
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(body))
+                .singlepart(Attachment::new(e.file.clone()).body(bytes.to_vec(), xml)),
+        )
+        .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(timeout, mailer.transport.send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(format!("the mail server refused: {err}")),
+        Err(_) => Err(format!(
+            "the mail server did not answer within {}s",
+            timeout.as_secs()
+        )),
+    }
+}
+
+/// Re-queues a client's entries; returns what it did and the sequence
+/// numbers it wrote (flushed before it returns).
+fn replay(
+    store: &Store,
+    client: &str,
+    selector: &Selector,
+    now: u64,
+) -> Result<(Replayed, Vec<u64>), StoreError> {
+    let matches = |e: &OutboxEntry| match selector {
+        Selector::Parked => e.parked,
+        Selector::Key(k) => {
+            e.key.contains(k.as_str()) || e.file.contains(k.as_str()) || e.doc.to_string() == *k
+        }
+        Selector::Since(t) => e.queued_ms >= *t || e.delivered_ms.is_some_and(|d| d >= *t),
+    };
+    let mut tx = store.begin();
+    let mut done = Replayed::default();
+    let mut seqs = Vec::new();
+    for (k, mut e) in store.scan::<OutboxEntry>(&key::outbox_prefix(client))? {
+        if e.parked && matches(&e) {
+            e.parked = false;
+            e.attempts = 0;
+            e.next_ms = now;
+            e.queued_ms = now;
+            tx.put(k, &e)?;
+            done.unparked = done.unparked.saturating_add(1);
+        }
+    }
+    if *selector != Selector::Parked {
+        for (_, e) in store.scan::<OutboxEntry>(&key::delivered_prefix(client))? {
+            if !matches(&e) {
+                continue;
+            }
+            let seq = store.next_id()?;
+            let again = OutboxEntry {
+                seq,
+                attempts: 0,
+                next_ms: now,
+                queued_ms: now,
+                error: String::new(),
+                parked: false,
+                delivered_ms: None,
+                ..e
+            };
+            tx.put(key::outbox(client, seq), &again)?;
+            seqs.push(seq);
+            done.requeued = done.requeued.saturating_add(1);
+        }
+    }
+    tx.commit()?;
+    store.flush_blocking()?;
+    Ok((done, seqs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_a_ceiling() {
+        let cfg = PushConfig {
+            backoff_ms: 1000,
+            backoff_max_ms: 60_000,
+            ..PushConfig::default()
+        };
+        for _ in 0..200 {
+            let b1 = backoff(&cfg, 1);
+            assert!((500..=1000).contains(&b1), "{b1}");
+            let b3 = backoff(&cfg, 3);
+            assert!((2000..=4000).contains(&b3), "{b3}");
+            let b20 = backoff(&cfg, 20);
+            assert!((30_000..=60_000).contains(&b20), "{b20}");
+            assert!(backoff(&cfg, u32::MAX) <= 60_000);
+        }
+    }
+}
