@@ -750,3 +750,255 @@ pub async fn run(config: &Config, shutdown: CancellationToken) -> Result<(), Sim
     );
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::validate::{Mode, validate};
+
+    const T0: u64 = 1_795_227_931_004; // 2026-11-21T10:25:31.004 in Beijing
+
+    fn config(dir: &Path, sim: SimulatorConfig) -> Config {
+        let mut c = Config::default();
+        let base = dir.join("customs");
+        c.customs.outbox = base.join("OutBox");
+        c.customs.inbox = base.join("InBox");
+        c.customs.failbox = base.join("FailBox");
+        c.customs.sentbox = base.join("SentBox");
+        c.simulator = sim;
+        c
+    }
+
+    fn sim(refuse: f64, inspect: f64) -> SimulatorConfig {
+        SimulatorConfig {
+            release_after_ms: 1000,
+            refuse,
+            inspect,
+            seed: Some(7),
+            ..SimulatorConfig::default()
+        }
+    }
+
+    fn drop_samples(c: &Config, names: &[&str]) {
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/set-ok");
+        for n in names {
+            std::fs::copy(samples.join(n), c.customs.outbox.join(n)).unwrap();
+        }
+    }
+
+    /// The receipts in the InBox: (file name, decoded message), by returnTime.
+    fn inbox(c: &Config) -> Vec<(String, Message)> {
+        let mut out: Vec<(String, Message)> = std::fs::read_dir(&c.customs.inbox)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let bytes = std::fs::read(e.path()).unwrap();
+                let d = codec::decode(&bytes).unwrap();
+                assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
+                let findings = validate(&d.message, Mode::Read);
+                assert!(findings.is_empty(), "{findings:?}");
+                (e.file_name().to_string_lossy().into_owned(), d.message)
+            })
+            .collect();
+        out.sort_by_key(|(_, m)| field(m, "returnTime"));
+        out
+    }
+
+    fn field(m: &Message, name: &str) -> String {
+        let head = &m.documents[0].head;
+        let i = head.spec().field_index(name).unwrap();
+        head.value(i).to_string()
+    }
+
+    #[test]
+    fn config_refuses_bad_probabilities_naming_the_key() {
+        assert!(SimulatorConfig::default().check().is_ok());
+        let e = sim(1.5, 0.0).check().unwrap_err();
+        assert!(e.starts_with("simulator.refuse must be"), "{e}");
+        let e = sim(0.0, -0.1).check().unwrap_err();
+        assert!(e.starts_with("simulator.inspect must be"), "{e}");
+        let e = sim(0.6, 0.5).check().unwrap_err();
+        assert!(e.contains("simulator.refuse and simulator.inspect"), "{e}");
+        assert!(sim(f64::NAN, 0.0).check().is_err());
+    }
+
+    #[test]
+    fn answers_every_document_with_120_then_releases_the_inventory() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), sim(0.0, 0.0));
+        let mut s = Simulator::new(&c).unwrap();
+        drop_samples(
+            &c,
+            &[
+                "CEB311-order.xml",
+                "CEB411-payment.xml",
+                "CEB511-waybill.xml",
+                "CEB621-inventory.xml",
+            ],
+        );
+        // A file being written, a hidden file and a folder are not taken.
+        std::fs::write(c.customs.outbox.join("CEB311_x.xml.tmp"), b"<").unwrap();
+        std::fs::write(c.customs.outbox.join(".hidden.xml"), b"<").unwrap();
+        std::fs::create_dir(c.customs.outbox.join("sub")).unwrap();
+
+        let r = s.step(T0).unwrap();
+        assert_eq!((r.sent, r.failed, r.receipts, r.pending), (4, 0, 4, 1));
+        let mut left: Vec<String> = std::fs::read_dir(&c.customs.outbox)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".hidden.xml", "CEB311_x.xml.tmp", "sub"]);
+        assert!(c.customs.sentbox.join("CEB621-inventory.xml").exists());
+        let receipts = inbox(&c);
+        let mut types: Vec<&str> = receipts.iter().map(|(_, m)| m.spec.name).collect();
+        types.sort_unstable();
+        assert_eq!(types, ["CEB312", "CEB412", "CEB512", "CEB622"]);
+        for (name, m) in &receipts {
+            assert_eq!(field(m, "returnStatus"), "120");
+            assert_eq!(field(m, "returnInfo"), "[Code:1800;Desc:逻辑校验通过]");
+            assert_eq!(field(m, "returnTime"), "20261121102531004");
+            let guid = m.guid.as_deref().unwrap();
+            assert_eq!(guid.len(), 36);
+            assert!(
+                guid.chars()
+                    .enumerate()
+                    .all(|(i, ch)| if [8, 13, 18, 23].contains(&i) {
+                        ch == '-'
+                    } else {
+                        ch.is_ascii_digit() || ('a'..='f').contains(&ch)
+                    }),
+                "{guid}"
+            );
+            assert_eq!(name, &format!("{}_{guid}.xml", m.spec.name));
+        }
+        let (_, order) = receipts
+            .iter()
+            .find(|(_, m)| m.spec.name == "CEB312")
+            .unwrap();
+        assert_eq!(field(order, "orderNo"), "GW20261121000001");
+        assert_eq!(field(order, "ebpCode"), "3301960A01");
+        let (_, inv) = receipts
+            .iter()
+            .find(|(_, m)| m.spec.name == "CEB622")
+            .unwrap();
+        let pre_no = field(inv, "preNo");
+        let invt_no = field(inv, "invtNo");
+        assert!(
+            pre_no.starts_with("B20261121") && pre_no.len() == 18,
+            "{pre_no}"
+        );
+        assert!(
+            invt_no.starts_with("29912026I") && invt_no.len() == 18,
+            "{invt_no}"
+        );
+        assert_eq!(field(inv, "copNo"), "GWCOP2026112100001");
+
+        // Not yet due; then due: the 800, with the same numbers, later.
+        assert_eq!(s.step(T0 + 999).unwrap().receipts, 0);
+        let r = s.step(T0 + 1000).unwrap();
+        assert_eq!((r.receipts, r.pending), (1, 0));
+        let receipts = inbox(&c);
+        assert_eq!(receipts.len(), 5);
+        let (_, last) = receipts.last().unwrap();
+        assert_eq!(last.spec.name, "CEB622");
+        assert_eq!(field(last, "returnStatus"), "800");
+        assert_eq!(field(last, "returnInfo"), "[Code:2600;Desc:放行]");
+        assert_eq!(field(last, "returnTime"), "20261121102532004");
+        assert_eq!(
+            (field(last, "preNo"), field(last, "invtNo")),
+            (pre_no, invt_no)
+        );
+        assert_ne!(last.guid, inv.guid);
+        // Nothing staged is left behind.
+        let work: Vec<_> = std::fs::read_dir(s.work.clone()).unwrap().collect();
+        assert_eq!(work.len(), 1, "only schedule.json: {work:?}");
+    }
+
+    #[test]
+    fn refuses_or_inspects_as_configured() {
+        for (refuse, inspect, statuses) in [
+            (1.0, 0.0, vec!["120", "100"]),
+            (0.0, 1.0, vec!["120", "500", "800"]),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let c = config(dir.path(), sim(refuse, inspect));
+            let mut s = Simulator::new(&c).unwrap();
+            drop_samples(&c, &["CEB621-inventory.xml"]);
+            for t in [T0, T0 + 1000, T0 + 2000] {
+                s.step(t).unwrap();
+            }
+            let receipts = inbox(&c);
+            let got: Vec<String> = receipts
+                .iter()
+                .map(|(_, m)| field(m, "returnStatus"))
+                .collect();
+            assert_eq!(got, statuses);
+            let times: Vec<String> = receipts
+                .iter()
+                .map(|(_, m)| field(m, "returnTime"))
+                .collect();
+            assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+            if refuse > 0.0 {
+                let info = field(&receipts[1].1, "returnInfo");
+                assert!(REFUSALS.contains(&info.as_str()), "{info}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unreadable_file_fails_and_the_schedule_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), sim(0.0, 0.0));
+        let mut s = Simulator::new(&c).unwrap();
+        std::fs::write(c.customs.outbox.join("junk.xml"), b"not xml").unwrap();
+        drop_samples(&c, &["CEB621-inventory.xml"]);
+        let r = s.step(T0).unwrap();
+        assert_eq!((r.sent, r.failed, r.receipts, r.pending), (1, 1, 1, 1));
+        assert!(c.customs.failbox.join("junk.xml").exists());
+        drop(s);
+
+        let mut s = Simulator::new(&c).unwrap();
+        assert_eq!(s.pending(), 1);
+        let r = s.step(T0 + 1000).unwrap();
+        assert_eq!((r.receipts, r.pending), (1, 0));
+        let statuses: Vec<String> = inbox(&c)
+            .iter()
+            .map(|(_, m)| field(m, "returnStatus"))
+            .collect();
+        assert_eq!(statuses, ["120", "800"]);
+        drop(s);
+        assert_eq!(Simulator::new(&c).unwrap().pending(), 0);
+    }
+
+    #[test]
+    fn a_file_taken_again_after_a_crash_is_not_planned_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), sim(0.0, 0.0));
+        let mut s = Simulator::new(&c).unwrap();
+        drop_samples(&c, &["CEB621-inventory.xml"]);
+        s.step(T0).unwrap();
+        // As if the move to the SentBox had not happened.
+        std::fs::rename(
+            c.customs.sentbox.join("CEB621-inventory.xml"),
+            c.customs.outbox.join("CEB621-inventory.xml"),
+        )
+        .unwrap();
+        let r = s.step(T0 + 10).unwrap();
+        assert_eq!((r.sent, r.receipts, r.pending), (1, 0, 1));
+    }
+
+    #[test]
+    fn a_damaged_schedule_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), sim(0.0, 0.0));
+        let s = Simulator::new(&c).unwrap();
+        std::fs::write(s.schedule_path(), b"{\"v\": 1, \"pending\": 3}").unwrap();
+        let e = Simulator::new(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("schedule.json: the schedule cannot be read"),
+            "{e}"
+        );
+    }
+}
