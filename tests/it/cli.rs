@@ -223,7 +223,7 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
         (
             "[limit]\nmax_bytes = 100\n",
             ":1:2: limit: unknown key `limit`, expected one of `store`, `admin`, `customs`, \
-             `sender`, `ingest`, `tcp`, `platform`, `limits`, `engine`, `registry`",
+             `sender`, `ingest`, `tcp`, `platform`, `limits`, `engine`, `registry`, `simulator`",
         ),
         (
             "[tcp]\nlisten = \"8471\"\n",
