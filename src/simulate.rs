@@ -341,7 +341,12 @@ impl Simulator {
                 }
             }
         }
-        let _ = crate::daemon::files::sync_dir(&self.sentbox);
+        if report.sent > 0 {
+            let _ = crate::daemon::files::sync_dir(&self.sentbox);
+        }
+        if report.failed > 0 {
+            let _ = crate::daemon::files::sync_dir(&self.failbox);
+        }
         report.receipts = self.deliver(now_ms)?;
         report.pending = self.schedule.pending.len();
         Ok(report)
@@ -528,12 +533,16 @@ impl Simulator {
         }
         let _ = crate::daemon::files::sync_dir(&self.inbox);
         let n = written.len();
-        let mut i = 0usize;
-        self.schedule.pending.retain(|_| {
-            let keep = !written.contains(&i);
-            i = i.saturating_add(1);
-            keep
-        });
+        let mut done = vec![false; self.schedule.pending.len()];
+        for &i in &written {
+            if let Some(d) = done.get_mut(i) {
+                *d = true;
+            }
+        }
+        let mut flags = done.into_iter();
+        self.schedule
+            .pending
+            .retain(|_| !flags.next().unwrap_or(false));
         self.save()?;
         Ok(n)
     }
