@@ -486,6 +486,9 @@ pub struct Config {
     /// The enterprise registry file (relative paths are relative to this
     /// configuration file). Without one the registration rule is skipped.
     pub registry: Option<PathBuf>,
+    /// The customs simulator (`simulate-customs`; inside `serve` when enabled).
+    #[serde(default)]
+    pub simulator: crate::simulate::SimulatorConfig,
     /// The configuration file this was loaded from, if any (for messages).
     #[serde(skip)]
     source: Option<PathBuf>,
@@ -520,6 +523,12 @@ impl Config {
             path: name.clone(),
             message,
         })?;
+        cfg.simulator
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                path: name.clone(),
+                message,
+            })?;
         let dir = path.parent().unwrap_or(Path::new(""));
         cfg.resolve(dir);
         cfg.source = Some(path.to_owned());

@@ -28,6 +28,8 @@
 //! - [`admin`]: the local admin HTTP API and the CLI's client for it.
 //! - [`protocol`] (pure): the TCP wire protocol's frames (`PROTOCOL.md`);
 //!   [`daemon::tcp`] serves it, [`client`] speaks it (`send`, the load generator).
+//! - [`simulate`]: a customs simulator (`simulate-customs`) answering the
+//!   customs OutBox with receipts, for rehearsals.
 //!
 //! Every public item is documented (`missing_docs` is denied).
 
@@ -45,6 +47,7 @@ pub mod inspect;
 pub mod model;
 pub mod protocol;
 pub mod schema;
+pub mod simulate;
 pub mod store;
 pub mod subscribe;
 pub mod track;

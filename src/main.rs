@@ -86,6 +86,16 @@ enum Command {
         #[arg(long, value_name = "FORMAT", default_value = "text")]
         log_format: LogFormat,
     },
+    /// Play the import client and customs for a rehearsal: take what the
+    /// gateway writes into the customs OutBox (moved to the SentBox, or the
+    /// FailBox when unreadable) and answer it in the customs InBox with
+    /// official receipts ([simulator] in the configuration), until SIGINT
+    /// or SIGTERM.
+    SimulateCustoms {
+        /// Configuration file (TOML), the one `serve` uses.
+        #[arg(long, value_name = "FILE", default_value = "conf/gateway.toml")]
+        config: PathBuf,
+    },
 }
 
 /// How log events are written (to stderr).
@@ -127,6 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
         } => check(json, config, receipts, &paths),
         Command::Serve { config, log_format } => serve(&config, log_format),
+        Command::SimulateCustoms { config } => simulate_customs(&config),
         Command::Send {
             addr,
             platform,
@@ -170,6 +181,30 @@ fn serve(config_path: &std::path::Path, log_format: LogFormat) -> anyhow::Result
             version = env!("CARGO_PKG_VERSION")
         );
         customs_gateway::daemon::run(config, shutdown).await
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `simulate-customs`: the simulator alone, until SIGINT or SIGTERM.
+fn simulate_customs(config_path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUSTOMS_GATEWAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let config = Config::load(config_path)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let signals = shutdown.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            signals.cancel();
+        });
+        customs_gateway::simulate::run(&config, shutdown).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -367,6 +367,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         let g = gauges.clone();
         tracker.spawn(forward_task(forwarder, fw_rx, ev_tx, g, interval, shutdown));
     }
+    // The customs simulator, when enabled (rehearsals: it answers the OutBox).
+    if config.simulator.enabled {
+        let (config, shutdown) = (config.clone(), shutdown.clone());
+        tracker.spawn(async move {
+            if let Err(error) = crate::simulate::run(&config, shutdown).await {
+                error!(message = "The customs simulator stopped.", %error);
+            }
+        });
+    }
 
     // The scanner, woken by filesystem events and by its timer.
     let wake = Arc::new(Notify::new());

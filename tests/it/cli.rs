@@ -224,7 +224,7 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
             "[limit]\nmax_bytes = 100\n",
             ":1:2: limit: unknown key `limit`, expected one of `store`, `admin`, `customs`, \
              `sender`, `ingest`, `tcp`, `platform`, `client`, `subscription`, `smtp`, `push`, \
-             `limits`, `engine`, `registry`",
+             `limits`, `engine`, `registry`, `simulator`",
         ),
         (
             "[tcp]\nlisten = \"8471\"\n",

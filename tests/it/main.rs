@@ -18,6 +18,7 @@ mod props;
 mod receipts;
 mod replay;
 mod roundtrip;
+mod simulate;
 mod sourcegen;
 mod tcp;
 mod unsupported;

@@ -1,0 +1,1013 @@
+//! The customs simulator (`simulate-customs`, or `[simulator] enabled` inside
+//! `serve`): it plays the single-window import client and customs, so an
+//! integrator can rehearse the whole flow offline.
+//!
+//! One [`Simulator::step`]:
+//!
+//! 1. takes every complete file in the customs OutBox (a regular file whose
+//!    name does not start with `.` nor end in `.tmp`; the forwarder writes by
+//!    rename, so what is there is whole), reads it with the project's codec
+//!    and plans its answers: for each request document (CEB311/411/511/621)
+//!    one receipt message (CEB312/412/512/622) with returnStatus `120`
+//!    (海关入库) now, and for an inventory later (after `release_after_ms`)
+//!    `800` (放行), or with the configured probabilities `100` (退单) or `500`
+//!    (查验) then `800`;
+//! 2. saves the plan (the schedule, a small JSON file in its work folder,
+//!    written atomically) and only then moves the file to the SentBox (what
+//!    tells the gateway it was sent); a file it cannot read goes to the
+//!    FailBox (the gateway writes it again or parks it);
+//! 3. writes every answer that is due into the customs InBox: staged in the
+//!    work folder, fsynced, renamed in, and removes it from the schedule.
+//!
+//! Every receipt is built with the model and written with
+//! [`codec::encode`], so it is in the official form (default namespace,
+//! `guid` and `version` on the root) and validates cleanly. A receipt's text
+//! is fixed when it is planned: an answer written again after a crash is the
+//! same file with the same bytes (the gateway recognises it). A file taken
+//! again after a crash between saving the schedule and moving it is not
+//! planned twice (the schedule names the file each answer is for).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use crate::codec::{self, Content, Limits};
+use crate::config::Config;
+use crate::engine::{DocKind, time17};
+use crate::model::{Document, Message, Record};
+use crate::schema::fields::{
+    inventory_head as ih, inventory_return as ir, logistics_head as lh, logistics_return as lr,
+    order_head as oh, order_return as or, payment_head as ph, payment_return as pr,
+};
+use crate::schema::{
+    Field, MSG_CEB312, MSG_CEB412, MSG_CEB512, MSG_CEB622, REC_INVENTORY_RETURN,
+    REC_LOGISTICS_RETURN, REC_ORDER_RETURN, REC_PAYMENT_RETURN, Text,
+};
+
+/// The simulator's configuration (`[simulator]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SimulatorConfig {
+    /// Run it inside `serve`.
+    pub enabled: bool,
+    /// How long after the `120` an inventory gets its later answer (and,
+    /// after a `500`, its `800`), in milliseconds.
+    pub release_after_ms: u64,
+    /// The probability that an inventory is refused (`100` 退单).
+    pub refuse: f64,
+    /// The probability that an inventory is inspected (`500` 查验, then `800`).
+    pub inspect: f64,
+    /// A seed for the draws (and the numbers the simulator assigns); random
+    /// when absent.
+    pub seed: Option<u64>,
+    /// How often it looks at the OutBox and the schedule, in milliseconds.
+    pub interval_ms: u64,
+}
+
+impl Default for SimulatorConfig {
+    fn default() -> Self {
+        SimulatorConfig {
+            enabled: false,
+            release_after_ms: 3000,
+            refuse: 0.0,
+            inspect: 0.0,
+            seed: None,
+            interval_ms: 200,
+        }
+    }
+}
+
+impl SimulatorConfig {
+    /// Checks the values: one sentence naming the key.
+    pub fn check(&self) -> Result<(), String> {
+        for (key, p) in [("refuse", self.refuse), ("inspect", self.inspect)] {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(format!(
+                    "simulator.{key} must be a probability between 0 and 1 (is {p})"
+                ));
+            }
+        }
+        if self.refuse + self.inspect > 1.0 {
+            return Err(format!(
+                "simulator.refuse and simulator.inspect must add up to at most 1 (are {} + {})",
+                self.refuse, self.inspect
+            ));
+        }
+        if self.interval_ms == 0 {
+            return Err("simulator.interval_ms must be positive (is 0)".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Why the simulator could not go on (each names the file and the reason).
+#[derive(Debug, Error)]
+pub enum SimError {
+    /// A folder could not be created or listed.
+    #[error("{path}: cannot {what}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// `create the folder`, `list the OutBox`.
+        what: &'static str,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// A file could not be read, moved or written.
+    #[error("{path}: cannot {what}: {source}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// `read it`, `move it to …`, `write the receipt`.
+        what: String,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The simulator's blocking task stopped (a panic or the runtime going away).
+    #[error("the customs simulator's task stopped: {0}")]
+    Task(String),
+    /// The schedule file is not one the simulator wrote.
+    #[error("{path}: the schedule cannot be read: {reason}")]
+    Schedule {
+        /// The schedule file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepReport {
+    /// Files moved to the SentBox.
+    pub sent: usize,
+    /// Files moved to the FailBox.
+    pub failed: usize,
+    /// Receipts written into the InBox.
+    pub receipts: usize,
+    /// Receipts still scheduled.
+    pub pending: usize,
+}
+
+/// The layout version of the schedule file.
+const SCHEDULE_VERSION: u32 = 1;
+
+/// The schedule file: answers planned and not yet written.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Schedule {
+    /// Layout version.
+    v: u32,
+    /// Planned answers, in the order they were planned.
+    pending: Vec<Answer>,
+}
+
+/// One planned receipt.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    /// When it is due (milliseconds since the Unix epoch).
+    due_ms: u64,
+    /// The OutBox file it answers.
+    source: String,
+    /// Its returnStatus (for logs).
+    status: String,
+    /// Its file name in the InBox.
+    file: String,
+    /// The receipt, as written.
+    xml: String,
+}
+
+/// The refusals a refused inventory gets (national codes as customs writes them).
+const REFUSALS: [&str; 4] = [
+    "[Code:1313;Desc:订购人购买超过年度限额,超过个人年度购买额度]",
+    "[Code:1300;Desc:人工退单，订购人身份证号码有误]",
+    "[Code:1322;Desc:订单清单表体商品项不一致]",
+    "[Code:22001;Desc:企业未备案]",
+];
+
+/// `120` 海关入库.
+const INFO_ACCEPTED: &str = "[Code:1800;Desc:逻辑校验通过]";
+/// `800` 放行.
+const INFO_RELEASED: &str = "[Code:2600;Desc:放行]";
+/// `500` 查验 (customs publishes no code for it; 2500 stands in).
+const INFO_INSPECTED: &str = "[Code:2500;Desc:查验]";
+
+/// The simulator: its folders, its draws and its schedule.
+#[derive(Debug)]
+pub struct Simulator {
+    config: SimulatorConfig,
+    outbox: PathBuf,
+    sentbox: PathBuf,
+    failbox: PathBuf,
+    inbox: PathBuf,
+    /// `<customs work folder>/sim`: staged receipts and the schedule.
+    work: PathBuf,
+    limits: Limits,
+    rng: fastrand::Rng,
+    schedule: Schedule,
+}
+
+impl Simulator {
+    /// A simulator on `config`'s customs folders: creates them (and its
+    /// work folder), removes the temporary files a crash left there and
+    /// reads the schedule a previous run saved.
+    pub fn new(config: &Config) -> Result<Simulator, SimError> {
+        let c = &config.customs;
+        let work = c.work_dir().join("sim");
+        for dir in [&c.outbox, &c.sentbox, &c.failbox, &c.inbox, &work] {
+            std::fs::create_dir_all(dir).map_err(|source| SimError::Folder {
+                path: dir.clone(),
+                what: "create the folder",
+                source,
+            })?;
+        }
+        let rd = std::fs::read_dir(&work).map_err(|source| SimError::Folder {
+            path: work.clone(),
+            what: "list the work folder",
+            source,
+        })?;
+        for e in rd.filter_map(Result::ok) {
+            if e.file_name().to_string_lossy().ends_with(".tmp") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let sim = config.simulator.clone();
+        let rng = match sim.seed {
+            Some(seed) => fastrand::Rng::with_seed(seed),
+            None => fastrand::Rng::new(),
+        };
+        let mut s = Simulator {
+            config: sim,
+            outbox: c.outbox.clone(),
+            sentbox: c.sentbox.clone(),
+            failbox: c.failbox.clone(),
+            inbox: c.inbox.clone(),
+            work,
+            limits: config.limits(),
+            rng,
+            schedule: Schedule {
+                v: SCHEDULE_VERSION,
+                pending: Vec::new(),
+            },
+        };
+        s.schedule = s.load()?;
+        Ok(s)
+    }
+
+    /// The schedule file.
+    pub fn schedule_path(&self) -> PathBuf {
+        self.work.join("schedule.json")
+    }
+
+    /// How many answers are scheduled.
+    pub fn pending(&self) -> usize {
+        self.schedule.pending.len()
+    }
+
+    /// Takes what the OutBox holds, then writes what is due at `now_ms`.
+    ///
+    /// A file that cannot be moved or a receipt that cannot be written is
+    /// logged and tried again at the next step; an OutBox that cannot be
+    /// listed or a schedule that cannot be saved is an error.
+    pub fn step(&mut self, now_ms: u64) -> Result<StepReport, SimError> {
+        let mut report = StepReport::default();
+        let mut moves: Vec<(PathBuf, bool)> = Vec::new();
+        let mut planned = false;
+        for path in self.list()? {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let bytes = match self.read(&path) {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(error) => {
+                    warn!(message = "Cannot read a file from the customs OutBox; it fails.", file = %path.display(), %error);
+                    moves.push((path, false));
+                    continue;
+                }
+            };
+            match codec::decode_any_with(&bytes, &self.limits) {
+                Err(error) => {
+                    warn!(message = "Cannot decode a file from the customs OutBox; it fails.", file = %name, %error);
+                    moves.push((path, false));
+                }
+                Ok(Content::Unsupported(u)) => {
+                    warn!(message = "A message the simulator does not answer; sent without an answer.", file = %name, root = %u.root);
+                    moves.push((path, true));
+                }
+                Ok(Content::Message(decoded)) => {
+                    if self.schedule.pending.iter().any(|a| a.source == name) {
+                        debug!(message = "Already planned (taken before a restart).", file = %name);
+                    } else {
+                        let answers = self.answer(&name, decoded.message.business(), now_ms);
+                        planned |= !answers.is_empty();
+                        self.schedule.pending.extend(answers);
+                    }
+                    moves.push((path, true));
+                }
+            }
+        }
+        if planned {
+            self.save()?;
+        }
+        for (path, sent) in moves {
+            let dir = if sent { &self.sentbox } else { &self.failbox };
+            let Some(name) = path.file_name() else {
+                continue;
+            };
+            let to = dir.join(name);
+            match std::fs::rename(&path, &to) {
+                Ok(()) => {
+                    if sent {
+                        report.sent = report.sent.saturating_add(1);
+                    } else {
+                        report.failed = report.failed.saturating_add(1);
+                    }
+                    info!(message = if sent { "Sent to customs." } else { "Failed to send." }, file = %name.to_string_lossy(), to = %dir.display());
+                }
+                Err(source) => {
+                    let error = SimError::File {
+                        path: path.clone(),
+                        what: format!("move it to {}", dir.display()),
+                        source,
+                    };
+                    warn!(message = "Cannot move a file out of the customs OutBox.", %error);
+                }
+            }
+        }
+        if report.sent > 0 {
+            let _ = crate::daemon::files::sync_dir(&self.sentbox);
+        }
+        if report.failed > 0 {
+            let _ = crate::daemon::files::sync_dir(&self.failbox);
+        }
+        report.receipts = self.deliver(now_ms)?;
+        report.pending = self.schedule.pending.len();
+        Ok(report)
+    }
+
+    /// The complete files in the OutBox, by name.
+    fn list(&self) -> Result<Vec<PathBuf>, SimError> {
+        let rd = std::fs::read_dir(&self.outbox).map_err(|source| SimError::Folder {
+            path: self.outbox.clone(),
+            what: "list the customs OutBox",
+            source,
+        })?;
+        let mut out: Vec<PathBuf> = rd
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let name = e.file_name();
+                let name = name.to_string_lossy();
+                !name.starts_with('.')
+                    && !name.ends_with(".tmp")
+                    && e.file_type().is_ok_and(|t| t.is_file())
+            })
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        Ok(out)
+    }
+
+    /// A file's bytes (`None`: it is gone); more than the size limit is an error.
+    fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, SimError> {
+        let err = |source| SimError::File {
+            path: path.to_owned(),
+            what: "read it".to_owned(),
+            source,
+        };
+        let meta = match std::fs::symlink_metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(err(e)),
+        };
+        if meta.len() > self.limits.max_bytes as u64 {
+            return Err(err(std::io::Error::other(format!(
+                "{} bytes, more than limits.max_bytes ({})",
+                meta.len(),
+                self.limits.max_bytes
+            ))));
+        }
+        match std::fs::read(path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// The answers to every document of `msg` (the file `source`).
+    fn answer(&mut self, source: &str, msg: &Message, now_ms: u64) -> Vec<Answer> {
+        let Some(kind) = DocKind::of(msg.spec) else {
+            warn!(message = "Not a declaration the simulator answers; sent without an answer.", file = %source, r#type = msg.spec.name);
+            return Vec::new();
+        };
+        let release = self.config.release_after_ms.max(1);
+        let later = now_ms.saturating_add(release);
+        let mut out = Vec::new();
+        for (i, doc) in msg.documents.iter().enumerate() {
+            let mut plan: Vec<(u64, &str, String)> =
+                vec![(now_ms, "120", INFO_ACCEPTED.to_owned())];
+            let mut numbers = None;
+            if kind == DocKind::Inventory {
+                numbers = Some(self.numbers(doc, now_ms));
+                let draw = self.rng.f64();
+                if draw < self.config.refuse {
+                    let info = REFUSALS
+                        .get(self.rng.usize(..REFUSALS.len()))
+                        .copied()
+                        .unwrap_or(REFUSALS[0]);
+                    plan.push((later, "100", info.to_owned()));
+                } else if draw < self.config.refuse + self.config.inspect {
+                    plan.push((later, "500", INFO_INSPECTED.to_owned()));
+                    plan.push((
+                        later.saturating_add(release),
+                        "800",
+                        INFO_RELEASED.to_owned(),
+                    ));
+                } else {
+                    plan.push((later, "800", INFO_RELEASED.to_owned()));
+                }
+            }
+            for (due, status, info) in plan {
+                let guid = self.guid();
+                let Some(time) = time17(due) else {
+                    warn!(message = "The time cannot be written; no receipt.", file = %source, due_ms = due);
+                    continue;
+                };
+                let receipt = receipt(kind, doc, numbers.as_ref(), &guid, status, &time, &info);
+                match codec::encode(&receipt, &codec::EncodeOptions::default()) {
+                    Ok(bytes) => out.push(Answer {
+                        due_ms: due,
+                        source: source.to_owned(),
+                        status: status.to_owned(),
+                        file: format!("{}_{guid}.xml", receipt.spec.name),
+                        xml: String::from_utf8_lossy(&bytes).into_owned(),
+                    }),
+                    Err(error) => {
+                        warn!(message = "The document cannot be answered (its values do not fit the receipt).", file = %source, document = i, %error);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// An inventory's preNo and invtNo: its own when it carries 18
+    /// characters, else assigned as the E-port and customs do
+    /// (`B` + date + 9 digits; customsCode + year + `I` + 9 digits).
+    fn numbers(&mut self, doc: &Document, now_ms: u64) -> (String, String) {
+        let h = &doc.head;
+        let date = time17(now_ms).unwrap_or_default();
+        let day = date.get(..8).unwrap_or("19700101");
+        let year = date.get(..4).unwrap_or("1970");
+        let own = |f: Field<Text>| {
+            let v = h.str(f).trim();
+            (v.chars().count() == 18).then(|| v.to_owned())
+        };
+        let pre_no = own(ih::PRE_NO)
+            .unwrap_or_else(|| format!("B{day}{:09}", self.rng.u32(..1_000_000_000)));
+        let customs = h.str(ih::CUSTOMS_CODE).trim();
+        let customs = if customs.len() == 4 && customs.bytes().all(|b| b.is_ascii_digit()) {
+            customs
+        } else {
+            "0000"
+        };
+        let invt_no = own(ih::INVT_NO)
+            .unwrap_or_else(|| format!("{customs}{year}I{:09}", self.rng.u32(..1_000_000_000)));
+        (pre_no, invt_no)
+    }
+
+    /// A fresh lower-case UUID (version 4 form).
+    fn guid(&mut self) -> String {
+        let mut h = self.rng.u128(..);
+        h = (h & !(0xf << 76)) | (0x4 << 76);
+        h = (h & !(0x3 << 62)) | (0x2 << 62);
+        let hex = format!("{h:032x}");
+        let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default();
+        format!(
+            "{}-{}-{}-{}-{}",
+            part(0..8),
+            part(8..12),
+            part(12..16),
+            part(16..20),
+            part(20..32)
+        )
+    }
+
+    /// Writes every answer due at `now_ms` into the InBox, in due order;
+    /// returns how many. One that cannot be written stops the round (it
+    /// is tried again at the next step, before the later ones).
+    fn deliver(&mut self, now_ms: u64) -> Result<usize, SimError> {
+        let mut due: Vec<usize> = (0..self.schedule.pending.len())
+            .filter(|&i| {
+                self.schedule
+                    .pending
+                    .get(i)
+                    .is_some_and(|a| a.due_ms <= now_ms)
+            })
+            .collect();
+        due.sort_by_key(|&i| self.schedule.pending.get(i).map_or(0, |a| a.due_ms));
+        let mut written: Vec<usize> = Vec::new();
+        for i in due {
+            let Some(a) = self.schedule.pending.get(i) else {
+                continue;
+            };
+            match self.write_receipt(a) {
+                Ok(()) => {
+                    info!(message = "Receipt written.", file = %a.file, status = %a.status, answers = %a.source);
+                    written.push(i);
+                }
+                Err(error) => {
+                    warn!(message = "Cannot write a receipt into the customs InBox; will retry.", %error);
+                    break;
+                }
+            }
+        }
+        if written.is_empty() {
+            return Ok(0);
+        }
+        let _ = crate::daemon::files::sync_dir(&self.inbox);
+        let n = written.len();
+        let mut done = vec![false; self.schedule.pending.len()];
+        for &i in &written {
+            if let Some(d) = done.get_mut(i) {
+                *d = true;
+            }
+        }
+        let mut flags = done.into_iter();
+        self.schedule
+            .pending
+            .retain(|_| !flags.next().unwrap_or(false));
+        self.save()?;
+        Ok(n)
+    }
+
+    /// One receipt: staged in the work folder, fsynced, renamed into the InBox.
+    fn write_receipt(&self, a: &Answer) -> Result<(), SimError> {
+        let target = self.inbox.join(&a.file);
+        let tmp = self.work.join(format!("{}.tmp", a.file));
+        write_synced(&tmp, a.xml.as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, &target))
+            .map_err(|source| SimError::File {
+                path: target,
+                what: "write the receipt".to_owned(),
+                source,
+            })
+    }
+
+    fn load(&self) -> Result<Schedule, SimError> {
+        let path = self.schedule_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Schedule {
+                    v: SCHEDULE_VERSION,
+                    pending: Vec::new(),
+                });
+            }
+            Err(source) => {
+                return Err(SimError::File {
+                    path,
+                    what: "read the schedule".to_owned(),
+                    source,
+                });
+            }
+        };
+        let s: Schedule = serde_json::from_str(&text).map_err(|e| SimError::Schedule {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        if s.v != SCHEDULE_VERSION {
+            return Err(SimError::Schedule {
+                path,
+                reason: format!(
+                    "layout version {} (this release reads {SCHEDULE_VERSION})",
+                    s.v
+                ),
+            });
+        }
+        Ok(s)
+    }
+
+    /// Saves the schedule atomically (temporary file, fsync, rename, fsync
+    /// of the folder).
+    fn save(&self) -> Result<(), SimError> {
+        let path = self.schedule_path();
+        let err = |source| SimError::File {
+            path: path.clone(),
+            what: "save the schedule".to_owned(),
+            source,
+        };
+        let text = serde_json::to_vec_pretty(&self.schedule)
+            .map_err(|e| err(std::io::Error::other(e.to_string())))?;
+        let tmp = self.work.join("schedule.json.tmp");
+        write_synced(&tmp, &text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .and_then(|()| crate::daemon::files::sync_dir(&self.work))
+            .map_err(err)
+    }
+}
+
+/// Writes `bytes` to `path` and fsyncs it.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// The receipt message for `doc` (of `kind`) with the given status.
+fn receipt(
+    kind: DocKind,
+    doc: &Document,
+    numbers: Option<&(String, String)>,
+    guid: &str,
+    status: &str,
+    time: &str,
+    info: &str,
+) -> Message {
+    let h = &doc.head;
+    let (spec, head) = match kind {
+        DocKind::Order => {
+            let mut r = Record::new(&REC_ORDER_RETURN);
+            copy(&mut r, or::GUID, h.str(oh::GUID));
+            copy(&mut r, or::EBP_CODE, h.str(oh::EBP_CODE));
+            copy(&mut r, or::EBC_CODE, h.str(oh::EBC_CODE));
+            copy(&mut r, or::ORDER_NO, h.str(oh::ORDER_NO));
+            r.set(or::RETURN_STATUS, status);
+            r.set(or::RETURN_TIME, time);
+            r.set(or::RETURN_INFO, info);
+            (&MSG_CEB312, r)
+        }
+        DocKind::Payment => {
+            let mut r = Record::new(&REC_PAYMENT_RETURN);
+            copy(&mut r, pr::GUID, h.str(ph::GUID));
+            copy(&mut r, pr::PAY_CODE, h.str(ph::PAY_CODE));
+            copy(
+                &mut r,
+                pr::PAY_TRANSACTION_ID,
+                h.str(ph::PAY_TRANSACTION_ID),
+            );
+            r.set(pr::RETURN_STATUS, status);
+            r.set(pr::RETURN_TIME, time);
+            r.set(pr::RETURN_INFO, info);
+            (&MSG_CEB412, r)
+        }
+        DocKind::Waybill => {
+            let mut r = Record::new(&REC_LOGISTICS_RETURN);
+            copy(&mut r, lr::GUID, h.str(lh::GUID));
+            copy(&mut r, lr::LOGISTICS_CODE, h.str(lh::LOGISTICS_CODE));
+            copy(&mut r, lr::LOGISTICS_NO, h.str(lh::LOGISTICS_NO));
+            r.set(lr::RETURN_STATUS, status);
+            r.set(lr::RETURN_TIME, time);
+            r.set(lr::RETURN_INFO, info);
+            (&MSG_CEB512, r)
+        }
+        DocKind::Inventory => {
+            let mut r = Record::new(&REC_INVENTORY_RETURN);
+            copy(&mut r, ir::GUID, h.str(ih::GUID));
+            copy(&mut r, ir::CUSTOMS_CODE, h.str(ih::CUSTOMS_CODE));
+            copy(&mut r, ir::EBP_CODE, h.str(ih::EBP_CODE));
+            copy(&mut r, ir::EBC_CODE, h.str(ih::EBC_CODE));
+            copy(&mut r, ir::AGENT_CODE, h.str(ih::AGENT_CODE));
+            copy(&mut r, ir::COP_NO, h.str(ih::COP_NO));
+            if let Some((pre_no, invt_no)) = numbers {
+                r.set(ir::PRE_NO, pre_no.as_str());
+                r.set(ir::INVT_NO, invt_no.as_str());
+            }
+            r.set(ir::RETURN_STATUS, status);
+            r.set(ir::RETURN_TIME, time);
+            r.set(ir::RETURN_INFO, info);
+            (&MSG_CEB622, r)
+        }
+    };
+    let mut msg = Message::new(spec);
+    msg.guid = Some(guid.to_owned());
+    msg.version = Some("1.0".to_owned());
+    msg.documents.push(Document {
+        head,
+        lines: Vec::new(),
+    });
+    msg
+}
+
+fn copy(r: &mut Record, field: Field<Text>, value: &str) {
+    r.set(field, value.trim());
+}
+
+/// Runs the simulator on `config` until `shutdown` is cancelled: one step
+/// every `simulator.interval_ms`, on a blocking thread.
+pub async fn run(config: &Config, shutdown: CancellationToken) -> Result<(), SimError> {
+    let interval = std::time::Duration::from_millis(config.simulator.interval_ms.max(1));
+    let config = config.clone();
+    let mut sim = tokio::task::spawn_blocking(move || Simulator::new(&config))
+        .await
+        .map_err(|e| SimError::Task(e.to_string()))??;
+    info!(
+        message = "Customs simulator started.",
+        outbox = %sim.outbox.display(),
+        inbox = %sim.inbox.display(),
+        release_after_ms = sim.config.release_after_ms,
+        refuse = sim.config.refuse,
+        inspect = sim.config.inspect,
+        pending = sim.pending()
+    );
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        let joined = tokio::task::spawn_blocking(move || {
+            let r = sim.step(crate::daemon::now_ms());
+            (sim, r)
+        })
+        .await;
+        let (s, r) = match joined {
+            Ok(x) => x,
+            Err(e) => return Err(SimError::Task(e.to_string())),
+        };
+        sim = s;
+        match r {
+            Ok(report)
+                if report
+                    != StepReport {
+                        pending: report.pending,
+                        ..StepReport::default()
+                    } =>
+            {
+                debug!(
+                    message = "Simulator step.",
+                    sent = report.sent,
+                    failed = report.failed,
+                    receipts = report.receipts,
+                    pending = report.pending
+                );
+            }
+            Ok(_) => {}
+            Err(error) => warn!(message = "The simulator's step failed; will retry.", %error),
+        }
+    }
+    info!(
+        message = "Customs simulator stopped.",
+        pending = sim.pending()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::validate::{Mode, validate};
+
+    const T0: u64 = 1_795_227_931_004; // 2026-11-21T10:25:31.004 in Beijing
+
+    fn config(dir: &Path, sim: SimulatorConfig) -> Config {
+        let mut c = Config::default();
+        let base = dir.join("customs");
+        c.customs.outbox = base.join("OutBox");
+        c.customs.inbox = base.join("InBox");
+        c.customs.failbox = base.join("FailBox");
+        c.customs.sentbox = base.join("SentBox");
+        c.simulator = sim;
+        c
+    }
+
+    fn sim(refuse: f64, inspect: f64) -> SimulatorConfig {
+        SimulatorConfig {
+            release_after_ms: 1000,
+            refuse,
+            inspect,
+            seed: Some(7),
+            ..SimulatorConfig::default()
+        }
+    }
+
+    fn drop_samples(c: &Config, names: &[&str]) {
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/set-ok");
+        for n in names {
+            std::fs::copy(samples.join(n), c.customs.outbox.join(n)).unwrap();
+        }
+    }
+
+    /// The receipts in the InBox: (file name, decoded message), by returnTime.
+    fn inbox(c: &Config) -> Vec<(String, Message)> {
+        let mut out: Vec<(String, Message)> = std::fs::read_dir(&c.customs.inbox)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let bytes = std::fs::read(e.path()).unwrap();
+                let d = codec::decode(&bytes).unwrap();
+                assert!(d.diagnostics.is_empty(), "{:?}", d.diagnostics);
+                let findings = validate(&d.message, Mode::Read);
+                assert!(findings.is_empty(), "{findings:?}");
+                (e.file_name().to_string_lossy().into_owned(), d.message)
+            })
+            .collect();
+        out.sort_by_key(|(_, m)| field(m, "returnTime"));
+        out
+    }
+
+    fn field(m: &Message, name: &str) -> String {
+        let head = &m.documents[0].head;
+        let i = head.spec().field_index(name).unwrap();
+        head.value(i).to_string()
+    }
+
+    #[test]
+    fn config_refuses_bad_probabilities_naming_the_key() {
+        assert!(SimulatorConfig::default().check().is_ok());
+        let e = sim(1.5, 0.0).check().unwrap_err();
+        assert!(e.starts_with("simulator.refuse must be"), "{e}");
+        let e = sim(0.0, -0.1).check().unwrap_err();
+        assert!(e.starts_with("simulator.inspect must be"), "{e}");
+        let e = sim(0.6, 0.5).check().unwrap_err();
+        assert!(e.contains("simulator.refuse and simulator.inspect"), "{e}");
+        assert!(sim(f64::NAN, 0.0).check().is_err());
+    }
+
+    #[test]
+    fn answers_every_document_with_120_then_releases_the_inventory() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), sim(0.0, 0.0));
+        let mut s = Simulator::new(&c).unwrap();
+        drop_samples(
+            &c,
+            &[
+                "CEB311-order.xml",
+                "CEB411-payment.xml",
+                "CEB511-waybill.xml",
+                "CEB621-inventory.xml",
+            ],
+        );
+        // A file being written, a hidden file and a folder are not taken.
+        std::fs::write(c.customs.outbox.join("CEB311_x.xml.tmp"), b"<").unwrap();
+        std::fs::write(c.customs.outbox.join(".hidden.xml"), b"<").unwrap();
+        std::fs::create_dir(c.customs.outbox.join("sub")).unwrap();
+
+        let r = s.step(T0).unwrap();
+        assert_eq!((r.sent, r.failed, r.receipts, r.pending), (4, 0, 4, 1));
+        let mut left: Vec<String> = std::fs::read_dir(&c.customs.outbox)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, [".hidden.xml", "CEB311_x.xml.tmp", "sub"]);
+        assert!(c.customs.sentbox.join("CEB621-inventory.xml").exists());
+        let receipts = inbox(&c);
+        let mut types: Vec<&str> = receipts.iter().map(|(_, m)| m.spec.name).collect();
+        types.sort_unstable();
+        assert_eq!(types, ["CEB312", "CEB412", "CEB512", "CEB622"]);
+        for (name, m) in &receipts {
+            assert_eq!(field(m, "returnStatus"), "120");
+            assert_eq!(field(m, "returnInfo"), "[Code:1800;Desc:逻辑校验通过]");
+            assert_eq!(field(m, "returnTime"), "20261121102531004");
+            let guid = m.guid.as_deref().unwrap();
+            assert_eq!(guid.len(), 36);
+            assert!(
+                guid.chars()
+                    .enumerate()
+                    .all(|(i, ch)| if [8, 13, 18, 23].contains(&i) {
+                        ch == '-'
+                    } else {
+                        ch.is_ascii_digit() || ('a'..='f').contains(&ch)
+                    }),
+                "{guid}"
+            );
+            assert_eq!(name, &format!("{}_{guid}.xml", m.spec.name));
+        }
+        let (_, order) = receipts
+            .iter()
+            .find(|(_, m)| m.spec.name == "CEB312")
+            .unwrap();
+        assert_eq!(field(order, "orderNo"), "GW20261121000001");
+        assert_eq!(field(order, "ebpCode"), "3301960A01");
+        let (_, inv) = receipts
+            .iter()
+            .find(|(_, m)| m.spec.name == "CEB622")
+            .unwrap();
+        let pre_no = field(inv, "preNo");
+        let invt_no = field(inv, "invtNo");
+        assert!(
+            pre_no.starts_with("B20261121") && pre_no.len() == 18,
+            "{pre_no}"
+        );
+        assert!(
+            invt_no.starts_with("29912026I") && invt_no.len() == 18,
+            "{invt_no}"
+        );
+        assert_eq!(field(inv, "copNo"), "GWCOP2026112100001");
+
+        // Not yet due; then due: the 800, with the same numbers, later.
+        assert_eq!(s.step(T0 + 999).unwrap().receipts, 0);
+        let r = s.step(T0 + 1000).unwrap();
+        assert_eq!((r.receipts, r.pending), (1, 0));
+        let receipts = inbox(&c);
+        assert_eq!(receipts.len(), 5);
+        let (_, last) = receipts.last().unwrap();
+        assert_eq!(last.spec.name, "CEB622");
+        assert_eq!(field(last, "returnStatus"), "800");
+        assert_eq!(field(last, "returnInfo"), "[Code:2600;Desc:放行]");
+        assert_eq!(field(last, "returnTime"), "20261121102532004");
+        assert_eq!(
+            (field(last, "preNo"), field(last, "invtNo")),
+            (pre_no, invt_no)
+        );
+        assert_ne!(last.guid, inv.guid);
+        // Nothing staged is left behind.
+        let work: Vec<_> = std::fs::read_dir(s.work.clone()).unwrap().collect();
+        assert_eq!(work.len(), 1, "only schedule.json: {work:?}");
+    }
+
+    #[test]
+    fn refuses_or_inspects_as_configured() {
+        for (refuse, inspect, statuses) in [
+            (1.0, 0.0, vec!["120", "100"]),
+            (0.0, 1.0, vec!["120", "500", "800"]),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let c = config(dir.path(), sim(refuse, inspect));
+            let mut s = Simulator::new(&c).unwrap();
+            drop_samples(&c, &["CEB621-inventory.xml"]);
+            for t in [T0, T0 + 1000, T0 + 2000] {
+                s.step(t).unwrap();
+            }
+            let receipts = inbox(&c);
+            let got: Vec<String> = receipts
+                .iter()
+                .map(|(_, m)| field(m, "returnStatus"))
+                .collect();
+            assert_eq!(got, statuses);
+            let times: Vec<String> = receipts
+                .iter()
+                .map(|(_, m)| field(m, "returnTime"))
+                .collect();
+            assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+            if refuse > 0.0 {
+                let info = field(&receipts[1].1, "returnInfo");
+                assert!(REFUSALS.contains(&info.as_str()), "{info}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unreadable_file_fails_and_the_schedule_survives_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), sim(0.0, 0.0));
+        let mut s = Simulator::new(&c).unwrap();
+        std::fs::write(c.customs.outbox.join("junk.xml"), b"not xml").unwrap();
+        drop_samples(&c, &["CEB621-inventory.xml"]);
+        let r = s.step(T0).unwrap();
+        assert_eq!((r.sent, r.failed, r.receipts, r.pending), (1, 1, 1, 1));
+        assert!(c.customs.failbox.join("junk.xml").exists());
+        drop(s);
+
+        let mut s = Simulator::new(&c).unwrap();
+        assert_eq!(s.pending(), 1);
+        let r = s.step(T0 + 1000).unwrap();
+        assert_eq!((r.receipts, r.pending), (1, 0));
+        let statuses: Vec<String> = inbox(&c)
+            .iter()
+            .map(|(_, m)| field(m, "returnStatus"))
+            .collect();
+        assert_eq!(statuses, ["120", "800"]);
+        drop(s);
+        assert_eq!(Simulator::new(&c).unwrap().pending(), 0);
+    }
+
+    #[test]
+    fn a_file_taken_again_after_a_crash_is_not_planned_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), sim(0.0, 0.0));
+        let mut s = Simulator::new(&c).unwrap();
+        drop_samples(&c, &["CEB621-inventory.xml"]);
+        s.step(T0).unwrap();
+        // As if the move to the SentBox had not happened.
+        std::fs::rename(
+            c.customs.sentbox.join("CEB621-inventory.xml"),
+            c.customs.outbox.join("CEB621-inventory.xml"),
+        )
+        .unwrap();
+        let r = s.step(T0 + 10).unwrap();
+        assert_eq!((r.sent, r.receipts, r.pending), (1, 0, 1));
+    }
+
+    #[test]
+    fn a_damaged_schedule_is_refused_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = config(dir.path(), sim(0.0, 0.0));
+        let s = Simulator::new(&c).unwrap();
+        std::fs::write(s.schedule_path(), b"{\"v\": 1, \"pending\": 3}").unwrap();
+        let e = Simulator::new(&c).unwrap_err().to_string();
+        assert!(
+            e.contains("schedule.json: the schedule cannot be read"),
+            "{e}"
+        );
+    }
+}
