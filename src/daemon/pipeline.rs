@@ -1774,11 +1774,16 @@ impl Pipeline {
                     spec.name
                 )
             } else {
-                format!(
-                    "{} names no enterprise ({}) and answers no stored declaration that does",
-                    spec.name,
-                    crate::subscribe::owner_fields(spec.ty).join(", ")
-                )
+                let fields = crate::subscribe::owner_fields(spec.ty);
+                if fields.is_empty() {
+                    format!("{} names no enterprise", spec.name)
+                } else {
+                    format!(
+                        "{} names no enterprise ({}) and answers no stored declaration that does",
+                        spec.name,
+                        fields.join(", ")
+                    )
+                }
             };
             return self.unrouted(tx, id, spec.name, key, &facts.code, None, why, now_ms);
         };

@@ -15,6 +15,7 @@ mod hostile;
 mod inputs;
 mod official;
 mod props;
+mod push;
 mod receipts;
 mod replay;
 mod roundtrip;
