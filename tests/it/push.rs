@@ -320,15 +320,11 @@ fn tenant_isolation_many_enterprises_and_clients_no_receipt_crosses() {
         .map(|r| r["reason"].as_str().unwrap())
         .collect();
     assert!(
-        reasons
-            .iter()
-            .any(|r| *r == "CEB900 names no enterprise"),
+        reasons.contains(&"CEB900 names no enterprise"),
         "{reasons:?}"
     );
     assert!(
-        reasons
-            .iter()
-            .any(|r| *r == "CEB622 code `2` maps onto no subscription status"),
+        reasons.contains(&"CEB622 code `2` maps onto no subscription status"),
         "{reasons:?}"
     );
     assert_eq!(gw.stop().0, Some(0));
@@ -660,7 +656,7 @@ fn sigkill_while_pushing_loses_no_receipt_and_doubles_none() {
                 &receipt(
                     "3301960B02",
                     next,
-                    if next % 2 == 0 { "800" } else { "120" },
+                    if next.is_multiple_of(2) { "800" } else { "120" },
                 ),
             );
             next += 1;
