@@ -1064,6 +1064,11 @@ impl Hub {
         }
         drop(map);
         if was_first {
+            // Pushes sent over it will not be confirmed there: their
+            // workers learn it now, and send them again on the next one.
+            if let Ok(mut p) = self.pushes.lock() {
+                p.retain(|(pl, _), _| *pl != platform);
+            }
             self.changed(platform);
         }
     }

@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::gateway::{Gateway, free_port, names, wait_for};
+use crate::gateway::{ECOM, Gateway, PARTNERS, free_port, names, set_files, wait_for};
 
 const SAMPLE: &str = include_str!("../../samples/receipts/CEB622-inventory-released.xml");
 
 /// A CEB622 receipt of enterprise `ebc` for inventory number `n`, with
 /// `status`: distinct bytes (guids, copNo, invtNo) for every (ebc, n, status).
-fn receipt(ebc: &str, n: u32, status: &str) -> Vec<u8> {
+pub fn receipt(ebc: &str, n: u32, status: &str) -> Vec<u8> {
     let tag = format!(
         "{:08X}",
         n.wrapping_mul(2_654_435_761) ^ status.len() as u32
@@ -42,7 +42,7 @@ fn receipt(ebc: &str, n: u32, status: &str) -> Vec<u8> {
 }
 
 /// The copNo of a pushed receipt file.
-fn cop_no(path: &Path) -> String {
+pub fn cop_no(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap();
     let start = text.find("<copNo>").unwrap() + "<copNo>".len();
     let end = text[start..].find('<').unwrap();
@@ -708,4 +708,81 @@ fn sigkill_while_pushing_loses_no_receipt_and_doubles_none() {
                 .is_empty()
         );
     }
+}
+
+#[test]
+fn data_subscriptions_get_the_declarations_and_base_subscribe_one_messages_receipts() {
+    // D1 takes the data of 3301960B02; M1 has no subscription of its own:
+    // an order names it in its BaseSubscribe.
+    let extra = format!(
+        "{}{}[[subscription]]\nclient = \"D1\"\ncontent = [\"data\"]\nvalid_until = \"+1y\"\nby = \"q\"\n\
+         [simulator]\nenabled = true\nrelease_after_ms = 200\n",
+        folder_client("D1", "3301960B02"),
+        folder_client("M1", "3301960B02"),
+    );
+    let mut gw = Gateway::with_config(50, &extra);
+    gw.start();
+    let subscribe = "<ceb:BaseSubscribe><ceb:status>RET</ceb:status><ceb:dxpMode>DXP</ceb:dxpMode>\
+                     <ceb:dxpAddress>M1</ceb:dxpAddress></ceb:BaseSubscribe>";
+    for n in [1u32, 2] {
+        for (sender, name, bytes) in set_files(n, true) {
+            let mut text = String::from_utf8(bytes).unwrap();
+            if n == 1 && name.starts_with("CEB311") {
+                let at = text.find("</ceb:BaseTransfer>").expect("a BaseTransfer")
+                    + "</ceb:BaseTransfer>".len();
+                text.insert_str(at, subscribe);
+            }
+            assert!(sender == ECOM || sender == PARTNERS);
+            gw.drop_file(sender, &name, text.as_bytes());
+        }
+    }
+    // D1: the two orders and two inventories, as forwarded (B02's own), not
+    // the payments or waybills of the other enterprises.
+    let d1 = gw.path("clients/D1/InBox");
+    wait_for(&gw, 30, "the data pushed", || names(&d1).len() >= 4);
+    wait_for(&gw, 30, "the sets sent", || names(&gw.customs("SentBox")).len() == 8);
+    let got = names(&d1);
+    assert_eq!(
+        got.iter().filter(|f| f.starts_with("CEB311_")).count(),
+        2,
+        "{got:?}"
+    );
+    assert_eq!(
+        got.iter().filter(|f| f.starts_with("CEB621_")).count(),
+        2,
+        "{got:?}"
+    );
+    for f in &got {
+        let sent = std::fs::read(
+            gw.customs("SentBox").join(
+                names(&gw.customs("SentBox"))
+                    .into_iter()
+                    .find(|s| s.contains(&f[7..f.len() - 4]))
+                    .unwrap_or_else(|| panic!("{f} not forwarded")),
+            ),
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(d1.join(f)).unwrap(), sent, "{f} as forwarded");
+    }
+    // M1: the receipts of the one order that asked for it (the simulator's
+    // 120), nothing of the other order or of the inventories.
+    let m1 = gw.path("clients/M1/InBox");
+    wait_for(&gw, 30, "the BaseSubscribe receipt", || {
+        !names(&m1).is_empty()
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let got = names(&m1);
+    assert_eq!(got.len(), 1, "{got:?}");
+    let text = std::fs::read_to_string(m1.join(&got[0])).unwrap();
+    assert!(text.contains("CEB312Message") && text.contains("<returnStatus>120<"));
+    let subs = get(&gw, "/subscriptions");
+    let msg_sub = subs["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["origin"] == "message")
+        .unwrap_or_else(|| panic!("{subs}"));
+    assert_eq!(msg_sub["client"], "M1");
+    assert_eq!(msg_sub["by"], ECOM);
+    assert_eq!(gw.stop().0, Some(0));
 }

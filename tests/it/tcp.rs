@@ -851,3 +851,89 @@ fn sigkill_during_a_pipelined_batch_loses_no_acknowledged_message() {
         "only {interrupted} kills landed mid-batch"
     );
 }
+
+#[test]
+fn pushed_receipts_go_over_the_platforms_connection_in_order_and_again_after_a_reconnect() {
+    // Client P1 (3301960B02) is delivered over platform `shop`'s connection.
+    let mut t = Tcp::with(
+        "",
+        "[[client]]\nid = \"P1\"\nenterprise = \"3301960B02\"\ntcp = \"shop\"\n\
+         [[subscription]]\nclient = \"P1\"\ncontent = [\"receipts\"]\n\
+         statuses = [\"入库\", \"放行\"]\nvalid_until = \"+1y\"\nby = \"q\"\n\
+         [push]\nbackoff_ms = 100\ntimeout_secs = 5\n",
+    );
+    t.start();
+    let n = 30u32;
+    for i in 0..n {
+        t.gw.drop_receipt(
+            &format!("R{i:03}.xml"),
+            &crate::push::receipt("3301960B02", i, "800"),
+        );
+        if i % 10 == 9 {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    crate::gateway::wait_for(&t.gw, 20, "the receipts archived", || {
+        crate::gateway::names(&t.gw.customs("Archive")).len() == n as usize
+    });
+    let cop = |body: &[u8]| {
+        let text = String::from_utf8_lossy(body).to_string();
+        let s = text.find("<copNo>").unwrap() + 7;
+        text[s..s + text[s..].find('<').unwrap()].to_owned()
+    };
+    // In queue order (the order customs' files were stored), each once.
+    let mut r = t.shop();
+    r.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut first = Vec::new();
+    while first.len() < n as usize {
+        match r.recv() {
+            Some((Header::Receipt { seq, file }, body)) => {
+                assert!(
+                    file.starts_with("CEB622_") && file.ends_with("_0.xml"),
+                    "{file}"
+                );
+                first.push((seq, file, cop(&body)));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(first.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 < w[1].1));
+    let cops: std::collections::BTreeSet<&String> = first.iter().map(|(_, _, c)| c).collect();
+    assert_eq!(cops.len(), n as usize);
+    // Ten confirmed; the connection drops; the twenty others come again,
+    // in the same order, on the next one.
+    for (seq, _, _) in &first[..10] {
+        r.send(&Header::Received { seq: *seq }, b"");
+    }
+    r.send(&Header::Ping, b"");
+    assert!(matches!(r.recv(), Some((Header::Pong, _))));
+    drop(r);
+    let mut r = t.shop();
+    r.s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut again = Vec::new();
+    while again.len() < 20 {
+        match r.recv() {
+            Some((Header::Receipt { seq, file }, _)) => again.push((seq, file)),
+            other => panic!("{other:?}"),
+        }
+    }
+    let want: Vec<(u64, String)> = first[10..]
+        .iter()
+        .map(|(s, f, _)| (*s, f.clone()))
+        .collect();
+    assert_eq!(again, want);
+    for (seq, _) in &again {
+        r.send(&Header::Received { seq: *seq }, b"");
+    }
+    crate::gateway::wait_for(&t.gw, 20, "every push confirmed", || {
+        let out = crate::util::gateway()
+            .args(["outbox", "--json", "--config"])
+            .arg(&t.gw.config)
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["clients"][0]["delivered"] == n && v["clients"][0]["queued"] == 0
+    });
+    drop(r);
+    assert_eq!(t.gw.stop().0, Some(0));
+}
