@@ -248,6 +248,11 @@ pub struct Routing {
     pub unmapped_to_all: bool,
 }
 
+/// How many of the newest documents under one business key a receipt
+/// looks at for the request it answers (a request rarely has more than a
+/// handful of receipts).
+const LINK_CANDIDATES: usize = 64;
+
 /// One receipt document of a customs message.
 struct Receipt<'a> {
     spec: &'static MessageSpec,
@@ -1652,11 +1657,14 @@ impl Pipeline {
             tx.put_raw(key::link(lk, doc_id), Vec::new());
         }
         let facts = track::receipt_facts(spec, document);
-        // The newest request of the family with one of the receipt's keys.
+        // The newest request of the family with one of the receipt's keys,
+        // among the newest documents filed under it (receipts are filed
+        // there too: a key shared by very many receipts that answer nothing
+        // must not make every next receipt read them all).
         let mut target: Option<DocumentRecord> = None;
         for lk in &links {
-            for k in tx.keys(&key::link_prefix(lk))?.iter().rev() {
-                let Some(cand) = key::doc_id_suffix(k) else {
+            for k in tx.keys_newest(&key::link_prefix(lk), LINK_CANDIDATES)? {
+                let Some(cand) = key::doc_id_suffix(&k) else {
                     continue;
                 };
                 if cand == doc_id {

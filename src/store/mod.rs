@@ -560,6 +560,26 @@ impl Tx {
         Ok(keys.into_iter().collect())
     }
 
+    /// At most `n` keys under a prefix, the greatest first (this
+    /// transaction's writes included): a bounded look at the newest.
+    pub fn keys_newest(&self, prefix: &[u8], n: usize) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut keys: std::collections::BTreeSet<Vec<u8>> = std::collections::BTreeSet::new();
+        for k in self.db.scan_prefix(prefix).keys().rev().take(n) {
+            keys.insert(k?.to_vec());
+        }
+        for (k, v) in self.writes.range(prefix.to_vec()..) {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            if v.is_some() {
+                keys.insert(k.clone());
+            } else {
+                keys.remove(k);
+            }
+        }
+        Ok(keys.into_iter().rev().take(n).collect())
+    }
+
     /// Adds `delta` to the count of documents with `status`.
     pub fn count_status(&mut self, status: &str, delta: i64) -> Result<(), StoreError> {
         self.add(key::counter(status), delta)
