@@ -15,6 +15,7 @@ mod hostile;
 mod inputs;
 mod official;
 mod props;
+mod push_email;
 mod receipts;
 mod replay;
 mod roundtrip;
