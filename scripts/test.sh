@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
-# Runs every test. Installs what the tests need on a fresh machine first:
-# xmllint (Debian's libxml2-utils) validates written XML against the official XSDs.
+# Runs every test. Installs what the tests need on a fresh machine first,
+# from Debian's packages:
+#   libxml2-utils     xmllint, which validates written XML against the official XSDs;
+#   python3-aiosmtpd  a real SMTP server for the email push tests, which run it
+#                     (and parse what it received) with Debian's /usr/bin/python3,
+#                     not whatever python3 is first on PATH (a pyenv build, say,
+#                     does not see Debian's packages).
 # Works as root and as a user with sudo; without either it says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The Debian packages the tests need that are missing.
+missing=()
+if ! command -v xmllint >/dev/null 2>&1; then
+    missing+=(libxml2-utils)
+fi
+if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+    missing+=(python3-aiosmtpd)
+fi
 
 # Runs a command as root: directly when we are root, through sudo otherwise.
 run_root() {
@@ -12,24 +26,29 @@ run_root() {
     elif command -v sudo >/dev/null 2>&1; then
         sudo "$@"
     else
-        echo "error: installing libxml2-utils (xmllint) needs root: run this script as root," >&2
-        echo "       install sudo, or install libxml2-utils yourself" >&2
+        echo "error: installing ${missing[*]} needs root: run this script as root," >&2
+        echo "       install sudo, or install ${missing[*]} yourself" >&2
         exit 2
     fi
 }
 
-if ! command -v xmllint >/dev/null 2>&1; then
+if [ "${#missing[@]}" -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
-        echo "error: xmllint is missing and there is no apt-get: install libxml2's xmllint" >&2
+        echo "error: the tests need ${missing[*]} (Debian package names) and there is no apt-get:" >&2
+        echo "       install libxml2's xmllint and Python 3's aiosmtpd for /usr/bin/python3" >&2
         exit 2
     fi
-    echo "Installing libxml2-utils (xmllint)..."
+    echo "Installing ${missing[*]}..."
     run_root apt-get update -qq
     # env, not a VAR=value prefix: the prefix would be taken for the command
     # after run_root, and sudo drops the caller's environment anyway.
-    run_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libxml2-utils
+    run_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
     if ! command -v xmllint >/dev/null 2>&1; then
         echo "error: libxml2-utils is installed but xmllint is not on PATH ($PATH)" >&2
+        exit 2
+    fi
+    if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+        echo "error: python3-aiosmtpd is installed but /usr/bin/python3 cannot import aiosmtpd" >&2
         exit 2
     fi
 fi

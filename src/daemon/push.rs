@@ -453,7 +453,12 @@ impl Worker {
                 let job = tokio::task::spawn_blocking(move || {
                     if let Err(e) = std::fs::create_dir_all(&staging) {
                         return (0..n)
-                            .map(|_| Err(format!("{}: {e}", staging.display())))
+                            .map(|_| {
+                                Err(format!(
+                                    "{shown}: cannot create its staging folder {}: {e}",
+                                    staging.display()
+                                ))
+                            })
                             .collect();
                     }
                     write_all(&staging, &files)

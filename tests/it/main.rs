@@ -16,6 +16,7 @@ mod inputs;
 mod official;
 mod props;
 mod push;
+mod push_email;
 mod receipts;
 mod replay;
 mod roundtrip;
