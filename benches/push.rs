@@ -5,7 +5,7 @@
 //! The release daemon is started with `CLIENTS` folder clients (default
 //! 10), each of its own enterprise and subscribed to all seven statuses.
 //! The generator offers CEB622 receipts (the official sample, each with
-//! its own guid, copNo and invtNo; receipt `i` belongs to enterprise
+//! its own guid, copNo, preNo and invtNo; receipt `i` belongs to enterprise
 //! `i % CLIENTS`) at `RATE` receipts/s (default 1,000) for `SECS` seconds
 //! (default 10): receipt `i` is written under a dot name and renamed into
 //! the InBox at `i / RATE` s. An inotify watch on every client InBox
@@ -65,7 +65,10 @@ fn enterprise(i: usize) -> String {
 
 fn receipt(sample: &str, ebc: &str, n: usize) -> Vec<u8> {
     sample
-        .replace("72A5EB59", &format!("{:08X}", n.wrapping_mul(2_654_435_761)))
+        .replace(
+            "72A5EB59",
+            &format!("{:08X}", n.wrapping_mul(2_654_435_761)),
+        )
         .replace("930A8DFD", &format!("{n:08X}"))
         .replace(
             "<ebcCode>3301960B02</ebcCode>",
@@ -73,6 +76,7 @@ fn receipt(sample: &str, ebc: &str, n: usize) -> Vec<u8> {
         )
         .replace("GWCOP2026112100001", &format!("BENCH{n:010}"))
         .replace("29912026I000000123", &format!("29912026I{n:09}"))
+        .replace("B20261121000000101", &format!("B2026112{n:010}"))
         .into_bytes()
 }
 
@@ -139,7 +143,8 @@ fn run(bin: &Path, rate: f64, secs: f64, clients: usize, probe_secs: f64) {
     assert!(clients > 0 && clients < 100, "CLIENTS must be 1 to 99");
     let n = (rate * secs).round() as usize;
     let sample = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/receipts/CEB622-inventory-released.xml"),
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples/receipts/CEB622-inventory-released.xml"),
     )
     .unwrap();
     let files: Vec<Vec<u8>> = (0..n)
@@ -252,9 +257,7 @@ fn run(bin: &Path, rate: f64, secs: f64, clients: usize, probe_secs: f64) {
     let behind = dropped
         .iter()
         .enumerate()
-        .map(|(i, d)| {
-            d.saturating_duration_since(start + Duration::from_secs_f64(i as f64 / rate))
-        })
+        .map(|(i, d)| d.saturating_duration_since(start + Duration::from_secs_f64(i as f64 / rate)))
         .max()
         .unwrap_or_default();
     println!(

@@ -766,8 +766,11 @@ async fn outbox(
         let mut summary = Vec::new();
         let mut entries = Vec::new();
         for c in &clients {
-            let queue = store.scan::<crate::store::OutboxEntry>(&key::outbox_prefix(&c.id))?;
-            let parked = queue.iter().filter(|(_, e)| e.parked).count();
+            let mut queue = store.scan::<crate::store::OutboxEntry>(&key::outbox_prefix(&c.id))?;
+            let waiting = queue.len();
+            let parked_list =
+                store.scan::<crate::store::OutboxEntry>(&key::parked_prefix(&c.id))?;
+            let parked = parked_list.len();
             let delivered = store.count(&key::delivered_prefix(&c.id));
             let oldest = queue
                 .iter()
@@ -785,15 +788,22 @@ async fn outbox(
                 "client": c.id,
                 "enterprise": c.enterprise,
                 "delivery": delivery,
-                "queued": queue.len() - parked,
+                "queued": waiting,
                 "parked": parked,
                 "delivered": delivered,
                 "oldest": oldest.map(iso_utc),
-                "last_error": queue.iter().rev().find(|(_, e)| !e.error.is_empty()).map(|(_, e)| e.error.clone()),
+                "last_error": queue
+                    .iter()
+                    .chain(parked_list.iter())
+                    .rev()
+                    .find(|(_, e)| !e.error.is_empty())
+                    .map(|(_, e)| e.error.clone()),
             }));
             if p.client.as_ref().is_some_and(|x| x != &c.id) {
                 continue;
             }
+            // Parked entries first (they wait for an admin), then the queue.
+            queue.splice(0..0, parked_list);
             for (_, e) in &queue {
                 if entries.len() >= limit {
                     break;

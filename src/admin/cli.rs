@@ -37,7 +37,7 @@ pub enum AdminCommand {
     /// be reached.
     Show(ShowArgs),
     /// Manage subscriptions (报关单数据订阅): list, add, cancel, extend. The
-    /// same rules as the configuration's [[subscription]]: exactly one
+    /// same rules as the subscriptions of the configuration: exactly one
     /// registered client, of the subscribing enterprise; valid at most a
     /// year from today; cancel and extend only while valid.
     ///
@@ -82,7 +82,7 @@ pub enum SubscriptionAction {
     List,
     /// Make a subscription.
     Add {
-        /// The one client receiving it ([[client]] id).
+        /// The one client receiving it (its id in the configuration).
         #[arg(long, value_name = "ID")]
         client: String,
         /// The subscribing enterprise (default: the client's own; any other is refused).

@@ -3,12 +3,14 @@
 //! sled holds an exclusive lock on the store, so while the daemon runs the
 //! CLI cannot open it: the daemon answers its questions over a small HTTP
 //! API on a local address (`[admin] listen`, `127.0.0.1:8470` by default).
-//! The API only reads; it changes nothing.
+//! The API reads, except for subscriptions (made, cancelled, extended under
+//! their rules) and replays of clients' push queues.
 //!
 //! - [`api`]: the server half (axum), started by the daemon with
 //!   [`api::serve`].
 //! - [`client`]: the CLI half, a blocking HTTP client ([`client::Client`]).
-//! - [`cli`]: the `status`, `messages` and `show` subcommands
+//! - [`cli`]: the `status`, `messages`, `show`, `subscriptions`, `outbox`,
+//!   `replay` and `unrouted` subcommands
 //!   ([`cli::AdminCommand`], [`cli::run`]).
 //!
 //! # Authentication
@@ -24,7 +26,8 @@
 //!
 //! Every answer is JSON. A refusal is `{"error": "<one sentence>"}` with
 //! status `400` (a bad query), `401` (no valid token), `404` (no such
-//! document or route) or `500` (the store failed). Times are milliseconds
+//! document, subscription, client or route), `422` (a subscription rule
+//! refuses the change) or `500` (the store failed). Times are milliseconds
 //! since the Unix epoch (`*_ms`) and, where a person reads them, ISO-8601
 //! UTC text (`2026-11-22T02:13:14Z`). Document ids are `msg.doc` (the
 //! gateway's message id and the document's position in it, from 0).
@@ -104,6 +107,49 @@
 //!
 //! Customs messages that answer no stored document, newest first, in the
 //! shape of `/messages`.
+//!
+//! ## `GET /subscriptions`
+//!
+//! `{"today": "2026-11-22", "subscriptions": [S, …]}`, each `S` the stored
+//! record with its state today:
+//!
+//! ```json
+//! {"id": "sub-1795313594000", "client": "0000009815", "enterprise": "3301960B02",
+//!  "content": ["receipts"], "statuses": ["入库", "放行"], "valid_until": "2027-03-25",
+//!  "made": "2026-11-22", "made_ms": 1795313594000, "by": "QH0030", "origin": "api",
+//!  "cancelled": false, "state": "active", "state_label": "生效",
+//!  "history": [{"at_ms": 1795313594000, "action": "made", "by": "QH0030",
+//!               "valid_until": "2027-03-25"}]}
+//! ```
+//!
+//! (`origin` is `config`, `api` or `message`; a `message` one also has
+//! `"message": 12`.)
+//!
+//! ## `POST /subscriptions`, `/subscriptions/{id}/cancel`, `/subscriptions/{id}/extend`
+//!
+//! Bodies `{"client", "content", "statuses", "valid_until", "by",
+//! "enterprise"?}`, `{"by"}` and `{"valid_until", "by"}`; the answer is
+//! `{"subscription": S}`, or `422` with the rule's sentence.
+//!
+//! ## `GET /outbox?client=&parked=true&limit=`
+//!
+//! `{"clients": [C, …], "entries": [E, …]}`: per client
+//! `{"client", "enterprise", "delivery", "queued", "parked", "delivered",
+//! "oldest", "last_error"}`; with `client` or `parked`, its queued entries
+//! `{"client", "seq", "content", "document", "type", "key", "status",
+//! "code", "file", "queued", "attempts", "next", "error", "parked",
+//! "delivered"}`.
+//!
+//! ## `POST /replay`
+//!
+//! `{"client", "key" | "since" | "parked": true}` (exactly one) →
+//! `{"client", "unparked", "requeued"}`.
+//!
+//! ## `GET /unrouted?limit=`
+//!
+//! `{"count": 3, "receipts": [{"document", "type", "key", "code", "owner",
+//! "reason", "at"}, …]}`, newest first: receipts delivered to no client
+//! because their owner or their status is unknown.
 
 pub mod api;
 pub mod cli;

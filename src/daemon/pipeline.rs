@@ -1813,6 +1813,17 @@ impl Pipeline {
             );
         }
         let messages: Vec<u64> = answers.map(|t| vec![t.id.msg]).unwrap_or_default();
+        // Every business key the receipt names (copNo, invtNo, preNo …):
+        // what an admin replays it by and what its mail names.
+        let keys: Vec<String> = track::link_keys(spec, document)
+            .into_iter()
+            .map(|k| k.split_once('|').map_or(k.clone(), |(_, v)| v.to_owned()))
+            .collect();
+        let key = if keys.is_empty() {
+            key.to_owned()
+        } else {
+            keys.join("; ")
+        };
         let clients = self.routing.subs.recipients(
             &self.routing.clients,
             &owner,
@@ -1830,7 +1841,7 @@ impl Pipeline {
                 content: "receipts".to_owned(),
                 doc: id,
                 ty: spec.name.to_owned(),
-                key: key.to_owned(),
+                key: key.clone(),
                 status: status.unwrap_or_default().to_owned(),
                 code: facts.code.clone(),
                 file: format!("{}_{:012}_{}.xml", spec.name, id.msg, id.doc),

@@ -2,7 +2,8 @@
 //! durable outbox (key `Q`, filled by the pipeline in the same atomic write
 //! that stored the receipt) in order, delivering by folder, TCP or email,
 //! retrying with exponential backoff and jitter, and parking an entry after
-//! `max_attempts` attempts or `max_age_hours`.
+//! `max_attempts` attempts or `max_age_hours` (it moves to the client's
+//! parked list, key `P`, so the queue's head is always the next to try).
 //!
 //! Each worker is its own task and waits only for its own client: a full
 //! disk, a missing share, a silent mail server or a disconnected platform
@@ -370,7 +371,7 @@ impl Worker {
         let max_age = self.cfg.max_age_hours.saturating_mul(3_600_000);
         tokio::task::spawn_blocking(move || {
             let list = store
-                .scan_first::<OutboxEntry>(&prefix, ROUND.saturating_mul(4))
+                .scan_first::<OutboxEntry>(&prefix, ROUND)
                 .map_err(|e| e.to_string())?;
             let mut due = Due {
                 now: Vec::new(),
@@ -378,9 +379,6 @@ impl Worker {
                 next_ms: None,
             };
             for (_, mut e) in list {
-                if e.parked {
-                    continue;
-                }
                 if e.seq >= flushed && !own.contains(&e.seq) {
                     break;
                 }
@@ -603,8 +601,12 @@ impl Worker {
                 tx.remove(key::outbox(&client, e.seq));
                 tx.put(key::delivered(&client, e.seq), e)?;
             }
-            for e in failed.iter().chain(&parked) {
+            for e in &failed {
                 tx.put(key::outbox(&client, e.seq), e)?;
+            }
+            for e in &parked {
+                tx.remove(key::outbox(&client, e.seq));
+                tx.put(key::parked(&client, e.seq), e)?;
             }
             tx.commit()
         })
@@ -820,13 +822,16 @@ fn replay(
     let mut tx = store.begin();
     let mut done = Replayed::default();
     let mut seqs = Vec::new();
-    for (k, mut e) in store.scan::<OutboxEntry>(&key::outbox_prefix(client))? {
-        if e.parked && matches(&e) {
+    for (k, mut e) in store.scan::<OutboxEntry>(&key::parked_prefix(client))? {
+        if matches(&e) {
+            // Back in its place in the queue, with a fresh start.
             e.parked = false;
             e.attempts = 0;
             e.next_ms = now;
             e.queued_ms = now;
-            tx.put(k, &e)?;
+            tx.remove(k);
+            tx.put(key::outbox(client, e.seq), &e)?;
+            seqs.push(e.seq);
             done.unparked = done.unparked.saturating_add(1);
         }
     }

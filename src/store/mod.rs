@@ -221,6 +221,20 @@ pub mod key {
         k
     }
 
+    /// A client's parked entries: `P` client 0x00, then the sequence number.
+    pub fn parked_prefix(client: &str) -> Vec<u8> {
+        let mut k = tagged(b'P', client.as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// One parked entry of a client.
+    pub fn parked(client: &str, seq: u64) -> Vec<u8> {
+        let mut k = parked_prefix(client);
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+
     /// A client's delivered log: `D` client 0x00, then the sequence number.
     pub fn delivered_prefix(client: &str) -> Vec<u8> {
         let mut k = tagged(b'D', client.as_bytes());

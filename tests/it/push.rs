@@ -30,6 +30,7 @@ pub fn receipt(ebc: &str, n: u32, status: &str) -> Vec<u8> {
         )
         .replace("GWCOP2026112100001", &format!("COP{ebc}N{n:06}"))
         .replace("29912026I000000123", &format!("29912026I{n:09}"))
+        .replace("B20261121000000101", &format!("B2026112{n:010}"))
         .replace(
             "<returnStatus>800</returnStatus>",
             &format!("<returnStatus>{status}</returnStatus>"),
@@ -740,7 +741,9 @@ fn data_subscriptions_get_the_declarations_and_base_subscribe_one_messages_recei
     // the payments or waybills of the other enterprises.
     let d1 = gw.path("clients/D1/InBox");
     wait_for(&gw, 30, "the data pushed", || names(&d1).len() >= 4);
-    wait_for(&gw, 30, "the sets sent", || names(&gw.customs("SentBox")).len() == 8);
+    wait_for(&gw, 30, "the sets sent", || {
+        names(&gw.customs("SentBox")).len() == 8
+    });
     let got = names(&d1);
     assert_eq!(
         got.iter().filter(|f| f.starts_with("CEB311_")).count(),
