@@ -87,20 +87,24 @@ pub fn return_status_rank(code: &str) -> u16 {
 }
 
 /// The lifecycle rank of a `DEC_RESULT` CHANNEL code (`CEB-MESSAGES.md`
-/// §7.4): declaration accepted, then checked, then released, then closed.
+/// §7.4): transmitted, declared, accepted into the customs system (L),
+/// refused (E, Z), reviewed (J, G), picked for inspection (C, W, I, S),
+/// released (P, B, K, F), deleted (D, A), closed (R).
 pub fn channel_rank(code: &str) -> u16 {
     match code.trim() {
-        // Refused, or a processing error.
-        "E1" | "E2" | "E3" => 20,
-        // Accepted into the declaration system.
-        "0" | "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" => 40,
-        "A" | "B" | "C" | "D" => 40,
-        // Document or physical inspection.
-        "H" | "I" | "J" | "K" | "M" => 70,
-        // Released.
-        "L" | "P" | "G" | "R" => 90,
-        // Closed.
-        "Z" | "Y" | "X" => 100,
+        // The import client and the pre-entry system.
+        "2" | "6" | "N" | "3" => 10,
+        "4" | "8" | "9" | "Y" | "E1" | "E2" | "E3" => 20,
+        "7" => 30,
+        "L" => 40,
+        // Manual declaration, re-examination, duties payable, declare again.
+        "H" | "M" | "T" | "U" => 50,
+        "E" | "Z" => 55,
+        "J" | "G" => 60,
+        "C" | "W" | "I" | "S" => 70,
+        "P" | "B" | "K" | "F" => 90,
+        "D" | "A" => 95,
+        "R" => 100,
         _ => 0,
     }
 }
@@ -328,6 +332,15 @@ pub fn out_of_scope(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_ranks_follow_the_declarations_life() {
+        let order = ["2", "7", "L", "E", "J", "C", "P", "D", "R"];
+        for w in order.windows(2) {
+            assert!(channel_rank(w[0]) < channel_rank(w[1]), "{w:?}");
+        }
+        assert_eq!(channel_rank("?"), 0);
+    }
 
     #[test]
     fn receipts_sort_by_time_then_rank() {
