@@ -653,6 +653,32 @@ impl Config {
                     c.id
                 ));
             }
+            if let Some(f) = &c.folder {
+                if self
+                    .client
+                    .iter()
+                    .take(i)
+                    .any(|o| o.folder.as_ref() == Some(f))
+                {
+                    return Err(format!(
+                        "{k}.folder: `{}` is the folder of another client",
+                        f.display()
+                    ));
+                }
+                let watched = self
+                    .sender
+                    .iter()
+                    .map(|s| s.root.join("OutBox"))
+                    .chain([self.customs.inbox.clone(), self.customs.outbox.clone()]);
+                for w in watched {
+                    if &w == f {
+                        return Err(format!(
+                            "{k}.folder: `{}` is a folder the gateway reads or customs takes from; give the client its own",
+                            f.display()
+                        ));
+                    }
+                }
+            }
             if let Some(t) = &c.tcp {
                 let Some(p) = self.platform.iter().find(|p| &p.id == t) else {
                     return Err(format!("{k}.tcp: `{t}` is not a configured platform"));

@@ -187,12 +187,15 @@ impl Date {
                 d: 1,
                 ..self
             }
-        } else {
+        } else if self.y < 9999 {
             Date {
-                y: self.y.saturating_add(1).min(9999),
+                y: self.y.saturating_add(1),
                 m: 1,
                 d: 1,
             }
+        } else {
+            // The last day the calendar here knows stays the last.
+            self
         }
     }
 }
@@ -266,7 +269,11 @@ pub fn resolve(text: &str, from: Date) -> Option<Date> {
     if rel == "1y" {
         return Some(from.one_year_later());
     }
-    let n: u32 = rel.strip_suffix('d')?.parse().ok()?;
+    let days = rel.strip_suffix('d')?;
+    if days.is_empty() || !days.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u32 = days.parse().ok()?;
     if n > 10_000 {
         return None;
     }
@@ -527,6 +534,9 @@ mod tests {
         assert_eq!(check_valid_until("+40d", today), Ok(d("2027-01-01")));
         assert!(check_valid_until("+366d", today).is_err());
         assert!(check_valid_until("+2y", today).is_err());
+        assert!(check_valid_until("++5d", today).is_err());
+        assert!(check_valid_until("+d", today).is_err());
+        assert_eq!(d("9999-12-31").next_day(), d("9999-12-31"));
 
         let until = d("2027-01-31");
         assert_eq!(State::of(false, until, d("2027-01-31")), State::Active);

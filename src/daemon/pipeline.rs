@@ -151,6 +151,9 @@ pub enum Outgoing {
     Frame(Header, Vec<u8>, Vec<tokio::sync::OwnedSemaphorePermit>),
     /// Receipts for the platform, in order (queue sequence, record).
     Receipts(Vec<(u64, InboxRecord)>),
+    /// Pushed entries for a client of the platform (queue sequence,
+    /// record): sent every time they are handed over (a retry is a resend).
+    Pushes(Vec<(u64, InboxRecord)>),
     /// This connection now takes its platform's receipts: send every one
     /// the store keeps for it.
     TakeReceipts,
@@ -943,7 +946,16 @@ impl Pipeline {
                 .iter()
                 .find_map(|d| crate::subscribe::owner(spec, d));
             for (n, sub) in business.subscribe.iter().enumerate() {
-                let r = self.base_subscribe(tx, sub, id, n, owner.as_deref(), &sender_name, now_ms);
+                let r = self.base_subscribe(
+                    tx,
+                    origin,
+                    sub,
+                    id,
+                    n,
+                    owner.as_deref(),
+                    &sender_name,
+                    now_ms,
+                );
                 if let Err(why) = r? {
                     warn!(message = "BaseSubscribe not taken.", msg = id, reason = %why);
                     rec.findings.push(Finding {
@@ -970,6 +982,7 @@ impl Pipeline {
     fn base_subscribe(
         &mut self,
         tx: &mut Tx,
+        origin: Origin,
         sub: &crate::model::Record,
         msg: u64,
         n: usize,
@@ -994,6 +1007,11 @@ impl Pipeline {
                 "the message names no enterprise it belongs to".to_owned()
             ));
         };
+        if !self.codes(origin).iter().any(|c| c == owner) {
+            return Ok(Err(format!(
+                "enterprise {owner} is not one this sender may act for"
+            )));
+        }
         let today = crate::daemon::subs::today(now_ms);
         let req = NewSubscription {
             client: crate::config::OneOrMany::One(get("dxpAddress")),
@@ -1769,11 +1787,18 @@ impl Pipeline {
             spec.ty,
             crate::schema::MessageType::DecResult | crate::schema::MessageType::DecImportResponse
         );
+        // The declaring role the receipt names, else the owner of the
+        // declaration it answers, else another role it names (an inventory
+        // receipt without ebcCode: its agentCode).
         let owner = if by_customs {
             self.routing.customs_enterprise.clone()
         } else {
-            crate::subscribe::owner(spec, document)
+            let fields = crate::subscribe::owner_fields(spec.ty);
+            fields
+                .first()
+                .and_then(|f| track::field(document, spec, f))
                 .or_else(|| answers.and_then(|t| t.owner.clone()))
+                .or_else(|| crate::subscribe::owner(spec, document))
         };
         let Some(owner) = owner else {
             let why = if by_customs {
@@ -1842,6 +1867,7 @@ impl Pipeline {
                 doc: id,
                 ty: spec.name.to_owned(),
                 key: key.clone(),
+                owner: owner.clone(),
                 status: status.unwrap_or_default().to_owned(),
                 code: facts.code.clone(),
                 file: format!("{}_{:012}_{}.xml", spec.name, id.msg, id.doc),
@@ -1943,6 +1969,7 @@ impl Pipeline {
                     doc: d.id,
                     ty: rec.ty.clone(),
                     key: d.key.clone(),
+                    owner: owner.clone(),
                     status: String::new(),
                     code: String::new(),
                     file,

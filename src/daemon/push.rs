@@ -182,10 +182,22 @@ impl Mailer {
     }
 }
 
+/// A folder write still running after its round gave up waiting for it.
+type FolderJob = tokio::task::JoinHandle<Vec<Result<(), String>>>;
+
 /// One client's worker.
 struct Worker {
     id: String,
+    /// The client's enterprise: an entry queued for another (the client was
+    /// given to another enterprise since) is parked, never delivered.
+    enterprise: String,
     sink: Sink,
+    /// The previous folder write, if it outlived its timeout: awaited
+    /// before the next one (one blocking write per client at a time).
+    folder_job: Option<FolderJob>,
+    /// Entries of the last round whose connection went away or never was:
+    /// not the entries' failure; they go again at once, on the next one.
+    lost: BTreeSet<u64>,
     store: Store,
     limits: Limits,
     cfg: PushConfig,
@@ -248,7 +260,10 @@ pub fn start(
         let (tx, rx) = mpsc::unbounded_channel();
         let worker = Worker {
             id: c.id.clone(),
+            enterprise: c.enterprise.clone(),
             sink,
+            folder_job: None,
+            lost: BTreeSet::new(),
             store: store.clone(),
             limits: config.limits(),
             cfg: config.push.clone(),
@@ -301,6 +316,8 @@ impl Worker {
             _ => None,
         };
         let mut last_prune = 0u64;
+        // The receipts connection changed: the head is tried at once.
+        let mut force = false;
         loop {
             if shutdown.is_cancelled() {
                 break;
@@ -313,7 +330,22 @@ impl Worker {
                 last_prune = now;
                 self.prune(now).await;
             }
-            let due = match self.due(now).await {
+            // No connection takes the platform's receipts: nothing is
+            // tried (an outage is not the entries' failure); wait for one.
+            let connected = match &self.sink {
+                Sink::Tcp { platform, hub, .. } => hub.has_taker(*platform),
+                _ => true,
+            };
+            let due = if !connected {
+                Ok(Due {
+                    now: Vec::new(),
+                    parked: Vec::new(),
+                    next_ms: Some(now.saturating_add(5_000)),
+                })
+            } else {
+                self.due(now, std::mem::take(&mut force)).await
+            };
+            let due = match due {
                 Ok(d) => d,
                 Err(error) => {
                     warn!(message = "Cannot read a client's outbox.", client = %self.id, %error);
@@ -340,7 +372,7 @@ impl Worker {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
                     _ = wake.notified() => {}
-                    _ = taken => {}
+                    _ = taken => force = true,
                     c = commands.recv() => match c {
                         Some(c) => self.command(c).await,
                         None => break,
@@ -363,7 +395,8 @@ impl Worker {
 
     /// The entries due now, in order: up to the first one not yet due (or
     /// not yet flushed). Entries past `max_age_hours` are parked here.
-    async fn due(&self, now: u64) -> Result<Due, String> {
+    async fn due(&self, now: u64, force: bool) -> Result<Due, String> {
+        let enterprise = self.enterprise.clone();
         let store = self.store.clone();
         let prefix = key::outbox_prefix(&self.id);
         let flushed = self.flushed.load(Ordering::Acquire);
@@ -382,7 +415,18 @@ impl Worker {
                 if e.seq >= flushed && !own.contains(&e.seq) {
                     break;
                 }
-                if now.saturating_sub(e.queued_ms) >= max_age {
+                if !e.owner.is_empty() && e.owner != enterprise {
+                    e.parked = true;
+                    e.error = format!(
+                        "queued for enterprise {}, but the client now belongs to {enterprise}: not delivered",
+                        e.owner
+                    );
+                    due.parked.push(e);
+                    continue;
+                }
+                // Age counts once an entry has been tried (an outage of the
+                // gateway itself is not the entry's failure).
+                if e.attempts > 0 && now.saturating_sub(e.queued_ms) >= max_age {
                     e.parked = true;
                     e.error = format!(
                         "undelivered after {} h (push.max_age_hours); last error: {}",
@@ -392,7 +436,8 @@ impl Worker {
                     due.parked.push(e);
                     continue;
                 }
-                if e.next_ms > now {
+                // After a reconnect every unconfirmed entry goes again at once.
+                if e.next_ms > now && !force {
                     due.next_ms = Some(e.next_ms);
                     break;
                 }
@@ -409,7 +454,12 @@ impl Worker {
 
     /// Delivers entries in order; per entry, Ok or why not. After the first
     /// failure the rest are not tried (they keep their place).
-    async fn deliver(&self, entries: &[OutboxEntry]) -> Vec<Result<(), String>> {
+    async fn deliver(&mut self, entries: &[OutboxEntry]) -> Vec<Result<(), String>> {
+        self.lost.clear();
+        if let Some(job) = self.folder_job.take() {
+            // The previous write outlived its timeout: it finishes first.
+            let _ = job.await;
+        }
         let timeout = Duration::from_secs(self.cfg.timeout_secs);
         let store = self.store.clone();
         let limits = self.limits;
@@ -448,7 +498,7 @@ impl Worker {
                 let staging = staging.clone();
                 let shown = dir.display().to_string();
                 let n = files.len();
-                let job = tokio::task::spawn_blocking(move || {
+                let mut job = tokio::task::spawn_blocking(move || {
                     if let Err(e) = std::fs::create_dir_all(&staging) {
                         return (0..n)
                             .map(|_| {
@@ -464,17 +514,20 @@ impl Worker {
                         .map(|r| r.map_err(|e| format!("{shown}: {e}")))
                         .collect::<Vec<_>>()
                 });
-                match tokio::time::timeout(timeout, job).await {
+                match tokio::time::timeout(timeout, &mut job).await {
                     Ok(Ok(r)) => r,
                     Ok(Err(e)) => (0..n).map(|_| Err(e.to_string())).collect(),
-                    Err(_) => (0..n)
-                        .map(|_| {
-                            Err(format!(
-                                "the folder write did not finish in {}s",
-                                timeout.as_secs()
-                            ))
-                        })
-                        .collect(),
+                    Err(_) => {
+                        self.folder_job = Some(job);
+                        (0..n)
+                            .map(|_| {
+                                Err(format!(
+                                    "the folder write did not finish in {}s",
+                                    timeout.as_secs()
+                                ))
+                            })
+                            .collect()
+                    }
                 }
             }
             Sink::Tcp {
@@ -497,21 +550,32 @@ impl Worker {
                     })
                     .collect();
                 let n = list.len();
+                let seqs: Vec<u64> = ready.iter().map(|(e, _)| e.seq).collect();
                 match hub.push(*platform, list) {
-                    None => (0..n)
-                        .map(|_| {
-                            Err(format!(
-                                "platform `{name}` has no connection taking receipts"
-                            ))
-                        })
-                        .collect(),
+                    None => {
+                        self.lost.extend(seqs);
+                        (0..n)
+                            .map(|_| {
+                                Err(format!(
+                                    "platform `{name}` has no connection taking receipts"
+                                ))
+                            })
+                            .collect()
+                    }
                     Some(waiters) => {
                         let mut r = Vec::with_capacity(n);
                         let deadline = tokio::time::Instant::now() + timeout;
-                        for w in waiters {
+                        for (w, seq) in waiters.into_iter().zip(seqs) {
                             match tokio::time::timeout_at(deadline, w).await {
                                 Ok(Ok(())) => r.push(Ok(())),
-                                _ => r.push(Err(format!(
+                                Ok(Err(_)) => {
+                                    // Its connection closed before it confirmed.
+                                    self.lost.insert(seq);
+                                    r.push(Err(format!(
+                                        "platform `{name}`'s connection closed before it confirmed"
+                                    )));
+                                }
+                                Err(_) => r.push(Err(format!(
                                     "platform `{name}` did not confirm (RECEIVED) within {}s",
                                     timeout.as_secs()
                                 ))),
@@ -534,12 +598,15 @@ impl Worker {
                 r
             }
         };
+        // Over TCP each entry stands alone (order was kept on the wire, and
+        // the platform confirms each); elsewhere a failure stops the round.
+        let each = matches!(self.sink, Sink::Tcp { .. });
         let mut failed = false;
         for r in results {
-            if failed {
+            if failed && !each {
                 break;
             }
-            failed = r.is_err();
+            failed |= r.is_err();
             out.push(r);
         }
         if !failed && let Some(why) = stop {
@@ -552,13 +619,22 @@ impl Worker {
     /// next attempt), parked. Entries after the first failure are left
     /// untouched (they keep their place and are tried next round).
     fn settle(
-        &self,
+        &mut self,
         entries: Vec<OutboxEntry>,
         outcome: Vec<Result<(), String>>,
         now: u64,
     ) -> (Vec<OutboxEntry>, Vec<OutboxEntry>, Vec<OutboxEntry>) {
         let (mut done, mut failed, mut parked) = (Vec::new(), Vec::new(), Vec::new());
         for (mut e, r) in entries.into_iter().zip(outcome) {
+            if r.is_err() && self.lost.remove(&e.seq) {
+                // Not tried for real: no attempt counted, no backoff.
+                if let Err(why) = r {
+                    e.error = why;
+                }
+                e.next_ms = now;
+                failed.push(e);
+                continue;
+            }
             e.attempts = e.attempts.saturating_add(1);
             match r {
                 Ok(()) => {

@@ -187,7 +187,10 @@ impl Subscriptions {
         origin: &str,
         now_ms: u64,
     ) -> Result<SubscriptionRecord, SubsError> {
-        let _one = self.change.lock().map_err(|_| refused("busy"))?;
+        let _one = self
+            .change
+            .lock()
+            .map_err(|_| refused("the subscriptions' lock is poisoned"))?;
         let rec = new_record(clients, req, id, origin, now_ms, |id| {
             self.get(id).is_some()
         })?;
@@ -204,7 +207,10 @@ impl Subscriptions {
         by: &str,
         now_ms: u64,
     ) -> Result<SubscriptionRecord, SubsError> {
-        let _one = self.change.lock().map_err(|_| refused("busy"))?;
+        let _one = self
+            .change
+            .lock()
+            .map_err(|_| refused("the subscriptions' lock is poisoned"))?;
         let mut rec = self
             .get(id)
             .ok_or_else(|| SubsError::NotFound(id.to_owned()))?;
@@ -223,7 +229,10 @@ impl Subscriptions {
         by: &str,
         now_ms: u64,
     ) -> Result<SubscriptionRecord, SubsError> {
-        let _one = self.change.lock().map_err(|_| refused("busy"))?;
+        let _one = self
+            .change
+            .lock()
+            .map_err(|_| refused("the subscriptions' lock is poisoned"))?;
         let mut rec = self
             .get(id)
             .ok_or_else(|| SubsError::NotFound(id.to_owned()))?;
@@ -234,9 +243,11 @@ impl Subscriptions {
     }
 
     /// Brings the store in line with the configuration's subscriptions: a
-    /// new one is made, a changed `valid_until` is an extension, `cancelled
-    /// = true` a cancellation, a removed one is cancelled when still
-    /// valid; each under the same rules as the API. Err names the entry.
+    /// new one is made; when the configuration's own `valid_until` or
+    /// `cancelled` changed since it was last applied, that is an extension
+    /// or a cancellation, under the same rules as the API (a change made
+    /// through the API stands until the configuration itself changes); a
+    /// removed one is cancelled when still valid. Err names the entry.
     pub fn sync_config(
         &self,
         store: &Store,
@@ -250,9 +261,9 @@ impl Subscriptions {
             let id = s.id();
             let at = |e: SubsError| format!("subscription[{i}] (`{id}`): {e}");
             seen.push(id.clone());
-            match self.get(&id) {
-                None if s.cancelled => {}
-                None => {
+            let wanted = (s.valid_until.trim().to_owned(), s.cancelled);
+            let Some(rec) = self.get(&id) else {
+                if !s.cancelled {
                     self.add(
                         store,
                         &config.client,
@@ -262,39 +273,47 @@ impl Subscriptions {
                         now_ms,
                     )
                     .map_err(at)?;
+                    self.applied(store, &id, wanted).map_err(at)?;
                     changes.push(format!("made {id}"));
                 }
-                Some(rec) => {
-                    let client = match &s.client {
-                        OneOrMany::One(c) => c.clone(),
-                        OneOrMany::Many(_) => String::new(),
-                    };
-                    if rec.client != client {
-                        return Err(at(refused(format!(
-                            "it was made for client `{}`; a subscription cannot move to another client: give the new one its own `id`",
-                            rec.client
-                        ))));
-                    }
-                    if rec.cancelled && !s.cancelled {
-                        return Err(at(refused(
-                            "it was cancelled (已取消) and cannot be valid again: give a new subscription its own `id`"
-                                .to_owned(),
-                        )));
-                    }
-                    if s.cancelled && !rec.cancelled {
+                continue;
+            };
+            let client = match &s.client {
+                OneOrMany::One(c) => c.trim().to_owned(),
+                OneOrMany::Many(_) => String::new(),
+            };
+            if rec.client != client {
+                return Err(at(refused(format!(
+                    "it was made for client `{}`; a subscription cannot move to another client: give the new one its own `id`",
+                    rec.client
+                ))));
+            }
+            let before = rec
+                .config
+                .clone()
+                .unwrap_or_else(|| (rec.valid_until.clone(), rec.cancelled));
+            if before == wanted {
+                continue;
+            }
+            if s.cancelled && !before.1 {
+                match state_of(&rec, today) {
+                    // Already cancelled through the API: nothing to do.
+                    State::Cancelled => {}
+                    _ => {
                         self.cancel(store, &id, &s.by, now_ms).map_err(at)?;
                         changes.push(format!("cancelled {id}"));
-                    } else if !rec.cancelled
-                        && Date::parse(&rec.made)
-                            .and_then(|made| subscribe::resolve(&s.valid_until, made))
-                            .is_none_or(|d| d.to_string() != rec.valid_until)
-                    {
-                        self.extend(store, &id, &s.valid_until, &s.by, now_ms)
-                            .map_err(at)?;
-                        changes.push(format!("extended {id}"));
                     }
                 }
+            } else if !s.cancelled && before.1 {
+                return Err(at(refused(
+                    "it was cancelled (已取消) and cannot be valid again: give a new subscription its own `id`",
+                )));
+            } else if !s.cancelled && wanted.0 != before.0 {
+                self.extend(store, &id, &s.valid_until, &s.by, now_ms)
+                    .map_err(at)?;
+                changes.push(format!("extended {id}"));
             }
+            self.applied(store, &id, wanted).map_err(at)?;
         }
         for rec in self.list() {
             if rec.origin == "config"
@@ -310,6 +329,21 @@ impl Subscriptions {
             }
         }
         Ok(changes)
+    }
+
+    /// Records what the configuration said of a subscription.
+    fn applied(&self, store: &Store, id: &str, wanted: (String, bool)) -> Result<(), SubsError> {
+        let _one = self
+            .change
+            .lock()
+            .map_err(|_| refused("the subscriptions' lock is poisoned"))?;
+        let mut rec = self
+            .get(id)
+            .ok_or_else(|| SubsError::NotFound(id.to_owned()))?;
+        rec.config = Some(wanted);
+        write(store, &rec)?;
+        self.publish(rec);
+        Ok(())
     }
 }
 
@@ -408,6 +442,7 @@ pub fn new_record(
         origin: origin.to_owned(),
         message: None,
         cancelled: false,
+        config: None,
         history: vec![SubscriptionEvent {
             at_ms: now_ms,
             action: "made".to_owned(),

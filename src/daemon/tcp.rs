@@ -842,6 +842,12 @@ async fn writer(
                     permits.extend(permit);
                 }
                 Outgoing::Receipts(list) => receipts_into(&mut buf, &mut sent, list),
+                Outgoing::Pushes(list) => {
+                    for (seq, r) in list {
+                        let h = Header::Receipt { seq, file: r.file };
+                        buf.extend_from_slice(&protocol::encode(&h, &r.bytes));
+                    }
+                }
                 Outgoing::TakeReceipts => {
                     let store = kept.store.clone();
                     let name = kept.name.clone();
@@ -931,6 +937,10 @@ async fn finish<W: AsyncWrite + Unpin>(wr: &mut W, last: Option<Header>, timeout
     let _ = tokio::time::timeout(timeout, wr.shutdown()).await;
 }
 
+/// A pushed entry waiting for RECEIVED: the connection it went out on, and
+/// the worker's waiter.
+type PushWaiter = (u64, tokio::sync::oneshot::Sender<()>);
+
 /// A connection that takes receipts: its number and its writer.
 type Taker = (u64, mpsc::UnboundedSender<Outgoing>);
 
@@ -949,7 +959,8 @@ pub struct Hub {
     /// sent again.
     confirmed: Mutex<HashMap<usize, BTreeSet<u64>>>,
     /// Pushes to clients waiting for their platform's RECEIVED.
-    pushes: Mutex<HashMap<(usize, u64), tokio::sync::oneshot::Sender<()>>>,
+    /// (platform, seq) → (the connection it went out on, the waiter).
+    pushes: Mutex<HashMap<(usize, u64), PushWaiter>>,
     /// By platform: woken when the connection taking its receipts changes.
     takers: Mutex<HashMap<usize, Arc<tokio::sync::Notify>>>,
 }
@@ -966,7 +977,7 @@ impl Hub {
             c.entry(platform).or_default().insert(seq);
         }
         if let Ok(mut p) = self.pushes.lock()
-            && let Some(w) = p.remove(&(platform, seq))
+            && let Some((_, w)) = p.remove(&(platform, seq))
         {
             let _ = w.send(());
         }
@@ -980,18 +991,30 @@ impl Hub {
         platform: usize,
         list: Vec<(u64, InboxRecord)>,
     ) -> Option<Vec<tokio::sync::oneshot::Receiver<()>>> {
+        // The taker and the waiters under one lock order (conns, then
+        // pushes), as in `unregister`: a taker change cannot slip between.
         let map = self.conns.lock().ok()?;
-        let (_, out) = map.get(&platform).and_then(|l| l.first())?;
+        let (conn, out) = map.get(&platform).and_then(|l| l.first())?;
+        let conn = *conn;
+        let mut p = self.pushes.lock().ok()?;
         let mut waiters = Vec::with_capacity(list.len());
-        if let Ok(mut p) = self.pushes.lock() {
-            for (seq, _) in &list {
-                let (tx, rx) = tokio::sync::oneshot::channel();
-                p.insert((platform, *seq), tx);
-                waiters.push(rx);
-            }
+        for (seq, _) in &list {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            p.insert((platform, *seq), (conn, tx));
+            waiters.push(rx);
         }
-        out.send(Outgoing::Receipts(list)).ok()?;
+        if out.send(Outgoing::Pushes(list)).is_err() {
+            p.retain(|(pl, _), (c, _)| *pl != platform || *c != conn);
+            return None;
+        }
         Some(waiters)
+    }
+
+    /// Whether a connection takes `platform`'s receipts now.
+    pub fn has_taker(&self, platform: usize) -> bool {
+        self.conns
+            .lock()
+            .is_ok_and(|m| m.get(&platform).is_some_and(|l| !l.is_empty()))
     }
 
     /// Woken when the connection taking `platform`'s receipts changes.
@@ -1062,13 +1085,15 @@ impl Hub {
         if was_first && let Some((_, next)) = list.first() {
             let _ = next.send(Outgoing::TakeReceipts);
         }
-        drop(map);
         if was_first {
             // Pushes sent over it will not be confirmed there: their
             // workers learn it now, and send them again on the next one.
             if let Ok(mut p) = self.pushes.lock() {
-                p.retain(|(pl, _), _| *pl != platform);
+                p.retain(|(pl, _), (c, _)| *pl != platform || *c != conn);
             }
+        }
+        drop(map);
+        if was_first {
             self.changed(platform);
         }
     }

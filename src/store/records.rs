@@ -261,6 +261,12 @@ pub struct SubscriptionRecord {
     pub cancelled: bool,
     /// Every change, oldest first.
     pub history: Vec<SubscriptionEvent>,
+    /// For one from the configuration: what the configuration said when it
+    /// was last applied (`valid_until` as written, `cancelled`). A restart
+    /// acts only when the configuration changed, so changes made through
+    /// the API stand.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<(String, bool)>,
 }
 
 /// One change of a subscription.
@@ -295,6 +301,9 @@ pub struct OutboxEntry {
     pub ty: String,
     /// Its business key.
     pub key: String,
+    /// The enterprise it belongs to (the client's when it was queued).
+    #[serde(default)]
+    pub owner: String,
     /// The subscribed status (入库 …), empty for data.
     pub status: String,
     /// The customs code (returnStatus or CHANNEL), empty for data.

@@ -789,3 +789,53 @@ fn data_subscriptions_get_the_declarations_and_base_subscribe_one_messages_recei
     assert_eq!(msg_sub["by"], ECOM);
     assert_eq!(gw.stop().0, Some(0));
 }
+
+#[test]
+fn changes_made_through_the_api_stand_across_restarts() {
+    let extra = format!(
+        "{}{}{}",
+        folder_client("R1", "3301960B02"),
+        subscription("R1", &["放行"], "+1y")
+            .replace("[[subscription]]\n", "[[subscription]]\nid = \"cfg-r1\"\n"),
+        subscription("R1", &["入库"], "+30d")
+            .replace("[[subscription]]\n", "[[subscription]]\nid = \"cfg-r1b\"\n"),
+    );
+    let mut gw = Gateway::with_config(100, &extra);
+    gw.start();
+    let (code, out) = cli(
+        &gw,
+        &["subscriptions", "cancel", "cfg-r1", "--by", "QH0030"],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = cli(
+        &gw,
+        &[
+            "subscriptions",
+            "extend",
+            "cfg-r1b",
+            "--valid-until",
+            &cst_date(60),
+            "--by",
+            "q",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // Restarted (the configuration unchanged): both changes stand, and
+    // nothing is renewed or refused.
+    assert_eq!(gw.stop().0, Some(0));
+    gw.start();
+    let list = get(&gw, "/subscriptions");
+    let by_id = |id: &str| {
+        list["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(by_id("cfg-r1")["state"], "cancelled");
+    assert_eq!(by_id("cfg-r1b")["valid_until"], cst_date(60));
+    assert_eq!(by_id("cfg-r1b")["history"].as_array().unwrap().len(), 2);
+    assert_eq!(gw.stop().0, Some(0));
+}
