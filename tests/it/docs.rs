@@ -68,3 +68,49 @@ fn readme_lists_every_tcp_and_platform_key() {
         assert!(readme.contains(key), "README does not document {key}");
     }
 }
+
+#[test]
+fn readme_lists_every_push_key_the_configuration_takes() {
+    let readme = std::fs::read_to_string(util::root().join("README.md")).unwrap();
+    // The keys each section takes, as the configuration's own refusal of an
+    // unknown key lists them.
+    let dir = tempfile::tempdir().unwrap();
+    for (section, table, shown) in [
+        ("push", "[push]", "push.{}"),
+        ("smtp", "[smtp]\nhost = \"h\"\nfrom = \"a@b.c\"", "smtp.{}"),
+        (
+            "client",
+            "[[client]]\nid = \"c\"\nenterprise = \"e\"",
+            "`{}`",
+        ),
+        (
+            "subscription",
+            "[[subscription]]\nclient = \"c\"\ncontent = []\nvalid_until = \"\"\nby = \"\"",
+            "`{}`",
+        ),
+    ] {
+        let path = dir.path().join("g.toml");
+        std::fs::write(&path, format!("{table}\nzz_unknown = 1\n")).unwrap();
+        let err = customs_gateway::config::Config::load(&path)
+            .unwrap_err()
+            .to_string();
+        let expected = err
+            .split("expected ")
+            .nth(1)
+            .unwrap_or_else(|| panic!("{section}: {err}"));
+        let keys: Vec<&str> = expected
+            .split('`')
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .map(|(_, k)| k)
+            .collect();
+        assert!(keys.len() >= 3, "{section}: {err}");
+        for k in keys {
+            let want = shown.replace("{}", k);
+            assert!(
+                readme.contains(&want),
+                "README does not document {section} key {k} (as {want})"
+            );
+        }
+    }
+}
