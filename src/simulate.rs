@@ -38,15 +38,9 @@ use tracing::{debug, info, warn};
 use crate::codec::{self, Content, Limits};
 use crate::config::Config;
 use crate::engine::{DocKind, time17};
-use crate::model::{Document, Message, Record};
-use crate::schema::fields::{
-    inventory_head as ih, inventory_return as ir, logistics_head as lh, logistics_return as lr,
-    order_head as oh, order_return as or, payment_head as ph, payment_return as pr,
-};
-use crate::schema::{
-    Field, MSG_CEB312, MSG_CEB412, MSG_CEB512, MSG_CEB622, REC_INVENTORY_RETURN,
-    REC_LOGISTICS_RETURN, REC_ORDER_RETURN, REC_PAYMENT_RETURN, Text,
-};
+use crate::model::{Document, Message};
+use crate::schema::fields::{inventory_head as ih, inventory_return as ir};
+use crate::schema::{Field, Text};
 
 /// The simulator's configuration (`[simulator]`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -630,61 +624,13 @@ fn receipt(
     time: &str,
     info: &str,
 ) -> Message {
-    let h = &doc.head;
-    let (spec, head) = match kind {
-        DocKind::Order => {
-            let mut r = Record::new(&REC_ORDER_RETURN);
-            copy(&mut r, or::GUID, h.str(oh::GUID));
-            copy(&mut r, or::EBP_CODE, h.str(oh::EBP_CODE));
-            copy(&mut r, or::EBC_CODE, h.str(oh::EBC_CODE));
-            copy(&mut r, or::ORDER_NO, h.str(oh::ORDER_NO));
-            r.set(or::RETURN_STATUS, status);
-            r.set(or::RETURN_TIME, time);
-            r.set(or::RETURN_INFO, info);
-            (&MSG_CEB312, r)
-        }
-        DocKind::Payment => {
-            let mut r = Record::new(&REC_PAYMENT_RETURN);
-            copy(&mut r, pr::GUID, h.str(ph::GUID));
-            copy(&mut r, pr::PAY_CODE, h.str(ph::PAY_CODE));
-            copy(
-                &mut r,
-                pr::PAY_TRANSACTION_ID,
-                h.str(ph::PAY_TRANSACTION_ID),
-            );
-            r.set(pr::RETURN_STATUS, status);
-            r.set(pr::RETURN_TIME, time);
-            r.set(pr::RETURN_INFO, info);
-            (&MSG_CEB412, r)
-        }
-        DocKind::Waybill => {
-            let mut r = Record::new(&REC_LOGISTICS_RETURN);
-            copy(&mut r, lr::GUID, h.str(lh::GUID));
-            copy(&mut r, lr::LOGISTICS_CODE, h.str(lh::LOGISTICS_CODE));
-            copy(&mut r, lr::LOGISTICS_NO, h.str(lh::LOGISTICS_NO));
-            r.set(lr::RETURN_STATUS, status);
-            r.set(lr::RETURN_TIME, time);
-            r.set(lr::RETURN_INFO, info);
-            (&MSG_CEB512, r)
-        }
-        DocKind::Inventory => {
-            let mut r = Record::new(&REC_INVENTORY_RETURN);
-            copy(&mut r, ir::GUID, h.str(ih::GUID));
-            copy(&mut r, ir::CUSTOMS_CODE, h.str(ih::CUSTOMS_CODE));
-            copy(&mut r, ir::EBP_CODE, h.str(ih::EBP_CODE));
-            copy(&mut r, ir::EBC_CODE, h.str(ih::EBC_CODE));
-            copy(&mut r, ir::AGENT_CODE, h.str(ih::AGENT_CODE));
-            copy(&mut r, ir::COP_NO, h.str(ih::COP_NO));
-            if let Some((pre_no, invt_no)) = numbers {
-                r.set(ir::PRE_NO, pre_no.as_str());
-                r.set(ir::INVT_NO, invt_no.as_str());
-            }
-            r.set(ir::RETURN_STATUS, status);
-            r.set(ir::RETURN_TIME, time);
-            r.set(ir::RETURN_INFO, info);
-            (&MSG_CEB622, r)
-        }
-    };
+    let (spec, mut head) = crate::engine::return_head(kind, doc, status, time, info);
+    if kind == DocKind::Inventory
+        && let Some((pre_no, invt_no)) = numbers
+    {
+        head.set(ir::PRE_NO, pre_no.as_str());
+        head.set(ir::INVT_NO, invt_no.as_str());
+    }
     let mut msg = Message::new(spec);
     msg.guid = Some(guid.to_owned());
     msg.version = Some("1.0".to_owned());
@@ -693,10 +639,6 @@ fn receipt(
         lines: Vec::new(),
     });
     msg
-}
-
-fn copy(r: &mut Record, field: Field<Text>, value: &str) {
-    r.set(field, value.trim());
 }
 
 /// Runs the simulator on `config` until `shutdown` is cancelled: one step

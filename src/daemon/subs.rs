@@ -207,17 +207,7 @@ impl Subscriptions {
         by: &str,
         now_ms: u64,
     ) -> Result<SubscriptionRecord, SubsError> {
-        let _one = self
-            .change
-            .lock()
-            .map_err(|_| refused("the subscriptions' lock is poisoned"))?;
-        let mut rec = self
-            .get(id)
-            .ok_or_else(|| SubsError::NotFound(id.to_owned()))?;
-        cancel_record(&mut rec, by, now_ms)?;
-        write(store, &rec)?;
-        self.publish(rec.clone());
-        Ok(rec)
+        self.change(store, id, |rec| cancel_record(rec, by, now_ms))
     }
 
     /// Extends a valid subscription to `valid_until` (at most a year from today).
@@ -229,6 +219,17 @@ impl Subscriptions {
         by: &str,
         now_ms: u64,
     ) -> Result<SubscriptionRecord, SubsError> {
+        self.change(store, id, |rec| extend_record(rec, valid_until, by, now_ms))
+    }
+
+    /// One change of a stored subscription: read, change (the change checks
+    /// its rule), write and flush, then publish; one change at a time.
+    fn change(
+        &self,
+        store: &Store,
+        id: &str,
+        f: impl FnOnce(&mut SubscriptionRecord) -> Result<(), SubsError>,
+    ) -> Result<SubscriptionRecord, SubsError> {
         let _one = self
             .change
             .lock()
@@ -236,7 +237,7 @@ impl Subscriptions {
         let mut rec = self
             .get(id)
             .ok_or_else(|| SubsError::NotFound(id.to_owned()))?;
-        extend_record(&mut rec, valid_until, by, now_ms)?;
+        f(&mut rec)?;
         write(store, &rec)?;
         self.publish(rec.clone());
         Ok(rec)
@@ -333,17 +334,11 @@ impl Subscriptions {
 
     /// Records what the configuration said of a subscription.
     fn applied(&self, store: &Store, id: &str, wanted: (String, bool)) -> Result<(), SubsError> {
-        let _one = self
-            .change
-            .lock()
-            .map_err(|_| refused("the subscriptions' lock is poisoned"))?;
-        let mut rec = self
-            .get(id)
-            .ok_or_else(|| SubsError::NotFound(id.to_owned()))?;
-        rec.config = Some(wanted);
-        write(store, &rec)?;
-        self.publish(rec);
-        Ok(())
+        self.change(store, id, |rec| {
+            rec.config = Some(wanted);
+            Ok(())
+        })
+        .map(|_| ())
     }
 }
 

@@ -90,7 +90,7 @@ pub use error::EngineError;
 pub use kinds::{AppType, DocKind, HeadFields, InboundId, SetKey, WaybillLink};
 pub use ledger::{LedgerError, MemoryLedger, QuotaEntry, QuotaLedger};
 pub use receipt::{
-    RETURN_STATUS_REJECTED, Receipt, ReceiptError, receipt_for, return_info, time17,
+    RETURN_STATUS_REJECTED, Receipt, ReceiptError, receipt_for, return_head, return_info, time17,
 };
 pub use report::{MemberInfo, Overdue, SetReport, Status, describe};
 pub use verdict::{Outcome, Skipped, Violation};

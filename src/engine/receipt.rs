@@ -24,7 +24,7 @@ use crate::schema::fields::{
     order_head as oh, order_return as or, payment_head as ph, payment_return as pr,
 };
 use crate::schema::{
-    Field, MSG_CEB312, MSG_CEB412, MSG_CEB512, MSG_CEB622, REC_INVENTORY_RETURN,
+    Field, MSG_CEB312, MSG_CEB412, MSG_CEB512, MSG_CEB622, MessageSpec, REC_INVENTORY_RETURN,
     REC_LOGISTICS_RETURN, REC_ORDER_RETURN, REC_PAYMENT_RETURN, Text,
 };
 use crate::validate::{Mode, validate};
@@ -94,83 +94,34 @@ pub fn receipt_for(
     let info = return_info(Some(kind), violations);
     let h = &doc.head;
     let doc_guid = h.str(kind.head().guid).trim();
-    let (spec, head) = match kind {
-        DocKind::Order => {
-            let mut r = Record::new(&REC_ORDER_RETURN);
-            copy(&mut r, or::GUID, h.str(oh::GUID));
-            copy(&mut r, or::EBP_CODE, h.str(oh::EBP_CODE));
-            copy(&mut r, or::EBC_CODE, h.str(oh::EBC_CODE));
-            copy(&mut r, or::ORDER_NO, h.str(oh::ORDER_NO));
-            r.set(or::RETURN_STATUS, RETURN_STATUS_REJECTED);
-            r.set(or::RETURN_TIME, time.as_str());
-            r.set(or::RETURN_INFO, info.as_str());
-            (&MSG_CEB312, r)
+    if kind == DocKind::Inventory {
+        let cop_no = h.str(ih::COP_NO).trim();
+        if cop_no.is_empty() {
+            return Err(ReceiptError::MissingField {
+                kind,
+                receipt: "CEB622",
+                path: "InventoryReturn/copNo",
+                reason: "and the inventory carries no copNo".to_owned(),
+            });
         }
-        DocKind::Payment => {
-            let mut r = Record::new(&REC_PAYMENT_RETURN);
-            copy(&mut r, pr::GUID, h.str(ph::GUID));
-            copy(&mut r, pr::PAY_CODE, h.str(ph::PAY_CODE));
-            copy(
-                &mut r,
-                pr::PAY_TRANSACTION_ID,
-                h.str(ph::PAY_TRANSACTION_ID),
-            );
-            r.set(pr::RETURN_STATUS, RETURN_STATUS_REJECTED);
-            r.set(pr::RETURN_TIME, time.as_str());
-            r.set(pr::RETURN_INFO, info.as_str());
-            (&MSG_CEB412, r)
+        let pre_no = h.str(ih::PRE_NO).trim();
+        if pre_no.chars().count() != 18 {
+            let has = if pre_no.is_empty() {
+                "the inventory carries none".to_owned()
+            } else {
+                format!("the inventory's preNo \"{pre_no}\" is not 18 characters")
+            };
+            return Err(ReceiptError::MissingField {
+                kind,
+                receipt: "CEB622",
+                path: "InventoryReturn/preNo",
+                reason: format!(
+                    "exactly 18 characters (XSD); it is the number the China E-port assigns, {has}, and the gateway does not invent one"
+                ),
+            });
         }
-        DocKind::Waybill => {
-            let mut r = Record::new(&REC_LOGISTICS_RETURN);
-            copy(&mut r, lr::GUID, h.str(lh::GUID));
-            copy(&mut r, lr::LOGISTICS_CODE, h.str(lh::LOGISTICS_CODE));
-            copy(&mut r, lr::LOGISTICS_NO, h.str(lh::LOGISTICS_NO));
-            r.set(lr::RETURN_STATUS, RETURN_STATUS_REJECTED);
-            r.set(lr::RETURN_TIME, time.as_str());
-            r.set(lr::RETURN_INFO, info.as_str());
-            (&MSG_CEB512, r)
-        }
-        DocKind::Inventory => {
-            let cop_no = h.str(ih::COP_NO).trim();
-            if cop_no.is_empty() {
-                return Err(ReceiptError::MissingField {
-                    kind,
-                    receipt: "CEB622",
-                    path: "InventoryReturn/copNo",
-                    reason: "and the inventory carries no copNo".to_owned(),
-                });
-            }
-            let pre_no = h.str(ih::PRE_NO).trim();
-            if pre_no.chars().count() != 18 {
-                let has = if pre_no.is_empty() {
-                    "the inventory carries none".to_owned()
-                } else {
-                    format!("the inventory's preNo \"{pre_no}\" is not 18 characters")
-                };
-                return Err(ReceiptError::MissingField {
-                    kind,
-                    receipt: "CEB622",
-                    path: "InventoryReturn/preNo",
-                    reason: format!(
-                        "exactly 18 characters (XSD); it is the number the China E-port assigns, {has}, and the gateway does not invent one"
-                    ),
-                });
-            }
-            let mut r = Record::new(&REC_INVENTORY_RETURN);
-            copy(&mut r, ir::GUID, h.str(ih::GUID));
-            copy_if_fits(&mut r, ir::CUSTOMS_CODE, h.str(ih::CUSTOMS_CODE));
-            copy_if_fits(&mut r, ir::EBP_CODE, h.str(ih::EBP_CODE));
-            copy_if_fits(&mut r, ir::EBC_CODE, h.str(ih::EBC_CODE));
-            copy_if_fits(&mut r, ir::AGENT_CODE, h.str(ih::AGENT_CODE));
-            copy(&mut r, ir::COP_NO, cop_no);
-            copy(&mut r, ir::PRE_NO, pre_no);
-            copy_if_fits(&mut r, ir::INVT_NO, h.str(ih::INVT_NO));
-            r.set(ir::RETURN_STATUS, RETURN_STATUS_REJECTED);
-            r.set(ir::RETURN_TIME, time.as_str());
-            r.set(ir::RETURN_INFO, info.as_str());
-            (&MSG_CEB622, r)
-        }
-    };
+    }
+    let (spec, head) = return_head(kind, doc, RETURN_STATUS_REJECTED, &time, &info);
     let mut msg = Message::new(spec);
     msg.guid = Some(derived_guid(&[spec.name, doc_guid, &time, &info]));
     msg.version = Some("1.0".to_owned());
@@ -183,6 +134,73 @@ pub fn receipt_for(
         return Err(ReceiptError::Invalid(diagnostics));
     }
     Ok(msg)
+}
+
+/// The head of the receipt customs writes for `doc` (of `kind`): the
+/// answering message type and its record, the document's keys copied
+/// (optional codes, preNo and invtNo only when they fit the receipt's
+/// rules), `returnStatus`, `returnTime` and `returnInfo` set. A caller that
+/// assigns an inventory's preNo and invtNo sets them afterwards.
+pub fn return_head(
+    kind: DocKind,
+    doc: &Document,
+    status: &str,
+    time: &str,
+    info: &str,
+) -> (&'static MessageSpec, Record) {
+    let h = &doc.head;
+    match kind {
+        DocKind::Order => {
+            let mut r = Record::new(&REC_ORDER_RETURN);
+            copy(&mut r, or::GUID, h.str(oh::GUID));
+            copy(&mut r, or::EBP_CODE, h.str(oh::EBP_CODE));
+            copy(&mut r, or::EBC_CODE, h.str(oh::EBC_CODE));
+            copy(&mut r, or::ORDER_NO, h.str(oh::ORDER_NO));
+            r.set(or::RETURN_STATUS, status);
+            r.set(or::RETURN_TIME, time);
+            r.set(or::RETURN_INFO, info);
+            (&MSG_CEB312, r)
+        }
+        DocKind::Payment => {
+            let mut r = Record::new(&REC_PAYMENT_RETURN);
+            copy(&mut r, pr::GUID, h.str(ph::GUID));
+            copy(&mut r, pr::PAY_CODE, h.str(ph::PAY_CODE));
+            copy(
+                &mut r,
+                pr::PAY_TRANSACTION_ID,
+                h.str(ph::PAY_TRANSACTION_ID),
+            );
+            r.set(pr::RETURN_STATUS, status);
+            r.set(pr::RETURN_TIME, time);
+            r.set(pr::RETURN_INFO, info);
+            (&MSG_CEB412, r)
+        }
+        DocKind::Waybill => {
+            let mut r = Record::new(&REC_LOGISTICS_RETURN);
+            copy(&mut r, lr::GUID, h.str(lh::GUID));
+            copy(&mut r, lr::LOGISTICS_CODE, h.str(lh::LOGISTICS_CODE));
+            copy(&mut r, lr::LOGISTICS_NO, h.str(lh::LOGISTICS_NO));
+            r.set(lr::RETURN_STATUS, status);
+            r.set(lr::RETURN_TIME, time);
+            r.set(lr::RETURN_INFO, info);
+            (&MSG_CEB512, r)
+        }
+        DocKind::Inventory => {
+            let mut r = Record::new(&REC_INVENTORY_RETURN);
+            copy(&mut r, ir::GUID, h.str(ih::GUID));
+            copy_if_fits(&mut r, ir::CUSTOMS_CODE, h.str(ih::CUSTOMS_CODE));
+            copy_if_fits(&mut r, ir::EBP_CODE, h.str(ih::EBP_CODE));
+            copy_if_fits(&mut r, ir::EBC_CODE, h.str(ih::EBC_CODE));
+            copy_if_fits(&mut r, ir::AGENT_CODE, h.str(ih::AGENT_CODE));
+            copy(&mut r, ir::COP_NO, h.str(ih::COP_NO));
+            copy_if_fits(&mut r, ir::PRE_NO, h.str(ih::PRE_NO));
+            copy_if_fits(&mut r, ir::INVT_NO, h.str(ih::INVT_NO));
+            r.set(ir::RETURN_STATUS, status);
+            r.set(ir::RETURN_TIME, time);
+            r.set(ir::RETURN_INFO, info);
+            (&MSG_CEB622, r)
+        }
+    }
 }
 
 fn copy(r: &mut Record, field: Field<Text>, value: &str) {

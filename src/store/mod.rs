@@ -209,44 +209,32 @@ pub mod key {
 
     /// A client's queue: `Q` client 0x00, then the sequence number.
     pub fn outbox_prefix(client: &str) -> Vec<u8> {
-        let mut k = tagged(b'Q', client.as_bytes());
-        k.push(0);
-        k
+        client_prefix(b'Q', client)
     }
 
     /// One entry of a client's queue.
     pub fn outbox(client: &str, seq: u64) -> Vec<u8> {
-        let mut k = outbox_prefix(client);
-        k.extend_from_slice(&seq.to_be_bytes());
-        k
+        client_seq(b'Q', client, seq)
     }
 
     /// A client's parked entries: `P` client 0x00, then the sequence number.
     pub fn parked_prefix(client: &str) -> Vec<u8> {
-        let mut k = tagged(b'P', client.as_bytes());
-        k.push(0);
-        k
+        client_prefix(b'P', client)
     }
 
     /// One parked entry of a client.
     pub fn parked(client: &str, seq: u64) -> Vec<u8> {
-        let mut k = parked_prefix(client);
-        k.extend_from_slice(&seq.to_be_bytes());
-        k
+        client_seq(b'P', client, seq)
     }
 
     /// A client's delivered log: `D` client 0x00, then the sequence number.
     pub fn delivered_prefix(client: &str) -> Vec<u8> {
-        let mut k = tagged(b'D', client.as_bytes());
-        k.push(0);
-        k
+        client_prefix(b'D', client)
     }
 
     /// One entry of a client's delivered log.
     pub fn delivered(client: &str, seq: u64) -> Vec<u8> {
-        let mut k = delivered_prefix(client);
-        k.extend_from_slice(&seq.to_be_bytes());
-        k
+        client_seq(b'D', client, seq)
     }
 
     /// A receipt routed to no one.
@@ -283,6 +271,20 @@ pub mod key {
         let order = std::str::from_utf8(body.get(..at)?).ok()?;
         let ebp = std::str::from_utf8(body.get(at.checked_add(1)?..)?).ok()?;
         Some(SetKey::new(order, ebp))
+    }
+
+    /// `tag` client 0x00: one client's list.
+    fn client_prefix(tag: u8, client: &str) -> Vec<u8> {
+        let mut k = tagged(tag, client.as_bytes());
+        k.push(0);
+        k
+    }
+
+    /// `tag` client 0x00 seq: one entry of a client's list.
+    fn client_seq(tag: u8, client: &str, seq: u64) -> Vec<u8> {
+        let mut k = client_prefix(tag, client);
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
     }
 
     fn tagged(tag: u8, body: &[u8]) -> Vec<u8> {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::gateway::{ECOM, Gateway, PARTNERS, free_port, names, set_files, wait_for};
+use crate::util::Rng;
 
 const SAMPLE: &str = include_str!("../../samples/receipts/CEB622-inventory-released.xml");
 
@@ -178,18 +179,6 @@ fn the_shipped_defaults_run_the_whole_loop_to_the_demo_client() {
     // SAFETY: kill(2) on our own child.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     assert_eq!(child.wait().unwrap().code(), Some(0), "{}", log());
-}
-
-/// A tiny deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 #[test]

@@ -13,6 +13,7 @@ use customs_gateway::protocol::{self, Header, Outcome, Secret};
 use customs_gateway::store::{Store, SubmissionRecord, key};
 
 use crate::gateway::{Gateway, free_port, set_files};
+use crate::util::Rng;
 
 /// Every enterprise of the generated sets.
 const ALL: &str = r#"["3301960A01", "3301960B02", "3301960C03", "3301980D04", "3301980E05"]"#;
@@ -684,19 +685,6 @@ fn the_send_command_and_the_python_client_against_the_real_daemon() {
     let (code, stdout) = python(&files);
     assert_eq!(code, Some(1), "{stdout}");
     assert_eq!(t.gw.stop().0, Some(0));
-}
-
-/// A small deterministic generator (the crash schedule is reproducible
-/// from its seed).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 #[test]

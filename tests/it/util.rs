@@ -117,3 +117,17 @@ pub fn run_with_timeout(mut cmd: Command, secs: u64) -> Run {
         }
     }
 }
+
+/// A tiny deterministic generator (xorshift): a failing run repeats from
+/// its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// A number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
