@@ -23,6 +23,18 @@ pub struct NewFile {
 /// Writes every file durably through `staging` (on the same filesystem as
 /// the targets). Returns, per file, whether it was written.
 pub fn write_all(staging: &Path, files: &[NewFile]) -> Vec<std::io::Result<()>> {
+    write_files(staging, files, false)
+}
+
+/// Like [`write_all`], but the files appear in order or not at all: after
+/// the first file that cannot be written, none of the later ones is renamed
+/// into place (each is reported as not written). For a client that must see
+/// its deliveries in queue order.
+pub fn write_in_order(staging: &Path, files: &[NewFile]) -> Vec<std::io::Result<()>> {
+    write_files(staging, files, true)
+}
+
+fn write_files(staging: &Path, files: &[NewFile], in_order: bool) -> Vec<std::io::Result<()>> {
     let started = std::time::Instant::now();
     let mut results: Vec<std::io::Result<()>> = Vec::with_capacity(files.len());
     let mut staged: Vec<Option<PathBuf>> = Vec::with_capacity(files.len());
@@ -46,10 +58,23 @@ pub fn write_all(staging: &Path, files: &[NewFile]) -> Vec<std::io::Result<()>> 
     }
     let synced = std::time::Instant::now();
     let mut dirs: Vec<&Path> = Vec::new();
+    let mut stopped = false;
     for ((f, tmp), r) in files.iter().zip(staged).zip(results.iter_mut()) {
-        let Some(tmp) = tmp else { continue };
+        if stopped {
+            if r.is_ok() {
+                *r = Err(std::io::Error::other(
+                    "not renamed into place: an earlier file of the round failed",
+                ));
+            }
+            continue;
+        }
+        let Some(tmp) = tmp else {
+            stopped = in_order;
+            continue;
+        };
         if let Err(e) = std::fs::rename(&tmp, f.dir.join(&f.name)) {
             *r = Err(e);
+            stopped = in_order;
             continue;
         }
         if !dirs.contains(&f.dir.as_path()) {
@@ -150,4 +175,34 @@ pub fn move_into(from: &Path, dir: &Path, reason: Option<&str>) -> std::io::Resu
     }
     std::fs::rename(from, &target)?;
     Ok(target)
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn in_order_stops_at_the_first_failure_and_all_does_not() {
+        for in_order in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let (staging, good) = (dir.path().join("s"), dir.path().join("in"));
+            std::fs::create_dir_all(&staging).unwrap();
+            std::fs::create_dir_all(&good).unwrap();
+            let file = |d: &Path, n: &str| NewFile {
+                dir: d.to_owned(),
+                name: n.to_owned(),
+                bytes: n.as_bytes().to_vec(),
+            };
+            let files = [
+                file(&good, "1.xml"),
+                file(&dir.path().join("missing"), "2.xml"),
+                file(&good, "3.xml"),
+            ];
+            let r = write_files(&staging, &files, in_order);
+            assert!(r[0].is_ok() && r[1].is_err());
+            assert_eq!(r[2].is_ok(), !in_order);
+            assert_eq!(good.join("3.xml").exists(), !in_order);
+            assert!(good.join("1.xml").exists());
+        }
+    }
 }

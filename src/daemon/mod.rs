@@ -257,7 +257,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             })
         })?;
     for change in changes {
-        info!(message = "Subscription from the configuration.", change = %change);
+        let (action, id) = change.split_once(' ').unwrap_or((change.as_str(), ""));
+        info!(message = "Subscription from the configuration.", action = %action, subscription = %id);
     }
     let routing = pipeline::Routing {
         clients: config.client.clone(),

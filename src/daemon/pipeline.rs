@@ -1911,7 +1911,7 @@ impl Pipeline {
         now_ms: u64,
     ) -> Result<(), PipelineError> {
         let seq = self.store.next_id()?;
-        debug!(message = "A receipt goes to no client.", document = %doc, reason = %reason);
+        info!(message = "A receipt goes to no client; kept and listed (customs-gateway unrouted).", document = %doc, reason = %reason);
         let rec = UnroutedRecord {
             v: VERSION,
             doc,

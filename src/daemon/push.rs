@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
-use super::files::{NewFile, write_all};
+use super::files::{NewFile, write_in_order};
 use super::now_ms;
 use super::pipeline::forward_bytes;
 use super::tcp::Hub;
@@ -509,7 +509,7 @@ impl Worker {
                             })
                             .collect();
                     }
-                    write_all(&staging, &files)
+                    write_in_order(&staging, &files)
                         .into_iter()
                         .map(|r| r.map_err(|e| format!("{shown}: {e}")))
                         .collect::<Vec<_>>()
