@@ -238,13 +238,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         }
     };
     // Subscriptions: the store's, brought in line with the configuration's.
-    let subscriptions =
-        Arc::new(
-            subs::Subscriptions::load(&store).map_err(|source| DaemonError::Store {
-                path: store_path.clone(),
-                source,
-            })?,
-        );
+    let subscriptions = Arc::new(subs::Subscriptions::load(&store, now_ms()).map_err(
+        |source| DaemonError::Store {
+            path: store_path.clone(),
+            source,
+        },
+    )?);
     let changes = subscriptions
         .sync_config(&store, &config, now_ms())
         .map_err(|message| {
@@ -333,7 +332,13 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let scanner = Scanner::new(folders, Duration::from_millis(config.ingest.settle_ms));
     let reclaimed = scanner.recover();
 
-    let (stats_tx, stats_rx) = watch::channel(PipelineStats::default());
+    // What the admin API shows before the first batch: the restored sets.
+    let restored = pipeline.engine().stats();
+    let (stats_tx, stats_rx) = watch::channel(PipelineStats {
+        open_sets: restored.sets,
+        pending_waybills: restored.pending_waybills,
+        ..PipelineStats::default()
+    });
 
     // Few batches in flight: a stop stores what is claimed, not a backlog.
     let (ev_tx, ev_rx) = mpsc::channel::<Event>(4);

@@ -6,7 +6,7 @@
 //! at most a year from the day it is made (or extended), and can be
 //! cancelled or extended only while valid.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, RwLock};
 
 use crate::config::{ClientConfig, Config, OneOrMany, SubscriptionConfig};
@@ -65,9 +65,43 @@ impl From<&SubscriptionConfig> for NewSubscription {
 /// store (and flushed) before they show here.
 #[derive(Debug, Default)]
 pub struct Subscriptions {
-    by_id: RwLock<BTreeMap<String, SubscriptionRecord>>,
+    index: RwLock<Index>,
     /// One change at a time (read, check, write, publish).
     change: Mutex<()>,
+}
+
+/// The subscriptions by id, with what routing looks them up by.
+#[derive(Debug, Default)]
+struct Index {
+    records: BTreeMap<String, SubscriptionRecord>,
+    /// The ids of general subscriptions, by enterprise.
+    by_enterprise: HashMap<String, BTreeSet<String>>,
+    /// The ids of one-message subscriptions (BaseSubscribe), by message.
+    by_message: HashMap<u64, Vec<String>>,
+}
+
+impl Index {
+    fn insert(&mut self, rec: SubscriptionRecord) {
+        match rec.message {
+            Some(m) => {
+                let ids = self.by_message.entry(m).or_default();
+                if !ids.contains(&rec.id) {
+                    ids.push(rec.id.clone());
+                }
+            }
+            None => {
+                self.by_enterprise
+                    .entry(rec.enterprise.clone())
+                    .or_default()
+                    .insert(rec.id.clone());
+            }
+        }
+        self.records.insert(rec.id.clone(), rec);
+    }
+
+    fn get(&self, id: &str) -> Option<&SubscriptionRecord> {
+        self.records.get(id)
+    }
 }
 
 /// Today in China Standard Time.
@@ -85,36 +119,43 @@ pub fn state_of(rec: &SubscriptionRecord, today: Date) -> State {
 }
 
 impl Subscriptions {
-    /// The subscriptions the store keeps.
-    pub fn load(store: &Store) -> Result<Subscriptions, StoreError> {
-        let by_id = store
-            .scan::<SubscriptionRecord>(b"S")?
-            .into_iter()
-            .map(|(_, r)| (r.id.clone(), r))
-            .collect();
+    /// The subscriptions the store keeps. One-message subscriptions
+    /// (BaseSubscribe) no longer valid on the day of `now_ms` are left in
+    /// the store only: they can never deliver again (an expired or
+    /// cancelled subscription cannot be made valid), and there is one per
+    /// message that asked.
+    pub fn load(store: &Store, now_ms: u64) -> Result<Subscriptions, StoreError> {
+        let today = today(now_ms);
+        let mut index = Index::default();
+        for (_, r) in store.scan::<SubscriptionRecord>(b"S")? {
+            if r.message.is_some() && state_of(&r, today) != State::Active {
+                continue;
+            }
+            index.insert(r);
+        }
         Ok(Subscriptions {
-            by_id: RwLock::new(by_id),
+            index: RwLock::new(index),
             change: Mutex::new(()),
         })
     }
 
     /// All of them, by id.
     pub fn list(&self) -> Vec<SubscriptionRecord> {
-        self.by_id
+        self.index
             .read()
-            .map(|m| m.values().cloned().collect())
+            .map(|m| m.records.values().cloned().collect())
             .unwrap_or_default()
     }
 
     /// One of them.
     pub fn get(&self, id: &str) -> Option<SubscriptionRecord> {
-        self.by_id.read().ok().and_then(|m| m.get(id).cloned())
+        self.index.read().ok().and_then(|m| m.get(id).cloned())
     }
 
     /// Publishes a record the caller has written to the store.
     pub fn publish(&self, rec: SubscriptionRecord) {
-        if let Ok(mut m) = self.by_id.write() {
-            m.insert(rec.id.clone(), rec);
+        if let Ok(mut m) = self.index.write() {
+            m.insert(rec);
         }
     }
 
@@ -136,11 +177,17 @@ impl Subscriptions {
         messages: &[u64],
         today: Date,
     ) -> Vec<String> {
-        let Ok(map) = self.by_id.read() else {
+        let Ok(index) = self.index.read() else {
             return Vec::new();
         };
+        // The owner's general subscriptions and those of the messages named.
+        let general = index.by_enterprise.get(owner).into_iter().flatten();
+        let one_message = messages
+            .iter()
+            .filter_map(|m| index.by_message.get(m))
+            .flatten();
         let mut out: Vec<String> = Vec::new();
-        for s in map.values() {
+        for s in general.chain(one_message).filter_map(|id| index.get(id)) {
             if s.enterprise != owner || !s.content.iter().any(|c| c == content) {
                 continue;
             }
