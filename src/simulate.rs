@@ -478,19 +478,7 @@ impl Simulator {
 
     /// A fresh lower-case UUID (version 4 form).
     fn guid(&mut self) -> String {
-        let mut h = self.rng.u128(..);
-        h = (h & !(0xf << 76)) | (0x4 << 76);
-        h = (h & !(0x3 << 62)) | (0x2 << 62);
-        let hex = format!("{h:032x}");
-        let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default();
-        format!(
-            "{}-{}-{}-{}-{}",
-            part(0..8),
-            part(8..12),
-            part(12..16),
-            part(16..20),
-            part(20..32)
-        )
+        crate::engine::uuid_text(self.rng.u128(..), 4)
     }
 
     /// Writes every answer due at `now_ms` into the InBox, in due order;

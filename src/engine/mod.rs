@@ -91,6 +91,7 @@ pub use kinds::{AppType, DocKind, HeadFields, InboundId, SetKey, WaybillLink};
 pub use ledger::{LedgerError, MemoryLedger, QuotaEntry, QuotaLedger};
 pub use receipt::{
     RETURN_STATUS_REJECTED, Receipt, ReceiptError, receipt_for, return_head, return_info, time17,
+    uuid_text,
 };
 pub use report::{MemberInfo, Overdue, SetReport, Status, describe};
 pub use verdict::{Outcome, Skipped, Violation};

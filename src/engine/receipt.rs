@@ -323,9 +323,15 @@ fn derived_guid(parts: &[&str]) -> String {
         }
     }
     // Version 8 and the RFC 9562 variant.
-    h = (h & !(0xf << 76)) | (0x8 << 76);
-    h = (h & !(0x3 << 62)) | (0x2 << 62);
-    let hex = format!("{h:032X}");
+    uuid_text(h, 8).to_ascii_uppercase()
+}
+
+/// 128 bits as a UUID's text (lower-case `8-4-4-4-12` hex) with the given
+/// version and the RFC 9562 variant set.
+pub fn uuid_text(bits: u128, version: u8) -> String {
+    let h = (bits & !(0xf << 76)) | (u128::from(version & 0xf) << 76);
+    let h = (h & !(0x3 << 62)) | (0x2 << 62);
+    let hex = format!("{h:032x}");
     let part = |r: std::ops::Range<usize>| hex.get(r).unwrap_or_default();
     format!(
         "{}-{}-{}-{}-{}",
