@@ -44,14 +44,47 @@ pub struct AdminState {
     pub started_ms: u64,
     /// The pipeline's stats, as last published.
     pub stats: watch::Receiver<PipelineStats>,
-    /// The bearer token every request must carry; `None` takes none.
-    pub token: Option<String>,
+    /// What a reload changes: the token, the clients, the reload status.
+    pub live: watch::Receiver<Arc<AdminLive>>,
     /// The subscriptions (changed through the API under their rules).
     pub subs: Arc<crate::daemon::subs::Subscriptions>,
-    /// The registered clients.
-    pub clients: Vec<crate::config::ClientConfig>,
     /// The push workers (replays go to them).
     pub push: Arc<crate::daemon::push::Push>,
+}
+
+/// The part of the API's state a configuration reload replaces.
+#[derive(Debug, Clone, Default)]
+pub struct AdminLive {
+    /// The bearer token every request must carry; `None` takes none.
+    pub token: Option<String>,
+    /// The registered clients.
+    pub clients: Vec<crate::config::ClientConfig>,
+    /// The configuration's generation, reloads, last refusal and the keys
+    /// waiting for a restart.
+    pub reload: crate::daemon::reload::ReloadStatus,
+}
+
+impl AdminLive {
+    /// A fixed state (an API served without a daemon, tests).
+    pub fn fixed(
+        token: Option<String>,
+        clients: Vec<crate::config::ClientConfig>,
+    ) -> watch::Receiver<Arc<AdminLive>> {
+        let (tx, rx) = watch::channel(Arc::new(AdminLive {
+            token,
+            clients,
+            reload: Default::default(),
+        }));
+        // The sender may go: the receiver keeps the last value.
+        drop(tx);
+        rx
+    }
+}
+
+impl AdminState {
+    fn clients(&self) -> Vec<crate::config::ClientConfig> {
+        self.live.borrow().clients.clone()
+    }
 }
 
 impl std::fmt::Debug for AdminState {
@@ -59,7 +92,10 @@ impl std::fmt::Debug for AdminState {
         f.debug_struct("AdminState")
             .field("store", &self.store)
             .field("started_ms", &self.started_ms)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "token",
+                &self.live.borrow().token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -75,7 +111,7 @@ pub async fn serve(
     info!(
         message = "Admin API listening.",
         %addr,
-        token = state.token.is_some()
+        token = state.live.borrow().token.is_some()
     );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -86,7 +122,7 @@ pub async fn serve(
 
 /// The API's routes, behind the token check (see [`serve`]).
 pub fn router(state: AdminState) -> Router {
-    let token: Option<Arc<[u8]>> = state.token.as_deref().map(|t| Arc::from(t.as_bytes()));
+    let live = state.live.clone();
     Router::new()
         .route("/status", get(status))
         .route("/messages", get(messages))
@@ -102,7 +138,7 @@ pub fn router(state: AdminState) -> Router {
             ApiError::NotFound(format!("no route {} {}", req.method(), req.uri().path()))
         })
         .with_state(state)
-        .layer(middleware::from_fn_with_state(token, authorize))
+        .layer(middleware::from_fn_with_state(live, authorize))
 }
 
 /// Why a request was refused; answered as `{"error": "…"}`.
@@ -176,16 +212,22 @@ impl From<PathRejection> for ApiError {
 type ApiResult = Result<axum::Json<Value>, ApiError>;
 
 /// Refuses a request without the right bearer token; logs every request.
-async fn authorize(State(token): State<Option<Arc<[u8]>>>, req: Request, next: Next) -> Response {
+async fn authorize(
+    State(live): State<watch::Receiver<Arc<AdminLive>>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    // The token in force now (a reload may have changed it).
+    let token = live.borrow().token.clone();
     if let Some(token) = token {
         let given = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer);
-        if !given.is_some_and(|g| same(g.as_bytes(), &token)) {
+        if !given.is_some_and(|g| same(g.as_bytes(), token.as_bytes())) {
             warn!(
                 message = "Admin request refused: no valid bearer token.",
                 %method,
@@ -260,6 +302,7 @@ async fn status(State(s): State<AdminState>) -> ApiResult {
         "files": stats.files,
         "flushes": stats.flushes,
         "tcp": stats.tcp_connections.map(|c| json!({ "connections": c })),
+        "config": s.live.borrow().reload.clone(),
     })))
 }
 
@@ -654,7 +697,7 @@ async fn subscribe(
     let axum::Json(req) = body?;
     let now = crate::daemon::now_ms();
     let rec =
-        blocking(move || Ok(s.subs.add(&s.store, &s.clients, &req, None, "api", now)?)).await?;
+        blocking(move || Ok(s.subs.add(&s.store, &s.clients(), &req, None, "api", now)?)).await?;
     info!(message = "Subscription made.", id = %rec.id, client = %rec.client, by = %rec.by);
     let today = crate::daemon::subs::today(now);
     Ok(axum::Json(
@@ -754,14 +797,14 @@ async fn outbox(
     let Query(p) = query?;
     let limit = limit(p.limit)?;
     if let Some(c) = &p.client
-        && !s.clients.iter().any(|x| &x.id == c)
+        && !s.clients().iter().any(|x| &x.id == c)
     {
         return Err(ApiError::NotFound(format!(
             "`{c}` is not a registered client"
         )));
     }
     let store = s.store.clone();
-    let clients = s.clients.clone();
+    let clients = s.clients();
     let v = blocking(move || {
         let mut summary = Vec::new();
         let mut entries = Vec::new();
@@ -850,7 +893,7 @@ async fn replay(
             ));
         }
     };
-    if !s.clients.iter().any(|c| c.id == b.client) {
+    if !s.clients().iter().any(|c| c.id == b.client) {
         return Err(ApiError::NotFound(format!(
             "`{}` is not a registered client",
             b.client

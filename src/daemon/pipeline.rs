@@ -297,6 +297,30 @@ impl Pipeline {
         })
     }
 
+    /// Takes a reloaded configuration, between two batches: `senders` and
+    /// `platforms` are slot lists (an index once given keeps naming the same
+    /// sender or platform, so files and submissions in flight finish under
+    /// the one they came from, even one since removed).
+    #[allow(clippy::too_many_arguments)]
+    pub fn reconfigure(
+        &mut self,
+        engine_config: crate::engine::EngineConfig,
+        registry: Option<crate::engine::Registry>,
+        limits: Limits,
+        senders: Vec<SenderConfig>,
+        platforms: Vec<PlatformConfig>,
+        retries: u32,
+        routing: Routing,
+    ) -> Result<(), PipelineError> {
+        self.engine.reconfigure(engine_config, registry)?;
+        self.limits = limits;
+        self.senders = senders;
+        self.platforms = platforms;
+        self.retries = retries;
+        self.routing = routing;
+        Ok(())
+    }
+
     /// The engine (for statistics).
     pub fn engine(&self) -> &Engine<StoreLedger> {
         &self.engine

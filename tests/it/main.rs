@@ -18,6 +18,7 @@ mod props;
 mod push;
 mod push_email;
 mod receipts;
+mod reload;
 mod replay;
 mod roundtrip;
 mod simulate;
