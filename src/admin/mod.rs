@@ -154,6 +154,7 @@
 pub mod api;
 pub mod cli;
 pub mod client;
+pub mod health;
 mod time;
 
 use std::path::{Path, PathBuf};

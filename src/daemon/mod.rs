@@ -347,6 +347,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let interval = Duration::from_millis(config.ingest.scan_interval_ms);
 
     // The admin API.
+    let ready = Arc::new(crate::admin::health::Readiness::new(config.tcp.is_some()));
+    ready.mark(crate::admin::health::Part::Store);
+    ready.mark(crate::admin::health::Part::Push);
     let admin_state = crate::admin::api::AdminState {
         store: store.clone(),
         started,
@@ -356,6 +359,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         subs: subscriptions,
         clients: config.client.clone(),
         push: pusher,
+        ready: ready.clone(),
     };
     {
         let shutdown = shutdown.clone();
@@ -394,6 +398,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         tracker.spawn(scan_task(
             scanner, ev_tx, wake, g, interval, batch, shutdown,
         ));
+        ready.mark(crate::admin::health::Part::Scanner);
     }
     // The TCP source.
     if let Some(source) = tcp_source {
@@ -401,6 +406,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         let ev_tx = ev_tx.clone();
         let t = tracker.clone();
         tracker.spawn(source.run(ev_tx, t, gauges.clone(), shutdown));
+        ready.mark(crate::admin::health::Part::Tcp);
     }
     drop(ev_tx);
 
@@ -838,6 +844,7 @@ fn run_batch(
         dirs.push.flushed_below(below);
         let flushed = Instant::now();
         carry_out(pipeline, effects, dirs, fw_tx)?;
+        crate::metrics::ingested(n_files, started.elapsed());
         flushed
     } else {
         Instant::now()

@@ -320,6 +320,7 @@ impl Server {
             subs: Default::default(),
             clients: Vec::new(),
             push: customs_gateway::daemon::push::Push::idle(),
+            ready: Default::default(),
         };
         let shutdown = CancellationToken::new();
         let task = rt.spawn(api::serve(listener, state, shutdown.clone()));
