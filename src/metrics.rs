@@ -280,6 +280,9 @@ fn initialise(config: &Config) {
     for state in ["queued", "written", "parked"] {
         gauge!(FORWARDS, "state" => state).set(0.0);
     }
+    if config.tcp.is_some() {
+        gauge!(TCP_CONNECTIONS).set(0.0);
+    }
     for c in &config.client {
         for outcome in ["delivered", "failed", "parked"] {
             counter!(PUSHES, "client" => c.id.clone(), "outcome" => outcome).absolute(0);
