@@ -177,13 +177,13 @@ fn readme_table() -> BTreeMap<String, String> {
         .collect()
 }
 
-/// A gateway with a token, a TCP source, and a folder client subscribed
-/// to every receipt status of its enterprise.
-fn gateway() -> Gateway {
+/// A gateway with a token, a TCP source (its address), and a folder
+/// client subscribed to every receipt status of its enterprise.
+fn gateway() -> (Gateway, String) {
     let tcp = free_port();
     let extra = format!(
         "[tcp]\nlisten = \"127.0.0.1:{tcp}\"\n\
-         [[platform]]\nid = \"shop\"\ntoken_file = \"shop.token\"\ncodes = [\"3301960A01\"]\n\
+         [[platform]]\nid = \"shop\"\ntoken_file = \"shop.token\"\ncodes = [\"3301960A01\", \"3301960B02\", \"3301980E05\"]\n\
          [[client]]\nid = \"{CLIENT}\"\nenterprise = \"{CLIENT_ENTERPRISE}\"\nfolder = \"clients/{CLIENT}/InBox\"\n\
          [[subscription]]\nclient = \"{CLIENT}\"\ncontent = [\"receipts\"]\n\
          statuses = [\"入库\", \"退单\", \"审结\", \"删单\", \"放行\", \"结案\", \"查验通知\"]\n\
@@ -198,7 +198,7 @@ fn gateway() -> Gateway {
         1,
     );
     std::fs::write(&gw.config, text).unwrap();
-    gw
+    (gw, format!("127.0.0.1:{tcp}"))
 }
 
 /// Files refused at intake: (sender, name, bytes, the message type it is
@@ -248,7 +248,7 @@ fn refusals() -> Vec<(&'static str, String, Vec<u8>, &'static str, &'static str)
 
 #[test]
 fn metrics_parse_as_prometheus_text_and_move_as_files_flow() {
-    let mut gw = gateway();
+    let (mut gw, tcp) = gateway();
     gw.start();
 
     // Health and readiness need no token; the metrics do, like the API.
@@ -323,6 +323,16 @@ fn metrics_parse_as_prometheus_text_and_move_as_files_flow() {
         gw.drop_file(sender, &name, &bytes);
         dropped += 1;
     }
+    // A platform's message over TCP (acknowledged once stored).
+    let (_, _, order) = set_files(7, true).remove(0);
+    std::fs::write(gw.path("tcp-order.xml"), &order).unwrap();
+    let out = crate::util::gateway()
+        .args(["send", "--addr", &tcp, "--platform", "shop", "--token-file"])
+        .arg(gw.path("shop.token"))
+        .arg(gw.path("tcp-order.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     let done = || {
         [ECOM, PARTNERS]
             .iter()
@@ -348,6 +358,11 @@ fn metrics_parse_as_prometheus_text_and_move_as_files_flow() {
             "received from {sender}, {ty}"
         );
     }
+    let tcp_labels = [("source", "tcp"), ("sender", "shop"), ("type", "CEB311")];
+    assert_eq!(
+        m1.at("customs_gateway_messages_received_total", &tcp_labels),
+        1.0
+    );
     for (rule, n) in &refused {
         assert_eq!(
             m1.at("customs_gateway_refused_total", &[("rule", rule)]),
@@ -438,7 +453,11 @@ fn metrics_parse_as_prometheus_text_and_move_as_files_flow() {
     });
     assert_eq!(m4.get("customs_gateway_outbox_depth", &client), Some(0.0));
     assert_eq!(m4.get("customs_gateway_outbox_parked", &client), Some(0.0));
-    assert_eq!(m4.get("customs_gateway_open_sets", &[]), Some(0.0));
+    // Sets 1 and 2 are decided and closed; set 7 has only its order (TCP).
+    let status: serde_json::Value =
+        serde_json::from_str(&http(&gw.admin, "/status", Some(TOKEN)).1).unwrap();
+    assert_eq!(status["open_sets"], 1);
+    assert_eq!(m4.get("customs_gateway_open_sets", &[]), Some(1.0));
     assert_eq!(
         m4.get("customs_gateway_config_reloads_total", &[]),
         Some(0.0)
