@@ -394,6 +394,8 @@ fn serve(config_path: &std::path::Path, log_format: LogFormat) -> anyhow::Result
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     let config = Config::load(config_path)?;
+    // The process's one metrics recorder, rendered at the admin API's /metrics.
+    customs_gateway::metrics::install(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -50,6 +50,8 @@ pub struct AdminState {
     pub subs: Arc<crate::daemon::subs::Subscriptions>,
     /// The push workers (replays go to them).
     pub push: Arc<crate::daemon::push::Push>,
+    /// Which parts of the daemon run (`/ready`).
+    pub ready: Arc<super::health::Readiness>,
 }
 
 /// The part of the API's state a configuration reload replaces.
@@ -108,6 +110,14 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
+    {
+        // Not ready once stopping (for requests still answered meanwhile).
+        let (ready, shutdown) = (state.ready.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            ready.stopping();
+        });
+    }
     info!(
         message = "Admin API listening.",
         %addr,
@@ -120,10 +130,19 @@ pub async fn serve(
     Ok(())
 }
 
-/// The API's routes, behind the token check (see [`serve`]).
+/// The routes answered without the token: liveness and readiness, for
+/// load balancers, orchestrators and systemd (they tell nothing but
+/// whether the gateway runs).
+pub const OPEN_ROUTES: [&str; 2] = ["/health", "/ready"];
+
+/// The API's routes, behind the token check (see [`serve`]) except
+/// [`OPEN_ROUTES`].
 pub fn router(state: AdminState) -> Router {
     let live = state.live.clone();
     Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/messages", get(messages))
         .route("/documents/{id}", get(document))
@@ -153,6 +172,9 @@ enum ApiError {
     Refused(String),
     #[error("this API needs the bearer token of [admin] token_file")]
     Unauthorized,
+    /// Not served by this process (503).
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a store read did not finish: {0}")]
@@ -166,6 +188,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Task(_) => {
                 error!(message = "Admin request failed.", error = %self);
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -221,7 +244,9 @@ async fn authorize(
     let path = req.uri().path().to_owned();
     // The token in force now (a reload may have changed it).
     let token = live.borrow().token.clone();
-    if let Some(token) = token {
+    if let Some(token) = token
+        && !OPEN_ROUTES.contains(&path.as_str())
+    {
         let given = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -266,6 +291,60 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await?
+}
+
+/// Liveness: the process serves.
+async fn health() -> axum::Json<Value> {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: 200 once the store is open and the sources and push workers
+/// run; 503 with the reason before that and while stopping.
+async fn ready(State(s): State<AdminState>) -> Response {
+    match s.ready.check() {
+        Ok(()) => axum::Json(json!({ "ready": true })).into_response(),
+        Err((reason, waiting)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "ready": false, "reason": reason, "waiting": waiting })),
+        )
+            .into_response(),
+    }
+}
+
+/// The Prometheus metrics; the per-client queues and the pipeline's gauges
+/// are brought up to date first.
+async fn metrics(State(s): State<AdminState>) -> Result<Response, ApiError> {
+    if !crate::metrics::enabled() {
+        return Err(ApiError::Unavailable(
+            "no metrics are recorded in this process".to_owned(),
+        ));
+    }
+    crate::metrics::pipeline(&s.stats.borrow());
+    let store = s.store.clone();
+    let clients: Vec<String> = s.clients().iter().map(|c| c.id.clone()).collect();
+    let queues = blocking(move || {
+        Ok(clients
+            .into_iter()
+            .map(|c| {
+                let queued = store.count(&key::outbox_prefix(&c));
+                let parked = store.count(&key::parked_prefix(&c));
+                (c, queued, parked)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    for (client, queued, parked) in &queues {
+        crate::metrics::outbox(client, *queued, *parked);
+    }
+    let text = crate::metrics::render().unwrap_or_default();
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
 }
 
 async fn status(State(s): State<AdminState>) -> ApiResult {

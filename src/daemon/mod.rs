@@ -418,6 +418,9 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     }));
 
     // The admin API.
+    let ready = Arc::new(crate::admin::health::Readiness::new(config.tcp.is_some()));
+    ready.mark(crate::admin::health::Part::Store);
+    ready.mark(crate::admin::health::Part::Push);
     let admin_state = crate::admin::api::AdminState {
         store: store.clone(),
         started,
@@ -426,6 +429,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         live: live_rx,
         subs: subscriptions.clone(),
         push: pusher.clone(),
+        ready: ready.clone(),
     };
     {
         let shutdown = shutdown.clone();
@@ -464,6 +468,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         tracker.spawn(scan_task(
             scanner, folders_rx, ev_tx, g, interval, batch, shutdown,
         ));
+        ready.mark(crate::admin::health::Part::Scanner);
     }
     // The TCP source.
     if let Some(source) = tcp_source {
@@ -471,6 +476,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         let ev_tx = ev_tx.clone();
         let t = tracker.clone();
         tracker.spawn(source.run(ev_tx, t, gauges.clone(), shutdown));
+        ready.mark(crate::admin::health::Part::Tcp);
     }
     // Live reload.
     {
@@ -651,6 +657,7 @@ impl Reloader {
     /// Keeps the running configuration: logged, counted, shown by `status`.
     fn refused(&mut self, message: String) {
         error!(message = "Configuration not reloaded; the running one stays.", reason = %message);
+        crate::metrics::reload(false);
         self.status.failures = self.status.failures.saturating_add(1);
         self.status.error = Some(reload::ReloadError {
             at_ms: now_ms(),
@@ -746,6 +753,7 @@ impl Reloader {
         self.built = built;
         self.status.generation = self.status.generation.saturating_add(1);
         self.status.reloads = self.status.reloads.saturating_add(1);
+        crate::metrics::reload(true);
         self.status.applied_ms = now_ms();
         self.status.error = None;
         self.status.restart_needed = restart;
@@ -1293,6 +1301,7 @@ fn run_batch(
         dirs.push.flushed_below(below);
         let flushed = Instant::now();
         carry_out(pipeline, effects, dirs, fw_tx)?;
+        crate::metrics::ingested(n_files, started.elapsed());
         flushed
     } else {
         Instant::now()

@@ -514,6 +514,7 @@ impl Worker {
                 }
             };
             if !due.parked.is_empty() {
+                crate::metrics::pushed(&self.id, 0, 0, due.parked.len());
                 self.record(Vec::new(), Vec::new(), due.parked, now).await;
             }
             if due.now.is_empty() {
@@ -783,8 +784,10 @@ impl Worker {
         now: u64,
     ) -> (Vec<OutboxEntry>, Vec<OutboxEntry>, Vec<OutboxEntry>) {
         let (mut done, mut failed, mut parked) = (Vec::new(), Vec::new(), Vec::new());
+        let mut lost = 0usize;
         for (mut e, r) in entries.into_iter().zip(outcome) {
             if r.is_err() && self.lost.remove(&e.seq) {
+                lost = lost.saturating_add(1);
                 // Not tried for real: no attempt counted, no backoff.
                 if let Err(why) = r {
                     e.error = why;
@@ -814,6 +817,8 @@ impl Worker {
                 }
             }
         }
+        let tried = failed.len().saturating_sub(lost);
+        crate::metrics::pushed(&self.id, done.len(), tried, parked.len());
         (done, failed, parked)
     }
 

@@ -319,6 +319,7 @@ impl Server {
             live: api::AdminLive::fixed(token.map(str::to_owned), Vec::new()),
             subs: Default::default(),
             push: customs_gateway::daemon::push::Push::idle(),
+            ready: Default::default(),
         };
         let shutdown = CancellationToken::new();
         let task = rt.spawn(api::serve(listener, state, shutdown.clone()));

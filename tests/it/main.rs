@@ -13,6 +13,7 @@ mod gateway;
 mod generated;
 mod hostile;
 mod inputs;
+mod metrics;
 mod official;
 mod props;
 mod push;

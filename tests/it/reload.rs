@@ -214,6 +214,18 @@ fn a_broken_configuration_leaves_the_running_one_and_says_why() {
         gw.log()
             .contains("Configuration not reloaded; the running one stays.")
     );
+    // Counted in the metrics.
+    let metrics = ureq::get(format!("http://{}/metrics", gw.admin))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let failures = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("customs_gateway_config_reload_failures_total "))
+        .unwrap_or_else(|| panic!("no reload failures counter in\n{metrics}"));
+    assert_eq!(failures.trim(), cases.len().to_string());
     // Mended: applied, and the error is gone.
     write_config(&gw, &good.replace("retries = 2", "retries = 3"));
     wait_generation(&gw, 2);
