@@ -120,11 +120,13 @@ enum Event {
         /// The receipts' queue sequence numbers.
         seqs: Vec<u64>,
     },
-    /// A reloaded configuration, applied between two batches; the answer
-    /// is what the configuration's subscriptions changed, or why not.
+    /// A reloaded configuration, applied between two batches. The answer:
+    /// Err when the pipeline refused it (nothing changed); else what the
+    /// configuration's subscriptions changed, or why they could not be
+    /// brought in line (the rest of the configuration is in force).
     Reconfigure(
         Box<Reconfig>,
-        tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
+        tokio::sync::oneshot::Sender<Result<Result<Vec<String>, String>, String>>,
     ),
 }
 
@@ -713,7 +715,16 @@ impl Reloader {
         let subs_changes = reply_rx
             .await
             .map_err(|_| "the pipeline has stopped".to_owned())??;
-        // From here on the new configuration is in force.
+        // From here on the new configuration is in force. Its subscriptions
+        // were checked before; one changed through the API meanwhile may
+        // still refuse: said, and the rest goes on.
+        let subs_changes = match subs_changes {
+            Ok(c) => c,
+            Err(reason) => {
+                error!(message = "Subscriptions of the reloaded configuration not applied.", %reason);
+                Vec::new()
+            }
+        };
         log_subscription_changes(&subs_changes);
         let _ = self.folders.send(Arc::new(created));
         let mut tcp_changes = Vec::new();
@@ -1148,7 +1159,7 @@ async fn pipeline_task(
                             routing,
                         )
                         .map_err(|e| e.to_string())
-                        .and_then(|()| subs.sync_config(pipeline.store(), &config, now_ms()));
+                        .map(|()| subs.sync_config(pipeline.store(), &config, now_ms()));
                     (pipeline, r)
                 })
                 .await
