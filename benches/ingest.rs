@@ -32,6 +32,12 @@
 //! DOCS=1000000 cargo bench --bench ingest
 //! ```
 //!
+//! `RELOAD_MS=N` adds, after each round, a run of the last binary during which
+//! the configuration file is rewritten every N ms (`customs.retries`
+//! toggled, so every look finds a change and reloads it): the rate under
+//! live reloads beside the run just before it, and how many reloads the
+//! daemon applied meanwhile (`/status` `config.reloads`).
+//!
 //! Other settings: `RATE` (files/s of the paced run; 0 skips it), `PACED_FILES`,
 //! `SCAN_MS` (the daemon's `scan_interval_ms`, default 100), `LOG` (the
 //! daemon's log filter, default `info` as shipped), `DIR` (where the
@@ -128,6 +134,8 @@ fn ingest(bin: &Path, benching: bool) {
     let n_sync: usize = env_num("SYNC_FILES").unwrap_or(if benching { 2_000 } else { 20 });
     let scan_ms: u64 = env_num("SCAN_MS").unwrap_or(100);
     let rounds: usize = env_num("ROUNDS").unwrap_or(1);
+    let reload_ms: Option<u64> = env_num("RELOAD_MS");
+    let mut reloaded: Vec<(RunResult, f64)> = Vec::new();
     // `COMPARE=before=/path/a,after=/path/b`: the same runs for several
     // binaries, interleaved, against the same baselines.
     let bins: Vec<(String, PathBuf)> = match std::env::var("COMPARE") {
@@ -195,6 +203,7 @@ fn ingest(bin: &Path, benching: bool) {
                 &files,
                 None,
                 scan_ms,
+                None,
             );
             println!(
                 "{name}, round {}: {:.0} files/s ({:.0} µs CPU a file; ceiling just before {before:.0} files/s)",
@@ -206,6 +215,27 @@ fn ingest(bin: &Path, benching: bool) {
             let c = baseline(root.path(), &files, Sync::None);
             println!("baseline create+write+rename, no fsync: {c:.0} files/s");
             ceilings.push(c);
+        }
+        if let (Some(every), Some((name, path))) = (reload_ms, bins.last()) {
+            let before = runs.last().map_or(0.0, |r| r.1.files_per_s);
+            let r = daemon_run(
+                path,
+                root.path(),
+                &format!("run-{round}-reload"),
+                &files,
+                None,
+                scan_ms,
+                Some(every),
+            );
+            println!(
+                "{name}, round {}, the configuration rewritten every {every} ms: {:.0} files/s, {} reloads applied = {:.2} × the run just before it without reloads",
+                round + 1,
+                r.files_per_s,
+                r.reloads,
+                r.files_per_s / before
+            );
+            r.print("  ");
+            reloaded.push((r, before));
         }
     }
 
@@ -223,6 +253,7 @@ fn ingest(bin: &Path, benching: bool) {
             &files[..n],
             Some(rate),
             scan_ms,
+            None,
         ))
     } else {
         None
@@ -268,6 +299,16 @@ fn ingest(bin: &Path, benching: bool) {
             "  goal ≥ 5,000 files/s and ≥ 0.5 × ceiling: {}; floor 2,000 files/s: {}",
             if goal { "met" } else { "NOT met" },
             if floor { "met" } else { "NOT met" }
+        );
+    }
+    for (i, (r, before)) in reloaded.iter().enumerate() {
+        println!(
+            "live reload, round {}: {:.0} files/s with the configuration rewritten every {} ms ({} reloads applied during the run) = {:.2} × {before:.0} files/s of the run just before it without reloads",
+            i + 1,
+            r.files_per_s,
+            reload_ms.unwrap_or(0),
+            r.reloads,
+            r.files_per_s / before
         );
     }
     if let Some(p) = &paced {
@@ -356,6 +397,8 @@ struct RunResult {
     files: usize,
     /// CPU a second afterwards, idle, all forwards waiting in the OutBox.
     idle: Duration,
+    /// Configuration reloads applied during the run.
+    reloads: u64,
 }
 
 impl RunResult {
@@ -427,6 +470,7 @@ fn daemon_run(
     files: &[DropFile],
     rate: Option<f64>,
     scan_ms: u64,
+    reload_ms: Option<u64>,
 ) -> RunResult {
     let root = parent.join(name);
     let admin = format!("127.0.0.1:{}", free_port());
@@ -475,6 +519,27 @@ fn daemon_run(
         w
     };
 
+    // Live reloads while the files flow: `customs.retries` toggled.
+    let reloading = Arc::new(std::sync::atomic::AtomicBool::new(reload_ms.is_some()));
+    let reloader = reload_ms.map(|every| {
+        let (config, on) = (config.clone(), reloading.clone());
+        std::thread::spawn(move || {
+            let text = std::fs::read_to_string(&config).unwrap();
+            let mut flip = false;
+            while on.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(every));
+                flip = !flip;
+                let next = if flip {
+                    text.replace("retries = 2", "retries = 3")
+                } else {
+                    text.clone()
+                };
+                let tmp = config.with_extension("toml.new");
+                std::fs::write(&tmp, next).unwrap();
+                std::fs::rename(&tmp, &config).unwrap();
+            }
+        })
+    });
     let cpu0 = cpu_time(daemon.pid());
     let mut dropped: Vec<Instant> = Vec::with_capacity(files.len());
     let t0 = Instant::now();
@@ -515,6 +580,15 @@ fn daemon_run(
     }
     let cpu = cpu_time(daemon.pid()).saturating_sub(cpu0);
     let (_, hwm) = rss(daemon.pid());
+    reloading.store(false, std::sync::atomic::Ordering::Relaxed);
+    if let Some(t) = reloader {
+        t.join().unwrap();
+    }
+    let reloads = http_get(&admin, "/status")
+        .ok()
+        .and_then(|(_, body)| serde_json::from_str::<serde_json::Value>(&body).ok())
+        .and_then(|v| v["config"]["reloads"].as_u64())
+        .unwrap_or(0);
     // Then idle, with every forwarded file still waiting in the customs
     // OutBox (no import client takes them here): what watching them costs.
     // Measured 3 s after the last arrival, for 3 s (the pipeline records
@@ -577,6 +651,7 @@ fn daemon_run(
         drop_rate: files.len() as f64 / drop_wall.as_secs_f64(),
         files: files.len(),
         idle,
+        reloads,
     }
 }
 

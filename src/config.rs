@@ -500,6 +500,9 @@ pub struct Config {
     /// The environment variables that overrode keys of the file.
     #[serde(skip)]
     overrides: Vec<Override>,
+    /// SHA-256 of the file's text as parsed (what a reload compares).
+    #[serde(skip)]
+    text_digest: [u8; 32],
 }
 
 /// The prefix of environment variables that override configuration keys:
@@ -522,7 +525,10 @@ impl Config {
     /// Loads a TOML file, with the keys this process's environment
     /// overrides ([`ENV_PREFIX`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        Config::load_with_env(path, std::env::vars())
+        // A variable whose name or value is not UTF-8 is none of ours.
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Config::load_with_env(path, vars)
     }
 
     /// Loads a TOML file with the overrides among `vars` (the names that
@@ -575,6 +581,10 @@ impl Config {
         let dir = path.parent().unwrap_or(Path::new(""));
         cfg.resolve(dir);
         cfg.source = Some(path.to_owned());
+        cfg.text_digest = {
+            use sha2::Digest as _;
+            sha2::Sha256::digest(text.as_bytes()).into()
+        };
         Ok(cfg)
     }
 
@@ -586,6 +596,11 @@ impl Config {
     /// The keys environment variables set, in the variables' order.
     pub fn overrides(&self) -> &[Override] {
         &self.overrides
+    }
+
+    /// SHA-256 of the configuration file's text as it was parsed.
+    pub fn text_digest(&self) -> [u8; 32] {
+        self.text_digest
     }
 
     /// Checks the daemon's sections: one sentence naming the key.
@@ -955,7 +970,11 @@ fn with_env(name: &str, text: &str, vars: Vec<(String, String)>) -> Result<Confi
             continue;
         };
         let key = index_path(&dotted);
-        let is_list = matches!(lookup(&file, &dotted), Some(toml::Value::Array(_)));
+        // The keys that take a list (by name, whether or not the file has
+        // them), and any the file writes as one.
+        let last = dotted.rsplit('.').next().unwrap_or("");
+        let is_list = LIST_KEYS.contains(&last)
+            || matches!(lookup(&file, &dotted), Some(toml::Value::Array(_)));
         let value: config::Value = if is_list {
             let items: Vec<String> = raw
                 .split(',')
@@ -989,6 +1008,11 @@ fn with_env(name: &str, text: &str, vars: Vec<(String, String)>) -> Result<Confi
     cfg.overrides = overrides;
     Ok(cfg)
 }
+
+/// The keys whose value is a list (`sender[i].codes`, `platform[i].codes`,
+/// `client[i].email`, `subscription[i].content`, `subscription[i].statuses`):
+/// an environment variable gives them comma-separated.
+const LIST_KEYS: [&str; 4] = ["codes", "email", "content", "statuses"];
 
 /// `sender.0.codes` as the `config` crate's path `sender[0].codes`.
 fn index_path(dotted: &str) -> String {

@@ -181,11 +181,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `config check`: the start-up path without the start.
 fn config_check(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
     use customs_gateway::config::ConfigError;
-    use customs_gateway::daemon::{now_ms, reload, subs::Subscriptions};
+    use customs_gateway::daemon::{now_ms, reload};
     let now = now_ms();
     // Against no stored subscriptions: each is checked as if made today.
-    let result = Config::load(path)
-        .and_then(|c| reload::Built::from_config(c, &Subscriptions::default(), now));
+    let result = Config::load(path).and_then(|c| reload::Built::from_config(c, None, now));
     let mut out = std::io::stdout().lock();
     match result {
         Ok(built) => {
@@ -393,12 +392,15 @@ fn serve(config_path: &std::path::Path, log_format: LogFormat) -> anyhow::Result
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
-    let config = Config::load(config_path)?;
-    // The process's one metrics recorder, rendered at the admin API's /metrics.
-    customs_gateway::metrics::install(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // SIGHUP is a reload request from the first moment (its default action
+    // would end the process), before the configuration is even read.
+    let hangups = runtime.block_on(async { customs_gateway::daemon::hangups() });
+    let config = Config::load(config_path)?;
+    // The process's one metrics recorder, rendered at the admin API's /metrics.
+    customs_gateway::metrics::install(&config)?;
     runtime.block_on(async move {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let signals = shutdown.clone();
@@ -412,7 +414,7 @@ fn serve(config_path: &std::path::Path, log_format: LogFormat) -> anyhow::Result
             config = %config_path.display(),
             version = env!("CARGO_PKG_VERSION")
         );
-        customs_gateway::daemon::run(config, shutdown).await
+        customs_gateway::daemon::run_with(config, shutdown, hangups).await
     })?;
     Ok(ExitCode::SUCCESS)
 }

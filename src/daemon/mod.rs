@@ -243,9 +243,28 @@ impl Dirs {
 /// store is open; a reload goes through it again (SIGHUP, or a change to
 /// the configuration's files).
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    // SIGHUP asks for a reload from the start: its default action would
-    // end the process.
-    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    run_with(config, shutdown, hangups()).await
+}
+
+/// SIGHUP as a stream of reload requests. Taken as early as possible:
+/// the signal's default action would end the process.
+pub fn hangups() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(error) => {
+            warn!(message = "SIGHUP cannot be taken; reload by changing the files.", %error);
+            None
+        }
+    }
+}
+
+/// [`run`] with SIGHUP already taken (`serve` takes it before it reads
+/// the configuration).
+pub async fn run_with(
+    config: Config,
+    shutdown: CancellationToken,
+    hangups: Option<tokio::signal::unix::Signal>,
+) -> Result<(), DaemonError> {
     let senders = reload::Slots::new(&config.sender);
     let platforms = reload::Slots::new(&config.platform);
     let folders = create_folders(&config, &senders)?;
@@ -263,7 +282,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             source,
         },
     )?);
-    let built = reload::Built::from_config(config, &subscriptions, now_ms())?;
+    let built = reload::Built::from_config(config, Some(&subscriptions), now_ms())?;
     let config = built.config.clone();
     for o in config.overrides() {
         info!(message = "Configuration key set by the environment.", var = %o.var, key = %o.key);
@@ -484,6 +503,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     {
         let reloader = Reloader {
             seen: built.fingerprint,
+            pending: Vec::new(),
             built,
             running: config.clone(),
             senders,
@@ -552,6 +572,8 @@ struct Reloader {
     built: reload::Built,
     /// The digest of the configuration's files at the last look.
     seen: [u8; 32],
+    /// The files a refused configuration names (looked at and watched too).
+    pending: Vec<PathBuf>,
     /// The configuration in force: `built.config` with the keys that need
     /// a restart at their running values.
     running: Config,
@@ -572,14 +594,14 @@ struct Reloader {
 /// files, SIGHUP) and reloads, until the daemon stops.
 async fn reload_task(mut r: Reloader, mut hangups: Option<tokio::signal::unix::Signal>) {
     let (hint_tx, mut hints) = mpsc::unbounded_channel::<()>();
-    let watched = |c: &Config| {
-        if c.admin.watch_config {
-            reload::named_files(c)
+    let watched = |r: &Reloader| {
+        if r.running.admin.watch_config {
+            r.looked_at()
         } else {
             Vec::new()
         }
     };
-    let mut files = watched(&r.running);
+    let mut files = watched(&r);
     let mut watcher = watch_files(&files, hint_tx.clone());
     // A change made before the watcher was set up is found by a first
     // look; events are hints, and a look every few seconds is the truth
@@ -608,8 +630,14 @@ async fn reload_task(mut r: Reloader, mut hangups: Option<tokio::signal::unix::S
                 _ => break,
             }
         }
-        r.reload(forced).await;
-        let now_files = watched(&r.running);
+        // A reload stops with the daemon (a folder check on a hung mount
+        // does not hold up the stop).
+        let stop = r.shutdown.clone();
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = r.reload(forced) => {}
+        }
+        let now_files = watched(&r);
         if now_files != files {
             files = now_files;
             watcher = watch_files(&files, hint_tx.clone());
@@ -626,25 +654,46 @@ impl Reloader {
             return;
         };
         // Nothing changed since the last look: nothing to do (a refused
-        // file is not refused again until it changes).
-        let seen = {
-            let config = self.built.config.clone();
-            tokio::task::spawn_blocking(move || reload::fingerprint(&config))
+        // file is not refused again until it, or a file it names, changes).
+        let files = self.looked_at();
+        let overrides = self.built.config.overrides().to_vec();
+        let look = {
+            let files = files.clone();
+            tokio::task::spawn_blocking(move || reload::digest_files(&files, &overrides, None))
                 .await
                 .unwrap_or([0; 32])
         };
-        if !forced && seen == self.seen {
+        if !forced && look == self.seen {
             return;
         }
-        self.seen = seen;
+        self.seen = look;
         let subs = self.subs.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || reload::Built::load(&path, &subs, now_ms())).await;
+        let loaded = tokio::task::spawn_blocking(move || {
+            let config = Config::load(&path).map_err(|e| (e, Vec::new()))?;
+            let named = reload::named_files(&config);
+            reload::Built::from_config(config, Some(&subs), now_ms()).map_err(|e| (e, named))
+        })
+        .await;
         let built = match loaded {
             Ok(Ok(b)) => b,
-            Ok(Err(e)) => return self.refused(e.to_string()),
+            Ok(Err((e, named))) => {
+                if named != self.pending {
+                    // Look at the files the refused configuration names
+                    // from now on: the one missing may appear.
+                    self.pending = named;
+                    let files = self.looked_at();
+                    let overrides = self.built.config.overrides().to_vec();
+                    self.seen = tokio::task::spawn_blocking(move || {
+                        reload::digest_files(&files, &overrides, None)
+                    })
+                    .await
+                    .unwrap_or([0; 32]);
+                }
+                return self.refused(e.to_string());
+            }
             Err(e) => return self.refused(format!("the reload failed: {e}")),
         };
+        self.pending.clear();
         if built.fingerprint == self.built.fingerprint && self.status.error.is_none() {
             if forced {
                 info!(message = "Configuration unchanged; nothing to reload.");
@@ -654,6 +703,18 @@ impl Reloader {
         if let Err(message) = self.apply(built).await {
             self.refused(message);
         }
+    }
+
+    /// The files a look reads: the running configuration's, and those a
+    /// refused one names (it may be waiting for one of them to appear).
+    fn looked_at(&self) -> Vec<PathBuf> {
+        let mut files = reload::named_files(&self.built.config);
+        for f in &self.pending {
+            if !files.contains(f) {
+                files.push(f.clone());
+            }
+        }
+        files
     }
 
     /// Keeps the running configuration: logged, counted, shown by `status`.
@@ -684,9 +745,10 @@ impl Reloader {
     /// the folders scanned, the platforms admitted, the push workers and
     /// the admin API. Err before the pipeline took it: nothing changed.
     async fn apply(&mut self, built: reload::Built) -> Result<(), String> {
-        let restart = reload::restart_needed(&self.running, &built.config);
-        let config = reload::running(&self.running, &built.config);
+        let restart = reload::restart_needed(&self.running, &built.config, &self.senders);
+        let config = reload::running(&self.running, &built.config, &self.senders);
         let (senders, platforms) = reload::slots_for(&self.senders, &self.platforms, &config);
+        reload::check_roots(&senders)?;
         let created = {
             let (config, senders) = (config.clone(), senders.clone());
             tokio::task::spawn_blocking(move || create_folders(&config, &senders))
@@ -718,21 +780,24 @@ impl Reloader {
         // From here on the new configuration is in force. Its subscriptions
         // were checked before; one changed through the API meanwhile may
         // still refuse: said, and the rest goes on.
+        let mut partial: Vec<String> = Vec::new();
         let subs_changes = match subs_changes {
             Ok(c) => c,
             Err(reason) => {
                 error!(message = "Subscriptions of the reloaded configuration not applied.", %reason);
+                partial.push(format!("its subscriptions: {reason}"));
                 Vec::new()
             }
         };
         log_subscription_changes(&subs_changes);
         let _ = self.folders.send(Arc::new(created));
         let mut tcp_changes = Vec::new();
-        if let Some(t) = &self.tcp {
+        if let (Some(t), Some(tcp)) = (&self.tcp, &config.tcp) {
             tcp_changes = t.reconfigure(
                 &platforms.items,
                 &reload::tokens_by_slot(&platforms, &built),
                 config.limits.max_bytes,
+                tcp,
                 &self.shutdown,
             );
         }
@@ -740,6 +805,7 @@ impl Reloader {
             Ok(c) => c,
             Err(error) => {
                 error!(message = "Push workers not reconfigured.", %error);
+                partial.push(format!("its push workers: {error}"));
                 Vec::new()
             }
         };
@@ -766,7 +832,24 @@ impl Reloader {
         self.status.reloads = self.status.reloads.saturating_add(1);
         crate::metrics::reload(true);
         self.status.applied_ms = now_ms();
-        self.status.error = None;
+        // Applied, but not all of it: shown and counted like a refusal, and
+        // tried again at the next SIGHUP (or change).
+        self.status.error = (!partial.is_empty()).then(|| reload::ReloadError {
+            at_ms: now_ms(),
+            message: format!(
+                "{}: applied, except {}",
+                self.built
+                    .config
+                    .source()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+                partial.join("; ")
+            ),
+        });
+        if !partial.is_empty() {
+            self.status.failures = self.status.failures.saturating_add(1);
+            crate::metrics::reload(false);
+        }
         self.status.restart_needed = restart;
         self.status.overrides = self.running.overrides().to_vec();
         self.publish();
@@ -1165,7 +1248,9 @@ async fn pipeline_task(
                 .await
                 .map_err(|e| DaemonError::Task(e.to_string()))?;
                 pipeline = p;
-                dirs = Arc::new(new_dirs);
+                if result.is_ok() {
+                    dirs = Arc::new(new_dirs);
+                }
                 let _ = reply.send(result);
             }
             continue;

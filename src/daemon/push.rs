@@ -80,8 +80,9 @@ struct ClientHandle {
     /// Asks the worker to stop between two rounds (a reload replaces or
     /// removes it); a delivery under way is finished and recorded first.
     retire: CancellationToken,
-    /// The worker's task.
-    done: Option<tokio::task::JoinHandle<()>>,
+    /// The worker's task; it returns the entries it wrote and flushed
+    /// itself (replays), which its successor takes over.
+    done: Option<tokio::task::JoinHandle<BTreeSet<u64>>>,
 }
 
 /// What workers are started with.
@@ -179,61 +180,77 @@ impl Push {
         };
         let _one = self.reconfiguring.lock().await;
         let built = build_workers(config, platforms, ctx, &self.flushed)?;
-        let mut retired = Vec::new();
-        if let Ok(mut list) = self.clients.write() {
-            let mut keep = Vec::new();
-            for h in list.drain(..) {
-                if built
-                    .iter()
-                    .any(|(sig, w)| w.id == h.id && sig == &h.signature)
-                {
-                    keep.push(h);
-                } else {
-                    retired.push(h);
-                }
-            }
-            *list = keep;
-        }
         let mut changes = Vec::new();
-        for h in &retired {
-            h.retire.cancel();
-        }
-        for mut h in retired {
-            if let Some(done) = h.done.take() {
-                let _ = done.await;
-            }
-            if !built.iter().any(|(_, w)| w.id == h.id) {
-                changes.push(format!("stopped {}", h.id));
-            }
-        }
         let Ok(mut list) = self.clients.write() else {
             return Ok(changes);
         };
+        let mut next: Vec<ClientHandle> = Vec::new();
+        // Each client on its own: a worker is replaced only when its own
+        // settings changed, and the replacement waits for its predecessor
+        // alone (which finishes the round under way, its folder write
+        // included), so a slow client holds up no other, nor the reload.
+        let mut old: Vec<ClientHandle> = list.drain(..).collect();
         for (signature, worker) in built {
-            if list.iter().any(|h| h.id == worker.id) {
-                continue;
+            let before = old
+                .iter()
+                .position(|h| h.id == worker.id)
+                .map(|i| old.swap_remove(i));
+            if let Some(h) = before {
+                if h.signature == signature {
+                    next.push(h);
+                    continue;
+                }
+                changes.push(format!("restarted {}", worker.id));
+                next.push(spawn_worker(ctx, signature, worker, Some(h)));
+            } else {
+                changes.push(format!("started {}", worker.id));
+                next.push(spawn_worker(ctx, signature, worker, None));
             }
-            let wake = Arc::new(Notify::new());
-            let (tx, rx) = mpsc::unbounded_channel();
-            let retire = ctx.shutdown.child_token();
-            let id = worker.id.clone();
-            let done = ctx.tracker.spawn(worker.run(
-                wake.clone(),
-                rx,
-                ctx.shutdown.clone(),
-                retire.clone(),
-            ));
-            changes.push(format!("started {id}"));
-            list.push(ClientHandle {
-                id,
-                wake,
-                commands: tx,
-                signature,
-                retire,
-                done: Some(done),
-            });
         }
+        for mut h in old {
+            changes.push(format!("stopped {}", h.id));
+            h.retire.cancel();
+            // Its task ends on its own; the tracker waits for it at shutdown.
+            drop(h.done.take());
+        }
+        *list = next;
         Ok(changes)
+    }
+}
+
+/// Starts `worker` on the tracker, after `before` (the worker it
+/// replaces) has finished its round: its replays' entries carry over.
+fn spawn_worker(
+    ctx: &Ctx,
+    signature: String,
+    worker: Worker,
+    before: Option<ClientHandle>,
+) -> ClientHandle {
+    let wake = Arc::new(Notify::new());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let retire = ctx.shutdown.child_token();
+    let id = worker.id.clone();
+    let (run_wake, run_retire, shutdown) = (wake.clone(), retire.clone(), ctx.shutdown.clone());
+    let previous = before.map(|mut h| {
+        h.retire.cancel();
+        h.done.take()
+    });
+    let done = ctx.tracker.spawn(async move {
+        let mut worker = worker;
+        if let Some(Some(previous)) = previous
+            && let Ok(own) = previous.await
+        {
+            worker.own = own;
+        }
+        worker.run(run_wake, rx, shutdown, run_retire).await
+    });
+    ClientHandle {
+        id,
+        wake,
+        commands: tx,
+        signature,
+        retire,
+        done: Some(done),
     }
 }
 
@@ -407,7 +424,19 @@ fn build_workers(
                         c.id
                     )));
                 };
-                signature.push_str(&format!("|{:?}", config.smtp));
+                // The password file's content too: a rotated password
+                // restarts the email workers.
+                let password = config
+                    .smtp
+                    .as_ref()
+                    .and_then(|m| m.password_file.as_ref())
+                    .and_then(|p| std::fs::read(p).ok())
+                    .map(|b| {
+                        use sha2::Digest as _;
+                        let d: [u8; 32] = sha2::Sha256::digest(&b).into();
+                        d.iter().map(|x| format!("{x:02x}")).collect::<String>()
+                    });
+                signature.push_str(&format!("|{:?}|{password:?}", config.smtp));
                 let mut to = Vec::new();
                 for a in list {
                     to.push(
@@ -467,7 +496,7 @@ impl Worker {
         mut commands: mpsc::UnboundedReceiver<Command>,
         shutdown: CancellationToken,
         retire: CancellationToken,
-    ) {
+    ) -> BTreeSet<u64> {
         let taker = match &self.sink {
             Sink::Tcp { platform, hub, .. } => Some(hub.taker_changed(*platform)),
             _ => None,
@@ -549,7 +578,19 @@ impl Worker {
             let (done, failed, parked) = self.settle(entries, outcome, now);
             self.record(done, failed, parked, now).await;
         }
+        if !shutdown.is_cancelled() {
+            // Retired by a reload: replays already asked of it are done,
+            // and a folder write still running ends before the successor
+            // writes (one blocking write per client at a time).
+            while let Ok(c) = commands.try_recv() {
+                self.command(c).await;
+            }
+            if let Some(job) = self.folder_job.take() {
+                let _ = job.await;
+            }
+        }
         debug!(message = "Push worker stopped.", client = %self.id);
+        self.own
     }
 
     /// The entries due now, in order: up to the first one not yet due (or

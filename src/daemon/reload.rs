@@ -53,18 +53,33 @@ pub struct Built {
 impl Built {
     /// Reads `path` and everything it names, and checks it all; the
     /// subscriptions are checked against `subs` at `now_ms` (what is in
-    /// the store; `config check` passes none: every one as if new today).
-    pub fn load(path: &Path, subs: &Subscriptions, now_ms: u64) -> Result<Built, ConfigError> {
+    /// the store; `config check` has none: see [`Built::from_config`]).
+    pub fn load(
+        path: &Path,
+        subs: Option<&Subscriptions>,
+        now_ms: u64,
+    ) -> Result<Built, ConfigError> {
         let config = Config::load(path)?;
         Built::from_config(config, subs, now_ms)
     }
 
-    /// [`Built::load`] for a configuration already parsed.
+    /// [`Built::load`] for a configuration already parsed. Without the
+    /// store's `subs` (`config check`: the daemon may hold the store), each
+    /// subscription is checked as if made today, except that a dated
+    /// `valid_until` already past is a warning (in a store it is simply
+    /// expired; only a new one would be refused).
     pub fn from_config(
         config: Config,
-        subs: &Subscriptions,
+        subs: Option<&Subscriptions>,
         now_ms: u64,
     ) -> Result<Built, ConfigError> {
+        // Taken before the files are read for use: a file changed meanwhile
+        // differs from this at the next look, and is loaded then.
+        let fingerprint = digest_files(
+            &named_files(&config),
+            config.overrides(),
+            config.source().map(|p| (p, config.text_digest())),
+        );
         let name = config.source().map_or_else(
             || "the configuration".to_owned(),
             |p| p.display().to_string(),
@@ -97,7 +112,7 @@ impl Built {
             super::push::check_smtp(m).map_err(|e| invalid(e.to_string()))?;
         }
         check_folders(&config).map_err(invalid)?;
-        let warnings = config
+        let mut warnings: Vec<String> = config
             .client
             .iter()
             .enumerate()
@@ -112,10 +127,27 @@ impl Built {
                 })
             })
             .collect();
-        let subscription_changes = subs
-            .plan_config(&config, now_ms)
-            .map_err(|e| invalid(e.to_string()))?;
-        let fingerprint = fingerprint(&config);
+        let subscription_changes = match subs {
+            Some(subs) => subs.plan_config(&config, now_ms),
+            None => {
+                let today = super::subs::today(now_ms);
+                let mut planned = config.clone();
+                planned.subscription.retain(|s| {
+                    let past = crate::subscribe::Date::parse(s.valid_until.trim())
+                        .is_some_and(|d| d < today);
+                    if past {
+                        warnings.push(format!(
+                            "subscription `{}`: valid_until {} is past: expired if it is in the store, refused if it is new",
+                            s.id(),
+                            s.valid_until.trim()
+                        ));
+                    }
+                    !past
+                });
+                Subscriptions::default().plan_config(&planned, now_ms)
+            }
+        }
+        .map_err(|e| invalid(e.to_string()))?;
         Ok(Built {
             config,
             registry,
@@ -146,20 +178,29 @@ pub fn named_files(c: &Config) -> Vec<PathBuf> {
     out
 }
 
-/// A digest of the named files' contents (as they are now) and the
-/// overrides: a reload that finds the same digest has nothing to do.
-pub fn fingerprint(c: &Config) -> [u8; 32] {
+/// A digest of `files`' contents and the overrides: a reload that finds
+/// the same digest has nothing to do. `parsed` gives one file's content
+/// digest as it was read for use (the configuration's text) instead of
+/// reading it again.
+pub fn digest_files(
+    files: &[PathBuf],
+    overrides: &[Override],
+    parsed: Option<(&Path, [u8; 32])>,
+) -> [u8; 32] {
     let mut h = sha2::Sha256::new();
-    for f in named_files(c) {
+    for f in files {
         h.update(f.as_os_str().as_encoded_bytes());
         h.update([0]);
-        match std::fs::read(&f) {
-            Ok(bytes) => h.update(&bytes),
-            Err(e) => h.update(e.to_string().as_bytes()),
+        match parsed {
+            Some((p, d)) if p == f.as_path() => h.update(d),
+            _ => match std::fs::read(f) {
+                Ok(bytes) => h.update(sha2::Sha256::digest(&bytes)),
+                Err(e) => h.update(e.to_string().as_bytes()),
+            },
         }
         h.update([0]);
     }
-    for o in c.overrides() {
+    for o in overrides {
         h.update(o.var.as_bytes());
         h.update([0]);
         h.update(o.value.as_bytes());
@@ -239,7 +280,7 @@ fn writable(dir: &Path) -> bool {
 
 /// The keys whose change needs a restart, with what `new` says, when it
 /// differs from what runs (`old`).
-pub fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
+pub fn restart_needed(old: &Config, new: &Config, senders: &Slots<SenderConfig>) -> Vec<String> {
     let mut out = Vec::new();
     let mut differ = |key: &str, a: String, b: String| {
         if a != b {
@@ -338,8 +379,10 @@ pub fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
         format!("{:?}", old.simulator),
         format!("{:?}", new.simulator),
     );
+    // A sender's root, against the one it runs with (also one removed in
+    // this run and configured again).
     for s in &new.sender {
-        if let Some(o) = old.sender.iter().find(|o| o.name == s.name) {
+        if let Some(o) = senders.items.iter().find(|o| o.name == s.name) {
             differ(
                 &format!("sender `{}` root", s.name),
                 o.root.display().to_string(),
@@ -352,7 +395,7 @@ pub fn restart_needed(old: &Config, new: &Config) -> Vec<String> {
 
 /// `new` with the values of the keys that need a restart taken from `old`
 /// (what keeps running until the restart).
-pub fn running(old: &Config, new: &Config) -> Config {
+pub fn running(old: &Config, new: &Config, senders: &Slots<SenderConfig>) -> Config {
     let mut run = new.clone();
     run.store = old.store.clone();
     run.admin.listen = old.admin.listen.clone();
@@ -367,11 +410,28 @@ pub fn running(old: &Config, new: &Config) -> Config {
     run.ingest = old.ingest.clone();
     run.simulator = old.simulator.clone();
     for s in &mut run.sender {
-        if let Some(o) = old.sender.iter().find(|o| o.name == s.name) {
+        if let Some(o) = senders.items.iter().find(|o| o.name == s.name) {
             s.root = o.root.clone();
         }
     }
     run
+}
+
+/// The active senders' roots, as they run, are each one sender's: a root
+/// kept for a restart must not be one another sender is given now.
+pub fn check_roots(senders: &Slots<SenderConfig>) -> Result<(), String> {
+    let live: Vec<&SenderConfig> = senders.live().map(|(_, s)| s).collect();
+    for (i, s) in live.iter().enumerate() {
+        if let Some(o) = live.iter().take(i).find(|o| o.root == s.root) {
+            return Err(format!(
+                "senders `{}` and `{}` would both run on `{}` (a sender keeps its running root until a restart); restart, or give one of them another root",
+                o.name,
+                s.name,
+                s.root.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A list whose indices never change meaning: each name keeps its slot,

@@ -94,6 +94,9 @@ struct Platform {
 /// What a reload changes for new connections.
 struct Live {
     platforms: Vec<Platform>,
+    /// The TLS acceptor (a reload reads the certificate and key again, so
+    /// a renewed certificate is served without a restart).
+    tls: Option<TlsAcceptor>,
     /// `limits.max_bytes`.
     max_body: usize,
 }
@@ -101,7 +104,6 @@ struct Live {
 /// What every connection shares.
 pub struct Shared {
     live: std::sync::RwLock<Arc<Live>>,
-    tls: Option<TlsAcceptor>,
     max_in_flight: usize,
     /// Authenticated connections (`max_connections`).
     slots: Arc<Semaphore>,
@@ -165,9 +167,9 @@ impl TcpSource {
             shared: Arc::new(Shared {
                 live: std::sync::RwLock::new(Arc::new(Live {
                     platforms: list,
+                    tls,
                     max_body,
                 })),
-                tls,
                 max_in_flight: tcp.max_in_flight,
                 slots: Arc::new(Semaphore::new(tcp.max_connections)),
                 max_connections: tcp.max_connections,
@@ -217,10 +219,23 @@ impl Shared {
         platforms: &[PlatformConfig],
         tokens: &[Option<String>],
         max_body: usize,
+        tcp: &TcpConfig,
         shutdown: &CancellationToken,
     ) -> Vec<String> {
         let old = self.live();
         let mut changes = Vec::new();
+        // The certificate and key read again (a renewal at the same path);
+        // unusable now, the certificate in use stays.
+        let tls = match (&tcp.tls_cert, &tcp.tls_key, &old.tls) {
+            (Some(cert), Some(key), Some(current)) => match tls_acceptor(cert, key) {
+                Ok(a) => Some(a),
+                Err(error) => {
+                    warn!(message = "TLS files not usable; the certificate in use stays.", %error);
+                    Some(current.clone())
+                }
+            },
+            _ => old.tls.clone(),
+        };
         let mut list = Vec::new();
         for (i, p) in platforms.iter().enumerate() {
             let digest = digest_of(tokens.get(i).and_then(Option::as_deref));
@@ -253,6 +268,7 @@ impl Shared {
         }
         let new = Arc::new(Live {
             platforms: list,
+            tls,
             max_body,
         });
         match self.live.write() {
@@ -288,7 +304,7 @@ impl TcpSource {
         info!(
             message = "TCP source listening.",
             addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-            tls = shared.tls.is_some(),
+            tls = shared.live().tls.is_some(),
             platforms = shared.live().platforms.len()
         );
         loop {
@@ -388,7 +404,8 @@ trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 async fn open(stream: TcpStream, shared: &Shared) -> std::io::Result<Box<dyn Io>> {
-    match &shared.tls {
+    let tls = shared.live().tls.clone();
+    match tls {
         Some(acceptor) => Ok(Box::new(acceptor.accept(stream).await?)),
         None => Ok(Box::new(stream)),
     }

@@ -491,6 +491,37 @@ fn config_check_validates_without_starting_anything() {
         assert_eq!(code, Some(1));
         assert!(err.contains(words[0]), "{what}: {err}");
     }
+    // A dated subscription already past: a warning (it is expired in the
+    // store; only a new one would be refused), not an error.
+    std::fs::write(
+        &file,
+        shipped.replace("valid_until = \"+1y\"", "valid_until = \"2020-01-31\""),
+    )
+    .unwrap();
+    let (code, out, _) = run(&["config", "check", "--config", f, "--json"], &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        v["warnings"][0].as_str().unwrap().contains("2020-01-31"),
+        "{v}"
+    );
+    // A list key the file does not have, from the environment: taken as a
+    // list (the client then has two deliveries, which is the error).
+    let (code, out, _) = run(
+        &["config", "check", "--config", f, "--json"],
+        &[
+            (
+                "CUSTOMS_GATEWAY__CLIENT__0__EMAIL",
+                "a@example.com,b@example.com",
+            ),
+            ("CUSTOMS_GATEWAY__SMTP__HOST", "localhost"),
+            ("CUSTOMS_GATEWAY__SMTP__FROM", "gateway@example.com"),
+        ],
+    );
+    assert_eq!(code, Some(1), "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let error = v["error"].as_str().unwrap();
+    assert!(error.contains("exactly one delivery"), "{error}");
     // Unreadable: exit 2.
     let (code, out, _) = run(
         &[
@@ -505,4 +536,78 @@ fn config_check_validates_without_starting_anything() {
     assert_eq!(code, Some(2));
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["readable"], false);
+}
+
+#[test]
+fn a_refused_reload_waiting_for_a_file_is_applied_when_the_file_appears() {
+    let mut gw = Gateway::new(0);
+    gw.start();
+    let text = config_text(&gw).replace(
+        "registry = \"registry.toml\"",
+        "registry = \"registry-2.toml\"",
+    );
+    write_config(&gw, &text);
+    wait_for(&gw, 30, "the refusal", || {
+        config_status(&gw)["failures"].as_u64() == Some(1)
+    });
+    assert!(
+        config_status(&gw)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("registry-2.toml")
+    );
+    // The configuration is not touched again: the missing file appears.
+    std::fs::copy(gw.path("registry.toml"), gw.path("registry-2.toml")).unwrap();
+    wait_generation(&gw, 2);
+    let status = config_status(&gw);
+    assert!(status["error"].is_null(), "{status}");
+    assert_eq!(status["failures"], 1, "refused once, not again and again");
+    let (code, _) = gw.stop();
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn senders_cannot_end_up_on_one_root_and_a_root_change_waits_for_a_restart() {
+    let mut gw = Gateway::new(0);
+    gw.start();
+    let text = config_text(&gw);
+    // `partners` removed; `third` takes the root `ecom` runs on while
+    // `ecom` is given another: `ecom` keeps its running root until a
+    // restart, so both would run on one root: refused.
+    let clash = text
+        .replace(PARTNERS_BLOCK, "")
+        .replace("root = \"senders/ecom\"", "root = \"senders/ecom-2\"")
+        + "[[sender]]\nname = \"third\"\nroot = \"senders/ecom\"\ncodes = [\"3301960A01\"]\n";
+    write_config(&gw, &clash);
+    wait_for(&gw, 30, "the refusal", || {
+        config_status(&gw)["failures"].as_u64() == Some(1)
+    });
+    let message = config_status(&gw)["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("would both run on"), "{message}");
+    assert_eq!(generation(&gw), 1);
+    // A root change alone is applied as "restart needed": files keep
+    // flowing through the running root.
+    write_config(
+        &gw,
+        &text.replace("root = \"senders/ecom\"", "root = \"senders/ecom-2\""),
+    );
+    wait_generation(&gw, 2);
+    let restart = config_status(&gw)["restart_needed"].clone();
+    assert!(
+        restart[0]
+            .as_str()
+            .unwrap()
+            .starts_with("sender `ecom` root"),
+        "{restart}"
+    );
+    let (_, name, bytes) = &set_files(3, true)[0];
+    gw.drop_file(ECOM, name, bytes);
+    wait_for(&gw, 30, "the file stored from the running root", || {
+        files_in(&gw.sender(ECOM, "SentBox")).contains(name)
+    });
+    let (code, _) = gw.stop();
+    assert_eq!(code, Some(0));
 }

@@ -925,3 +925,63 @@ fn pushed_receipts_go_over_the_platforms_connection_in_order_and_again_after_a_r
     drop(r);
     assert_eq!(t.gw.stop().0, Some(0));
 }
+
+/// A live reload: a platform given a new token has its connection closed
+/// with `REVOKED` (after its ACKs), the old token is refused and the new
+/// one admitted; a platform added is admitted; one whose codes changed
+/// keeps its connection.
+#[test]
+fn a_reload_revokes_a_platform_given_a_new_token_and_admits_one_added() {
+    let mut t = Tcp::new("");
+    t.start();
+    let generation = |t: &Tcp| status(&t.gw)["config"]["generation"].as_u64().unwrap_or(0);
+    let mut c = t.shop();
+    let mut o = t.login("other", "other-secret", false);
+    let mut receipts = Vec::new();
+    for (id, body) in set_messages(1, true) {
+        c.submit(&id, &body);
+        let (acked, _, _) = c.ack(&mut receipts);
+        assert_eq!(acked, id);
+    }
+    // A new token for `shop` and other codes for `other`, in one reload.
+    std::fs::write(t.gw.path("shop.token"), "shop-new\n").unwrap();
+    let config = std::fs::read_to_string(&t.gw.config).unwrap();
+    let widened = config.replace(
+        "codes = [\"3301960A01\"]",
+        "codes = [\"3301960A01\", \"3301960B02\"]",
+    );
+    assert_ne!(widened, config);
+    std::fs::write(&t.gw.config, &widened).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while generation(&t) < 2 {
+        assert!(Instant::now() < deadline, "no reload\n{}", t.gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(error_code(&c.last_frame()), "REVOKED");
+    // `other` keeps its connection: it still answers a PING.
+    o.send(&Header::Ping, b"");
+    assert!(matches!(o.recv(), Some((Header::Pong, _))));
+    // The old token is refused, the new one admitted.
+    let mut old = Conn::open(&t.addr);
+    old.hello("shop", "shop-secret", true);
+    assert_eq!(error_code(&old.last_frame()), "AUTH");
+    drop(t.login("shop", "shop-new", true));
+
+    // A platform added (its token file first, then the configuration).
+    std::thread::sleep(Duration::from_millis(500));
+    let before = generation(&t);
+    std::fs::write(t.gw.path("late.token"), "late-secret\n").unwrap();
+    std::fs::write(
+        &t.gw.config,
+        format!("{widened}[[platform]]\nid = \"late\"\ntoken_file = \"late.token\"\ncodes = [\"3301960A01\"]\n"),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while generation(&t) <= before {
+        assert!(Instant::now() < deadline, "no reload\n{}", t.gw.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(t.login("late", "late-secret", false));
+    let (code, _) = t.gw.stop();
+    assert_eq!(code, Some(0));
+}
