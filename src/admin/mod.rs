@@ -154,7 +154,9 @@
 pub mod api;
 pub mod cli;
 pub mod client;
+pub mod dashboard;
 mod time;
+pub mod ui;
 
 use std::path::{Path, PathBuf};
 
