@@ -12,6 +12,9 @@
 //! - [`cli`]: the `status`, `messages`, `show`, `subscriptions`, `outbox`,
 //!   `replay` and `unrouted` subcommands
 //!   ([`cli::AdminCommand`], [`cli::run`]).
+//! - [`ui`] and [`dashboard`]: the dashboard's HTML pages for people
+//!   (`GET /`, `/ui/search?q=`, `/ui/documents/{id}`, `POST /ui/login`), on
+//!   the same listener; [`dashboard`] renders them (pure).
 //!
 //! # Authentication
 //!
@@ -20,11 +23,13 @@
 //! `Authorization: Bearer <token>`, where the token is the file's content
 //! without surrounding whitespace ([`read_token`]); anything else is
 //! answered `401` with `WWW-Authenticate: Bearer`. The token is compared in
-//! constant time and never logged.
+//! constant time and never logged. The dashboard's pages also take a
+//! session cookie a browser gets by giving the token once (see [`ui`]);
+//! the cookie opens no JSON route.
 //!
 //! # Routes
 //!
-//! Every answer is JSON. A refusal is `{"error": "<one sentence>"}` with
+//! Every answer is JSON (but the dashboard's pages). A refusal is `{"error": "<one sentence>"}` with
 //! status `400` (a bad query), `401` (no valid token), `404` (no such
 //! document, subscription, client or route), `422` (a subscription rule
 //! refuses the change) or `500` (the store failed). Times are milliseconds
