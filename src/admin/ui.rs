@@ -176,13 +176,13 @@ fn signed_in(to: &str, token: &[u8]) -> Response {
         cookie_value(token)
     );
     let mut r = StatusCode::SEE_OTHER.into_response();
-    if let (Ok(location), Ok(cookie)) = (HeaderValue::from_str(to), HeaderValue::from_str(&cookie))
-    {
-        r.headers_mut().insert(header::LOCATION, location);
+    let location = HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/"));
+    r.headers_mut().insert(header::LOCATION, location);
+    if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, cookie);
-        r.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -403,10 +403,17 @@ fn refusals_of(store: &Store, m: &MessageRecord) -> Result<Vec<Refusal>, StoreEr
         ..Refusal::default()
     };
     let mut out = Vec::new();
-    if !m.findings.is_empty() {
+    // Message-level errors refuse the whole file (warnings refuse nothing).
+    let errors: Vec<Reason> = m
+        .findings
+        .iter()
+        .filter(|f| f.severity == "error")
+        .map(reason)
+        .collect();
+    if !errors.is_empty() {
         out.push(Refusal {
             what: "file".to_owned(),
-            reasons: m.findings.iter().map(reason).collect(),
+            reasons: errors,
             ..base.clone()
         });
     }
