@@ -99,6 +99,10 @@ pub struct AdminConfig {
     /// A file holding the bearer token clients must send; without one the
     /// API takes no token (it listens on a local address).
     pub token_file: Option<PathBuf>,
+    /// Reload when the configuration file or a file it names changes
+    /// (their folders are watched); `false`: on SIGHUP only (a network
+    /// filesystem that reports no changes, a deployment that signals).
+    pub watch_config: bool,
 }
 
 impl Default for AdminConfig {
@@ -106,6 +110,7 @@ impl Default for AdminConfig {
         AdminConfig {
             listen: "127.0.0.1:8470".to_owned(),
             token_file: None,
+            watch_config: true,
         }
     }
 }
@@ -492,14 +497,52 @@ pub struct Config {
     /// The configuration file this was loaded from, if any (for messages).
     #[serde(skip)]
     source: Option<PathBuf>,
+    /// The environment variables that overrode keys of the file.
+    #[serde(skip)]
+    overrides: Vec<Override>,
+}
+
+/// The prefix of environment variables that override configuration keys:
+/// `CUSTOMS_GATEWAY__ADMIN__LISTEN` is `admin.listen`,
+/// `CUSTOMS_GATEWAY__SENDER__0__CODES` is `sender[0].codes`.
+pub const ENV_PREFIX: &str = "CUSTOMS_GATEWAY__";
+
+/// One key an environment variable set.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct Override {
+    /// The variable (`CUSTOMS_GATEWAY__ADMIN__LISTEN`).
+    pub var: String,
+    /// The key it sets (`admin.listen`, `sender[0].codes`).
+    pub key: String,
+    /// The value it gives, as written.
+    pub value: String,
 }
 
 impl Config {
-    /// Loads a TOML file.
+    /// Loads a TOML file, with the keys this process's environment
+    /// overrides ([`ENV_PREFIX`]).
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with_env(path, std::env::vars())
+    }
+
+    /// Loads a TOML file with the overrides among `vars` (the names that
+    /// start with [`ENV_PREFIX`]; others are ignored).
+    pub fn load_with_env(
+        path: &Path,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
         let name = path.display().to_string();
         let text = read(path, "the configuration file")?;
+        // The file alone first: its own mistakes are named by line and key.
         let mut cfg: Config = parse(&name, &text)?;
+        let mut vars: Vec<(String, String)> = vars
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.len() > ENV_PREFIX.len())
+            .collect();
+        vars.sort();
+        if !vars.is_empty() {
+            cfg = with_env(&name, &text, vars)?;
+        }
         cfg.engine.check().map_err(|e| ConfigError::Invalid {
             path: name.clone(),
             message: format!("engine.{}", engine_message(e)),
@@ -538,6 +581,11 @@ impl Config {
     /// The file this configuration was loaded from.
     pub fn source(&self) -> Option<&Path> {
         self.source.as_deref()
+    }
+
+    /// The keys environment variables set, in the variables' order.
+    pub fn overrides(&self) -> &[Override] {
+        &self.overrides
     }
 
     /// Checks the daemon's sections: one sentence naming the key.
@@ -870,6 +918,108 @@ impl Config {
             ..Limits::default()
         }
     }
+}
+
+/// The file's configuration with the environment's overrides laid over it,
+/// through the `config` crate: the variables are collected by its
+/// environment source (prefix and separator `__`, keys lower-cased), each
+/// becomes an override of its key path (an all-digit segment indexes an
+/// array of tables: `SENDER__0__CODES` is `sender[0].codes`), and the
+/// merged tree is deserialized. A key whose value in the file is a list
+/// takes a comma-separated list. Values stay text until the key's type
+/// asks for a number or a boolean, so a code like `0000009815` keeps its
+/// zeros.
+fn with_env(name: &str, text: &str, vars: Vec<(String, String)>) -> Result<Config, ConfigError> {
+    use config::Source as _;
+    let invalid = |message: String| ConfigError::Invalid {
+        path: format!("{name} (with the environment)"),
+        message,
+    };
+    let file: toml::Table = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+    let env: config::Map<String, String> = vars.iter().cloned().collect();
+    let collected = config::Environment::with_prefix("CUSTOMS_GATEWAY")
+        .prefix_separator("__")
+        .separator("__")
+        .source(Some(env))
+        .collect()
+        .map_err(|e| invalid(e.to_string()))?;
+    let mut builder = config::Config::builder()
+        .add_source(config::File::from_str(text, config::FileFormat::Toml));
+    let mut overrides = Vec::new();
+    for (var, raw) in &vars {
+        let Some(rest) = var.get(ENV_PREFIX.len()..) else {
+            continue;
+        };
+        let dotted = rest.to_lowercase().replace("__", ".");
+        let Some(value) = collected.get(&dotted) else {
+            continue;
+        };
+        let key = index_path(&dotted);
+        let is_list = matches!(lookup(&file, &dotted), Some(toml::Value::Array(_)));
+        let value: config::Value = if is_list {
+            let items: Vec<String> = raw
+                .split(',')
+                .map(|p| p.trim().to_owned())
+                .filter(|p| !p.is_empty())
+                .collect();
+            items.into()
+        } else {
+            value.clone()
+        };
+        builder = builder
+            .set_override(key.as_str(), value)
+            .map_err(|e| invalid(format!("{var}: {e}")))?;
+        overrides.push(Override {
+            var: var.clone(),
+            key,
+            value: raw.clone(),
+        });
+    }
+    let merged = builder.build().map_err(|e| invalid(e.to_string()))?;
+    let mut cfg: Config = merged.try_deserialize().map_err(|e| {
+        let vars: Vec<&str> = overrides.iter().map(|o| o.var.as_str()).collect();
+        invalid(format!(
+            "{} (set by {})",
+            e.to_string()
+                .replacen("unknown field", "unknown key", 1)
+                .replacen("unknown variant", "unknown value", 1),
+            vars.join(", ")
+        ))
+    })?;
+    cfg.overrides = overrides;
+    Ok(cfg)
+}
+
+/// `sender.0.codes` as the `config` crate's path `sender[0].codes`.
+fn index_path(dotted: &str) -> String {
+    let mut out = String::new();
+    for part in dotted.split('.') {
+        if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(part);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// The value at a dotted key of a TOML table (digits index arrays).
+fn lookup<'a>(table: &'a toml::Table, dotted: &str) -> Option<&'a toml::Value> {
+    let mut parts = dotted.split('.');
+    let mut cur = table.get(parts.next()?)?;
+    for part in parts {
+        cur = match cur {
+            toml::Value::Table(t) => t.get(part)?,
+            toml::Value::Array(a) => a.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 /// A sender's name or a platform's id: what the store, logs and file names

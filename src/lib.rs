@@ -26,6 +26,8 @@
 //! - [`store`]: the sled store, the only module that names sled.
 //! - [`daemon`]: sources (folders), the pipeline, sinks (customs, sender InBoxes).
 //! - [`admin`]: the local admin HTTP API and the CLI's client for it.
+//! - [`metrics`]: the Prometheus metrics (names, help texts, the helpers the
+//!   edges call) that the admin API serves at `/metrics`.
 //! - [`protocol`] (pure): the TCP wire protocol's frames (`PROTOCOL.md`);
 //!   [`daemon::tcp`] serves it, [`client`] speaks it (`send`, the load generator).
 //! - [`simulate`]: a customs simulator (`simulate-customs`) answering the
@@ -44,6 +46,7 @@ pub mod diag;
 pub mod engine;
 pub mod formats;
 pub mod inspect;
+pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod schema;

@@ -43,6 +43,9 @@ enum Command {
     },
     #[command(flatten)]
     Admin(customs_gateway::admin::cli::AdminCommand),
+    /// The configuration: `config check`.
+    #[command(subcommand)]
+    Config(ConfigCommand),
     /// Submit message files and folders (recursively, *.xml) to a running
     /// gateway over its TCP protocol, pipelined, as a platform; prints one
     /// line per message with its acknowledgement.
@@ -98,6 +101,27 @@ enum Command {
     },
 }
 
+/// `config …`.
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Check a configuration without starting anything: every key, path,
+    /// address, token and password file, TLS file, email address, the
+    /// registry and every subscription rule (as if made today), with the
+    /// environment's overrides (CUSTOMS_GATEWAY__SECTION__KEY=…); print
+    /// what it would run.
+    ///
+    /// Exit status: 0 when valid, 1 when invalid, 2 when the file cannot
+    /// be read.
+    Check {
+        /// Configuration file (TOML).
+        #[arg(long, value_name = "FILE", default_value = "conf/gateway.toml")]
+        config: PathBuf,
+        /// Print one JSON object: what it would run, or {"valid": false, "error"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 /// How log events are written (to stderr).
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum LogFormat {
@@ -146,11 +170,217 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             paths,
         } => send(addr, platform, &token_file, tls_ca, json, &paths),
+        Command::Config(ConfigCommand::Check { config, json }) => config_check(&config, json),
         Command::Admin(cmd) => {
             let code = customs_gateway::admin::cli::run(&cmd, &mut std::io::stdout().lock())?;
             Ok(ExitCode::from(code))
         }
     }
+}
+
+/// `config check`: the start-up path without the start.
+fn config_check(path: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    use customs_gateway::config::ConfigError;
+    use customs_gateway::daemon::{now_ms, reload, subs::Subscriptions};
+    let now = now_ms();
+    // Against no stored subscriptions: each is checked as if made today.
+    let result = Config::load(path)
+        .and_then(|c| reload::Built::from_config(c, &Subscriptions::default(), now));
+    let mut out = std::io::stdout().lock();
+    match result {
+        Ok(built) => {
+            let v = reload::describe(&built, now);
+            if json {
+                writeln!(out, "{v}")?;
+            } else {
+                print_config(&mut out, &v)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            // The configuration file itself unreadable: 2; anything else
+            // (a file it names included) makes it invalid: 1.
+            let unreadable =
+                matches!(&e, ConfigError::Read { path: p, .. } if std::path::Path::new(p) == path);
+            if json {
+                let v = serde_json::json!({
+                    "valid": false,
+                    "config": path.display().to_string(),
+                    "readable": !unreadable,
+                    "error": e.to_string(),
+                });
+                writeln!(out, "{v}")?;
+            } else {
+                eprintln!("customs-gateway: {e}");
+                eprintln!(
+                    "{}: {}",
+                    path.display(),
+                    if unreadable {
+                        "cannot be read"
+                    } else {
+                        "invalid: nothing would start"
+                    }
+                );
+            }
+            Ok(ExitCode::from(if unreadable { 2 } else { 1 }))
+        }
+    }
+}
+
+/// `config check`'s text: what `describe` says, one line per item.
+fn print_config(out: &mut impl std::io::Write, v: &serde_json::Value) -> std::io::Result<()> {
+    let s = |v: &serde_json::Value| match v {
+        serde_json::Value::String(t) => t.clone(),
+        serde_json::Value::Null => "-".to_owned(),
+        other => other.to_string(),
+    };
+    let list = |v: &serde_json::Value| {
+        v.as_array()
+            .map(|a| a.iter().map(s).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default()
+    };
+    writeln!(out, "{}: valid", s(&v["config"]))?;
+    for w in v["warnings"].as_array().into_iter().flatten() {
+        writeln!(out, "  warning       {}", s(w))?;
+    }
+    for o in v["overrides"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "  environment   {} sets {} = {}",
+            s(&o["var"]),
+            s(&o["key"]),
+            s(&o["value"])
+        )?;
+    }
+    writeln!(
+        out,
+        "  store         {} (cache {} MiB)",
+        s(&v["store"]["path"]),
+        s(&v["store"]["cache_mb"])
+    )?;
+    writeln!(
+        out,
+        "  admin         {} (token file: {})",
+        s(&v["admin"]["listen"]),
+        s(&v["admin"]["token_file"])
+    )?;
+    let c = &v["customs"];
+    writeln!(
+        out,
+        "  customs       OutBox {}, InBox {}, SentBox {}, FailBox {}; enterprise {}",
+        s(&c["outbox"]),
+        s(&c["inbox"]),
+        s(&c["sentbox"]),
+        s(&c["failbox"]),
+        s(&c["enterprise"])
+    )?;
+    for x in v["senders"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "  sender        {} at {}, codes {}",
+            s(&x["name"]),
+            s(&x["root"]),
+            list(&x["codes"])
+        )?;
+    }
+    match v["tcp"].as_object() {
+        Some(t) => writeln!(
+            out,
+            "  tcp           {} ({}), {} connections at most",
+            s(&t["listen"]),
+            if t["tls"] == true { "TLS" } else { "plain" },
+            s(&t["max_connections"])
+        )?,
+        None => writeln!(out, "  tcp           off")?,
+    }
+    for x in v["platforms"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "  platform      {}, codes {}",
+            s(&x["id"]),
+            list(&x["codes"])
+        )?;
+    }
+    for x in v["clients"].as_array().into_iter().flatten() {
+        let d = &x["delivery"];
+        let how = if !d["folder"].is_null() {
+            format!("folder {}", s(&d["folder"]))
+        } else if !d["tcp"].is_null() {
+            format!("tcp via {}", s(&d["tcp"]))
+        } else {
+            format!("email to {}", list(&d["email"]))
+        };
+        writeln!(
+            out,
+            "  client        {} of {}: {how}",
+            s(&x["id"]),
+            s(&x["enterprise"])
+        )?;
+    }
+    for x in v["subscriptions"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "  subscription  {} for {}: {} {} until {}{}",
+            s(&x["id"]),
+            s(&x["client"]),
+            list(&x["content"]),
+            list(&x["statuses"]),
+            s(&x["last_day"]),
+            if x["cancelled"] == true {
+                " (cancelled)"
+            } else {
+                ""
+            }
+        )?;
+    }
+    if let Some(m) = v["smtp"].as_object() {
+        writeln!(
+            out,
+            "  smtp          {}:{} ({}), from {}",
+            s(&m["host"]),
+            s(&m["port"]),
+            s(&m["tls"]),
+            s(&m["from"])
+        )?;
+    }
+    match v["registry"].as_object() {
+        Some(r) => writeln!(
+            out,
+            "  registry      {}: {} enterprises",
+            s(&r["file"]),
+            s(&r["enterprises"])
+        )?,
+        None => writeln!(
+            out,
+            "  registry      none (the registration rule is skipped)"
+        )?,
+    }
+    writeln!(
+        out,
+        "  limits        {} bytes, depth {}",
+        s(&v["limits"]["max_bytes"]),
+        s(&v["limits"]["max_depth"])
+    )?;
+    let e = &v["engine"];
+    writeln!(
+        out,
+        "  engine        amount tolerance {}, single limit {}, annual limit {}, incomplete after {} s",
+        s(&e["amount_tolerance"]),
+        s(&e["single_limit"]),
+        s(&e["annual_limit"]),
+        s(&e["incomplete_timeout_secs"])
+    )?;
+    writeln!(
+        out,
+        "  simulator     {}",
+        if v["simulator"]["enabled"] == true {
+            "on"
+        } else {
+            "off"
+        }
+    )?;
+    writeln!(out, "  files         {}", list(&v["files"]))?;
+    Ok(())
 }
 
 fn serve(config_path: &std::path::Path, log_format: LogFormat) -> anyhow::Result<ExitCode> {
@@ -164,6 +394,8 @@ fn serve(config_path: &std::path::Path, log_format: LogFormat) -> anyhow::Result
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
     let config = Config::load(config_path)?;
+    // The process's one metrics recorder, rendered at the admin API's /metrics.
+    customs_gateway::metrics::install(&config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

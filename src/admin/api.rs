@@ -44,14 +44,49 @@ pub struct AdminState {
     pub started_ms: u64,
     /// The pipeline's stats, as last published.
     pub stats: watch::Receiver<PipelineStats>,
-    /// The bearer token every request must carry; `None` takes none.
-    pub token: Option<String>,
+    /// What a reload changes: the token, the clients, the reload status.
+    pub live: watch::Receiver<Arc<AdminLive>>,
     /// The subscriptions (changed through the API under their rules).
     pub subs: Arc<crate::daemon::subs::Subscriptions>,
-    /// The registered clients.
-    pub clients: Vec<crate::config::ClientConfig>,
     /// The push workers (replays go to them).
     pub push: Arc<crate::daemon::push::Push>,
+    /// Which parts of the daemon run (`/ready`).
+    pub ready: Arc<super::health::Readiness>,
+}
+
+/// The part of the API's state a configuration reload replaces.
+#[derive(Debug, Clone, Default)]
+pub struct AdminLive {
+    /// The bearer token every request must carry; `None` takes none.
+    pub token: Option<String>,
+    /// The registered clients.
+    pub clients: Vec<crate::config::ClientConfig>,
+    /// The configuration's generation, reloads, last refusal and the keys
+    /// waiting for a restart.
+    pub reload: crate::daemon::reload::ReloadStatus,
+}
+
+impl AdminLive {
+    /// A fixed state (an API served without a daemon, tests).
+    pub fn fixed(
+        token: Option<String>,
+        clients: Vec<crate::config::ClientConfig>,
+    ) -> watch::Receiver<Arc<AdminLive>> {
+        let (tx, rx) = watch::channel(Arc::new(AdminLive {
+            token,
+            clients,
+            reload: Default::default(),
+        }));
+        // The sender may go: the receiver keeps the last value.
+        drop(tx);
+        rx
+    }
+}
+
+impl AdminState {
+    fn clients(&self) -> Vec<crate::config::ClientConfig> {
+        self.live.borrow().clients.clone()
+    }
 }
 
 impl std::fmt::Debug for AdminState {
@@ -59,7 +94,10 @@ impl std::fmt::Debug for AdminState {
         f.debug_struct("AdminState")
             .field("store", &self.store)
             .field("started_ms", &self.started_ms)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field(
+                "token",
+                &self.live.borrow().token.as_ref().map(|_| "<redacted>"),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -72,10 +110,18 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
+    {
+        // Not ready once stopping (for requests still answered meanwhile).
+        let (ready, shutdown) = (state.ready.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            shutdown.cancelled().await;
+            ready.stopping();
+        });
+    }
     info!(
         message = "Admin API listening.",
         %addr,
-        token = state.token.is_some()
+        token = state.live.borrow().token.is_some()
     );
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown.cancelled_owned())
@@ -84,10 +130,19 @@ pub async fn serve(
     Ok(())
 }
 
-/// The API's routes, behind the token check (see [`serve`]).
+/// The routes answered without the token: liveness and readiness, for
+/// load balancers, orchestrators and systemd (they tell nothing but
+/// whether the gateway runs).
+pub const OPEN_ROUTES: [&str; 2] = ["/health", "/ready"];
+
+/// The API's routes, behind the token check (see [`serve`]) except
+/// [`OPEN_ROUTES`].
 pub fn router(state: AdminState) -> Router {
-    let token: Option<Arc<[u8]>> = state.token.as_deref().map(|t| Arc::from(t.as_bytes()));
+    let live = state.live.clone();
     Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(metrics))
         .route("/status", get(status))
         .route("/messages", get(messages))
         .route("/documents/{id}", get(document))
@@ -103,7 +158,7 @@ pub fn router(state: AdminState) -> Router {
             ApiError::NotFound(format!("no route {} {}", req.method(), req.uri().path()))
         })
         .with_state(state)
-        .layer(middleware::from_fn_with_state(token, authorize))
+        .layer(middleware::from_fn_with_state(live, authorize))
 }
 
 /// Why a request was refused; answered as `{"error": "…"}`.
@@ -118,6 +173,9 @@ pub(super) enum ApiError {
     Refused(String),
     #[error("this API needs the bearer token of [admin] token_file")]
     Unauthorized,
+    /// Not served by this process (503).
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a store read did not finish: {0}")]
@@ -131,6 +189,7 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) | ApiError::Task(_) => {
                 error!(message = "Admin request failed.", error = %self);
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -177,18 +236,26 @@ impl From<PathRejection> for ApiError {
 type ApiResult = Result<axum::Json<Value>, ApiError>;
 
 /// Refuses a request without the right bearer token; logs every request.
-async fn authorize(State(token): State<Option<Arc<[u8]>>>, req: Request, next: Next) -> Response {
+async fn authorize(
+    State(live): State<watch::Receiver<Arc<AdminLive>>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    if let Some(token) = token {
+    // The token in force now (a reload may have changed it).
+    let token = live.borrow().token.clone();
+    if let Some(token) = token
+        && !OPEN_ROUTES.contains(&path.as_str())
+    {
         let given = req
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(bearer);
-        if !given.is_some_and(|g| same(g.as_bytes(), &token)) {
+        if !given.is_some_and(|g| same(g.as_bytes(), token.as_bytes())) {
             // The dashboard's pages also take its cookie (see `ui::admit`).
-            match super::ui::admit(&req, &token) {
+            match super::ui::admit(&req, token.as_bytes()) {
                 Some(Ok(())) => {}
                 Some(Err(answer)) => return answer,
                 None => {
@@ -234,6 +301,60 @@ pub(super) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await?
 }
 
+/// Liveness: the process serves.
+async fn health() -> axum::Json<Value> {
+    axum::Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: 200 once the store is open and the sources and push workers
+/// run; 503 with the reason before that and while stopping.
+async fn ready(State(s): State<AdminState>) -> Response {
+    match s.ready.check() {
+        Ok(()) => axum::Json(json!({ "ready": true })).into_response(),
+        Err((reason, waiting)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "ready": false, "reason": reason, "waiting": waiting })),
+        )
+            .into_response(),
+    }
+}
+
+/// The Prometheus metrics; the per-client queues and the pipeline's gauges
+/// are brought up to date first.
+async fn metrics(State(s): State<AdminState>) -> Result<Response, ApiError> {
+    if !crate::metrics::enabled() {
+        return Err(ApiError::Unavailable(
+            "no metrics are recorded in this process".to_owned(),
+        ));
+    }
+    crate::metrics::pipeline(&s.stats.borrow());
+    let store = s.store.clone();
+    let clients: Vec<String> = s.clients().iter().map(|c| c.id.clone()).collect();
+    let queues = blocking(move || {
+        Ok(clients
+            .into_iter()
+            .map(|c| {
+                let queued = store.count(&key::outbox_prefix(&c));
+                let parked = store.count(&key::parked_prefix(&c));
+                (c, queued, parked)
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    for (client, queued, parked) in &queues {
+        crate::metrics::outbox(client, *queued, *parked);
+    }
+    let text = crate::metrics::render().unwrap_or_default();
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
 pub(super) async fn status(State(s): State<AdminState>) -> ApiResult {
     let stats = s.stats.borrow().clone();
     let store = s.store.clone();
@@ -268,6 +389,7 @@ pub(super) async fn status(State(s): State<AdminState>) -> ApiResult {
         "files": stats.files,
         "flushes": stats.flushes,
         "tcp": stats.tcp_connections.map(|c| json!({ "connections": c })),
+        "config": s.live.borrow().reload.clone(),
     })))
 }
 
@@ -662,7 +784,7 @@ async fn subscribe(
     let axum::Json(req) = body?;
     let now = crate::daemon::now_ms();
     let rec =
-        blocking(move || Ok(s.subs.add(&s.store, &s.clients, &req, None, "api", now)?)).await?;
+        blocking(move || Ok(s.subs.add(&s.store, &s.clients(), &req, None, "api", now)?)).await?;
     info!(message = "Subscription made.", id = %rec.id, client = %rec.client, by = %rec.by);
     let today = crate::daemon::subs::today(now);
     Ok(axum::Json(
@@ -762,14 +884,14 @@ async fn outbox(
     let Query(p) = query?;
     let limit = limit(p.limit)?;
     if let Some(c) = &p.client
-        && !s.clients.iter().any(|x| &x.id == c)
+        && !s.clients().iter().any(|x| &x.id == c)
     {
         return Err(ApiError::NotFound(format!(
             "`{c}` is not a registered client"
         )));
     }
     let store = s.store.clone();
-    let clients = s.clients.clone();
+    let clients = s.clients();
     let v = blocking(move || {
         let mut summary = Vec::new();
         let mut entries = Vec::new();
@@ -858,7 +980,7 @@ async fn replay(
             ));
         }
     };
-    if !s.clients.iter().any(|c| c.id == b.client) {
+    if !s.clients().iter().any(|c| c.id == b.client) {
         return Err(ApiError::NotFound(format!(
             "`{}` is not a registered client",
             b.client

@@ -725,7 +725,57 @@ fn render_status(out: &mut impl Write, s: &Value) -> std::io::Result<()> {
             plural(n("files"), "file", "files"),
             plural(n("flushes"), "flush", "flushes")
         ),
-    )
+    )?;
+    render_config(out, s.get("config").unwrap_or(&Value::Null))
+}
+
+/// The `config` part of `status`: the generation in force, the last
+/// refused reload, what waits for a restart, the environment's overrides.
+fn render_config(out: &mut impl Write, c: &Value) -> std::io::Result<()> {
+    if c.is_null() {
+        return Ok(());
+    }
+    let n = |f: &str| number(c, f);
+    writeln!(
+        out,
+        "{:<10} {} generation {}, applied {}; {}, {}",
+        "config",
+        text(c, "source"),
+        n("generation"),
+        iso_utc(n("applied_ms")),
+        plural(n("reloads"), "reload", "reloads"),
+        plural(n("failures"), "refused", "refused")
+    )?;
+    if let Some(e) = c.get("error").filter(|e| !e.is_null()) {
+        writeln!(
+            out,
+            "  NOT RELOADED at {}, the running configuration stays: {}",
+            iso_utc(number(e, "at_ms")),
+            text(e, "message")
+        )?;
+    }
+    for r in c
+        .get("restart_needed")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        writeln!(out, "  restart needed: {}", r.as_str().unwrap_or(""))?;
+    }
+    for o in c
+        .get("overrides")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        writeln!(
+            out,
+            "  environment: {} sets {}",
+            text(o, "var"),
+            text(o, "key")
+        )?;
+    }
+    Ok(())
 }
 
 fn render_list(out: &mut impl Write, list: &Value, limit: usize) -> std::io::Result<()> {

@@ -340,7 +340,8 @@ fn plain(v: &Value) -> String {
 
 /// The `/status` keys the health section lays out; any other key (a later
 /// addition) is listed as it is.
-const KNOWN_STATUS: [&str; 16] = [
+const KNOWN_STATUS: [&str; 17] = [
+    "config",
     "uptime_secs",
     "started_ms",
     "documents",
@@ -402,6 +403,7 @@ fn health(out: &mut String, s: &Value) {
         card(out, &num(s, key).to_string(), label);
     }
     out.push_str("</div>");
+    configuration(out, s.get("config").unwrap_or(&Value::Null));
     // Documents by status.
     out.push_str(
         "<table style=\"width:auto\"><tr><th>状态 Status</th><th>单证 Documents</th></tr>",
@@ -440,6 +442,56 @@ fn health(out: &mut String, s: &Value) {
             }
             out.push_str("</table>");
         }
+    }
+}
+
+/// The configuration in force (`/status`'s `config`): its generation, the
+/// reloads, the last refused one and the keys waiting for a restart.
+fn configuration(out: &mut String, c: &Value) {
+    if !c.is_object() {
+        return;
+    }
+    out.push_str("<div class=\"cards\" style=\"margin-top:8px\">");
+    card(
+        out,
+        &num(c, "generation").to_string(),
+        "配置版本 Configuration generation",
+    );
+    card(out, &time(num(c, "applied_ms")), "生效于 Applied");
+    card(out, &num(c, "reloads").to_string(), "重载 Reloads");
+    let failures = num(c, "failures");
+    card_class(
+        out,
+        &failures.to_string(),
+        "重载被拒 Refused reloads",
+        if failures > 0 { "bad" } else { "" },
+    );
+    out.push_str("</div>");
+    let _ = write!(
+        out,
+        "<p class=\"muted\">配置文件 Configuration file: <code>{}</code></p>",
+        esc(text(c, "source"))
+    );
+    if let Some(e) = c.get("error").filter(|e| e.is_object()) {
+        let _ = write!(
+            out,
+            "<p class=\"bad\" id=\"reload-error\">配置重载被拒，仍用原配置 The last reload was refused; \
+             the running configuration stays ({}): {}</p>",
+            time(num(e, "at_ms")),
+            esc(text(e, "message"))
+        );
+    }
+    let waiting: Vec<String> = c
+        .get("restart_needed")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().map(|k| esc(&plain(k))).collect())
+        .unwrap_or_default();
+    if !waiting.is_empty() {
+        let _ = write!(
+            out,
+            "<p class=\"warn\">需重启才生效 Waiting for a restart: <code>{}</code></p>",
+            waiting.join("</code>, <code>")
+        );
     }
 }
 
@@ -1013,6 +1065,9 @@ mod tests {
             status: json!({"uptime_secs": 3, "started_ms": 0, "documents": {HOSTILE: 1},
                            "overdue": [{"key": HOSTILE, "members": [HOSTILE], "missing": [HOSTILE],
                                         "since_ms": 0, "waited_secs": 0}],
+                           "config": {"source": HOSTILE, "generation": 2, "failures": 1,
+                                      "error": {"at_ms": 0, "message": HOSTILE},
+                                      "restart_needed": [HOSTILE]},
                            "reload_error": HOSTILE}),
             senders: vec![SenderRow {
                 kind: "sender".into(),
@@ -1055,8 +1110,9 @@ mod tests {
         let html = overview(&o);
         assert!(!injected(&html), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        // The unknown /status key is shown, escaped.
+        // The unknown /status key is shown, escaped; a refused reload stands out.
         assert!(html.contains("reload_error"));
+        assert!(html.contains("id=\"reload-error\""));
         // Links carry the id percent-encoded.
         assert!(html.contains("/ui/documents/%3Cscript%3E"));
     }

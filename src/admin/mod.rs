@@ -23,19 +23,45 @@
 //! `Authorization: Bearer <token>`, where the token is the file's content
 //! without surrounding whitespace ([`read_token`]); anything else is
 //! answered `401` with `WWW-Authenticate: Bearer`. The token is compared in
-//! constant time and never logged. The dashboard's pages also take a
-//! session cookie a browser gets by giving the token once (see [`ui`]);
-//! the cookie opens no JSON route.
+//! constant time and never logged. `/metrics` needs it too (Prometheus
+//! sends it with `authorization.credentials_file`); `/health` and `/ready`
+//! never do ([`api::OPEN_ROUTES`]): load balancers and systemd probe them,
+//! and they tell nothing but whether the gateway runs. The dashboard's
+//! pages also take a session cookie a browser gets by giving the token
+//! once (see [`ui`]); the cookie opens no JSON route.
 //!
 //! # Routes
 //!
-//! Every answer is JSON (but the dashboard's pages). A refusal is `{"error": "<one sentence>"}` with
+//! Every answer is JSON (but `/metrics` and the dashboard's pages). A refusal is `{"error": "<one sentence>"}` with
 //! status `400` (a bad query), `401` (no valid token), `404` (no such
 //! document, subscription, client or route), `422` (a subscription rule
-//! refuses the change) or `500` (the store failed). Times are milliseconds
+//! refuses the change), `500` (the store failed) or `503` (not ready, no
+//! metrics recorded). Times are milliseconds
 //! since the Unix epoch (`*_ms`) and, where a person reads them, ISO-8601
 //! UTC text (`2026-11-22T02:13:14Z`). Document ids are `msg.doc` (the
 //! gateway's message id and the document's position in it, from 0).
+//!
+//! ## `GET /health`
+//!
+//! `200 {"status": "ok"}` while the process serves (liveness).
+//!
+//! ## `GET /ready`
+//!
+//! `200 {"ready": true}` once the store is open and restored, the push
+//! workers, the folder scanner and (with `[tcp]`) the TCP source run
+//! ([`health::Readiness`]); else `503`:
+//!
+//! ```json
+//! {"ready": false, "reason": "the gateway is starting", "waiting": ["scanner", "tcp"]}
+//! ```
+//!
+//! (`"the gateway is stopping"` with `"waiting": []` once a stop began).
+//!
+//! ## `GET /metrics`
+//!
+//! The Prometheus text format (`text/plain; version=0.0.4`): every metric
+//! of [`crate::metrics`], listed in the README. `503` when the process
+//! records no metrics (an API served without `serve`).
 //!
 //! ## `GET /status`
 //!
@@ -160,6 +186,7 @@ pub mod api;
 pub mod cli;
 pub mod client;
 pub mod dashboard;
+pub mod health;
 mod time;
 pub mod ui;
 

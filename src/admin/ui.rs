@@ -244,7 +244,8 @@ async fn login(
 ) -> Response {
     let (token, next) = form.map_or((String::new(), String::new()), |Form(f)| (f.token, f.next));
     let next = local_path(&next).to_owned();
-    match &s.token {
+    let want = s.live.borrow().token.clone();
+    match &want {
         None => signed_in(&next, b""),
         Some(want) if same(token.trim().as_bytes(), want.as_bytes()) => {
             info!(message = "Dashboard signed in.");
@@ -284,7 +285,7 @@ async fn home(State(s): State<AdminState>) -> Response {
     };
     let overdue_now = crate::daemon::now_ms();
     let store = s.store.clone();
-    let clients = s.clients.clone();
+    let clients = s.live.borrow().clients.clone();
     match blocking(move || Ok(gather(&store, &clients)?)).await {
         Ok((senders, client_rows, refusals, parked)) => {
             let o = Overview {

@@ -48,6 +48,9 @@ pub struct Scanner {
     folders: Vec<Folder>,
     settle: Duration,
     seen: HashMap<PathBuf, (Look, Instant)>,
+    /// Every work folder this scanner has claimed into (its files in
+    /// flight are the pipeline's, never recovered twice).
+    owned: HashSet<PathBuf>,
 }
 
 /// Whether a name is one a writer uses while still writing.
@@ -64,10 +67,36 @@ impl Scanner {
     /// A scanner over `folders`, taking files settled for `settle`.
     pub fn new(folders: Vec<Folder>, settle: Duration) -> Scanner {
         Scanner {
+            owned: folders.iter().map(|f| f.work.clone()).collect(),
             folders,
             settle,
             seen: HashMap::new(),
         }
+    }
+
+    /// Scans `folders` from now on (a reload). Returns what the work
+    /// folders this scanner never claimed into hold from an earlier run
+    /// (as [`Scanner::recover`] does at start); a folder it already
+    /// claimed into, even one removed and added again, is not looked at:
+    /// its files are in flight.
+    pub fn set_folders(&mut self, folders: Vec<Folder>) -> Vec<Claimed> {
+        let mut out = Vec::new();
+        for f in &folders {
+            if self.owned.insert(f.work.clone()) {
+                for (name, path) in regular_files(&f.work) {
+                    out.push(Claimed {
+                        origin: f.origin,
+                        name,
+                        path,
+                        recovered: true,
+                    });
+                }
+            }
+        }
+        self.seen
+            .retain(|path, _| folders.iter().any(|f| path.starts_with(&f.dir)));
+        self.folders = folders;
+        out
     }
 
     /// Files left in the work folders by an earlier run (claimed, maybe

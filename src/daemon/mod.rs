@@ -26,6 +26,7 @@ pub mod folder;
 pub mod forward;
 pub mod pipeline;
 pub mod push;
+pub mod reload;
 pub mod stats;
 pub mod subs;
 pub mod tcp;
@@ -119,6 +120,28 @@ enum Event {
         /// The receipts' queue sequence numbers.
         seqs: Vec<u64>,
     },
+    /// A reloaded configuration, applied between two batches. The answer:
+    /// Err when the pipeline refused it (nothing changed); else what the
+    /// configuration's subscriptions changed, or why they could not be
+    /// brought in line (the rest of the configuration is in force).
+    Reconfigure(
+        Box<Reconfig>,
+        tokio::sync::oneshot::Sender<Result<Result<Vec<String>, String>, String>>,
+    ),
+}
+
+/// What the pipeline task takes from a reloaded configuration.
+#[derive(Debug)]
+struct Reconfig {
+    /// The configuration as it runs from now on.
+    config: Config,
+    registry: Option<crate::engine::Registry>,
+    /// Sender and platform slots.
+    senders: Vec<crate::config::SenderConfig>,
+    platforms: Vec<crate::config::PlatformConfig>,
+    routing: pipeline::Routing,
+    /// The effects' folders for the sender slots.
+    dirs: Dirs,
 }
 
 impl Event {
@@ -146,7 +169,7 @@ impl Event {
         match self {
             Event::Files(l) => l.len(),
             Event::Submits(l) => l.len(),
-            Event::Forwarder(_) | Event::Delivered { .. } => 0,
+            Event::Forwarder(_) | Event::Delivered { .. } | Event::Reconfigure(..) => 0,
         }
     }
 }
@@ -182,16 +205,50 @@ struct SenderDirs {
 /// Every folder (and connection) the effects write to.
 #[derive(Debug, Clone)]
 struct Dirs {
+    /// By sender slot.
     senders: Vec<SenderDirs>,
     archive: PathBuf,
     hub: Arc<tcp::Hub>,
     push: Arc<push::Push>,
 }
 
+impl Dirs {
+    fn new(
+        senders: &[crate::config::SenderConfig],
+        archive: PathBuf,
+        hub: Arc<tcp::Hub>,
+        push: Arc<push::Push>,
+    ) -> Dirs {
+        Dirs {
+            senders: senders
+                .iter()
+                .map(|s| SenderDirs {
+                    sent: s.root.join("SentBox"),
+                    failed: s.root.join("FailBox"),
+                    inbox: s.root.join("InBox"),
+                    staging: s.root.join("TempBox").join(".staging"),
+                })
+                .collect(),
+            archive,
+            hub,
+            push,
+        }
+    }
+}
+
 /// Runs the daemon until `shutdown` is cancelled: then it stops taking
 /// new files, stores and flushes what it claimed, and returns.
+///
+/// `config` goes through the start-up path ([`reload::Built`]) once the
+/// store is open; a reload goes through it again (SIGHUP, or a change to
+/// the configuration's files).
 pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), DaemonError> {
-    let folders = create_folders(&config)?;
+    // SIGHUP asks for a reload from the start: its default action would
+    // end the process.
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let senders = reload::Slots::new(&config.sender);
+    let platforms = reload::Slots::new(&config.platform);
+    let folders = create_folders(&config, &senders)?;
     let store_path = config.store.path.clone();
     let cache = config.store.cache_mb.saturating_mul(1024 * 1024);
     let store =
@@ -199,14 +256,23 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             path: store_path.clone(),
             source,
         })?;
-    let registry = config.load_registry()?;
+    // Subscriptions: the store's, to be brought in line with the configuration's.
+    let subscriptions = Arc::new(subs::Subscriptions::load(&store, now_ms()).map_err(
+        |source| DaemonError::Store {
+            path: store_path.clone(),
+            source,
+        },
+    )?);
+    let built = reload::Built::from_config(config, &subscriptions, now_ms())?;
+    let config = built.config.clone();
+    for o in config.overrides() {
+        info!(message = "Configuration key set by the environment.", var = %o.var, key = %o.key);
+    }
+    for w in &built.warnings {
+        warn!(message = "Configuration warning.", warning = %w);
+    }
+    let registry = built.registry.clone();
     let limits = config.limits();
-    let token = config
-        .admin
-        .token_file
-        .as_deref()
-        .map(crate::admin::read_token)
-        .transpose()?;
     let listener = tokio::net::TcpListener::bind(&config.admin.listen)
         .await
         .map_err(|source| DaemonError::Listen {
@@ -223,10 +289,12 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         Some(t) => Some(
             tcp::TcpSource::bind(
                 t,
-                &config.platform,
+                &platforms.items,
+                &reload::tokens_by_slot(&platforms, &built),
                 limits.max_bytes,
                 hub.clone(),
                 store.clone(),
+                &shutdown,
             )
             .await?,
         ),
@@ -237,13 +305,7 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
             None
         }
     };
-    // Subscriptions: the store's, brought in line with the configuration's.
-    let subscriptions = Arc::new(subs::Subscriptions::load(&store, now_ms()).map_err(
-        |source| DaemonError::Store {
-            path: store_path.clone(),
-            source,
-        },
-    )?);
+    let tcp_shared = tcp_source.as_ref().map(tcp::TcpSource::shared);
     let changes = subscriptions
         .sync_config(&store, &config, now_ms())
         .map_err(|message| {
@@ -255,23 +317,15 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
                 message,
             })
         })?;
-    for change in changes {
-        let (action, id) = change.split_once(' ').unwrap_or((change.as_str(), ""));
-        info!(message = "Subscription from the configuration.", action = %action, subscription = %id);
-    }
-    let routing = pipeline::Routing {
-        clients: config.client.clone(),
-        subs: subscriptions.clone(),
-        customs_enterprise: config.customs.enterprise.clone(),
-        unmapped_to_all: config.push.unmapped_to_all,
-    };
+    log_subscription_changes(&changes);
+    let routing = routing(&config, &subscriptions);
     let mut pipeline = Pipeline::new(
         store.clone(),
         config.engine.clone(),
         registry,
         limits,
-        config.sender.clone(),
-        config.platform.clone(),
+        senders.items.clone(),
+        platforms.items.clone(),
         config.customs.retries,
         routing,
     )?;
@@ -294,27 +348,26 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
 
     let tracker = TaskTracker::new();
     // One push worker per client; what the store holds is flushed.
-    let pusher = push::start(&config, &store, hub.clone(), &tracker, &shutdown)?;
+    let pusher = push::start(
+        &config,
+        &platforms.items,
+        &store,
+        hub.clone(),
+        &tracker,
+        &shutdown,
+    )
+    .await?;
     pusher.flushed_below(store.next_id().map_err(|source| DaemonError::Store {
         path: store_path.clone(),
         source,
     })?);
 
-    let dirs = Dirs {
-        senders: config
-            .sender
-            .iter()
-            .map(|s| SenderDirs {
-                sent: s.root.join("SentBox"),
-                failed: s.root.join("FailBox"),
-                inbox: s.root.join("InBox"),
-                staging: s.root.join("TempBox").join(".staging"),
-            })
-            .collect(),
-        archive: config.customs.archive_dir(),
-        hub,
-        push: pusher.clone(),
-    };
+    let dirs = Dirs::new(
+        &senders.items,
+        config.customs.archive_dir(),
+        hub.clone(),
+        pusher.clone(),
+    );
     let customs_work = config.customs.work_dir();
     let mut forwarder = Forwarder::new(
         CustomsDirs {
@@ -329,7 +382,10 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     for f in written {
         forwarder.watch(f.msg, f.file);
     }
-    let scanner = Scanner::new(folders, Duration::from_millis(config.ingest.settle_ms));
+    let scanner = Scanner::new(
+        folders.clone(),
+        Duration::from_millis(config.ingest.settle_ms),
+    );
     let reclaimed = scanner.recover();
 
     // What the admin API shows before the first batch: the restored sets.
@@ -346,16 +402,36 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     let gauges = Arc::new(Gauges::default());
     let interval = Duration::from_millis(config.ingest.scan_interval_ms);
 
+    // What a reload changes for the admin API.
+    let status = reload::ReloadStatus {
+        source: config
+            .source()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        generation: 1,
+        applied_ms: t0,
+        overrides: config.overrides().to_vec(),
+        ..reload::ReloadStatus::default()
+    };
+    let (live_tx, live_rx) = watch::channel(Arc::new(crate::admin::api::AdminLive {
+        token: built.admin_token.clone(),
+        clients: config.client.clone(),
+        reload: status.clone(),
+    }));
+
     // The admin API.
+    let ready = Arc::new(crate::admin::health::Readiness::new(config.tcp.is_some()));
+    ready.mark(crate::admin::health::Part::Store);
+    ready.mark(crate::admin::health::Part::Push);
     let admin_state = crate::admin::api::AdminState {
         store: store.clone(),
         started,
         started_ms: t0,
         stats: stats_rx,
-        token,
-        subs: subscriptions,
-        clients: config.client.clone(),
-        push: pusher,
+        live: live_rx,
+        subs: subscriptions.clone(),
+        push: pusher.clone(),
+        ready: ready.clone(),
     };
     {
         let shutdown = shutdown.clone();
@@ -383,17 +459,18 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         });
     }
 
-    // The scanner, woken by filesystem events and by its timer.
-    let wake = Arc::new(Notify::new());
-    let _watcher = watch_folders(&config, wake.clone());
+    // The scanner, woken by filesystem events and by its timer; a reload
+    // hands it a new list of folders.
+    let (folders_tx, folders_rx) = watch::channel(Arc::new(folders));
     {
         let shutdown = shutdown.clone();
         let ev_tx = ev_tx.clone();
         let g = gauges.clone();
         let batch = config.ingest.batch;
         tracker.spawn(scan_task(
-            scanner, ev_tx, wake, g, interval, batch, shutdown,
+            scanner, folders_rx, ev_tx, g, interval, batch, shutdown,
         ));
+        ready.mark(crate::admin::health::Part::Scanner);
     }
     // The TCP source.
     if let Some(source) = tcp_source {
@@ -401,6 +478,27 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
         let ev_tx = ev_tx.clone();
         let t = tracker.clone();
         tracker.spawn(source.run(ev_tx, t, gauges.clone(), shutdown));
+        ready.mark(crate::admin::health::Part::Tcp);
+    }
+    // Live reload.
+    {
+        let reloader = Reloader {
+            seen: built.fingerprint,
+            built,
+            running: config.clone(),
+            senders,
+            platforms,
+            status,
+            subs: subscriptions,
+            events: ev_tx.clone(),
+            folders: folders_tx,
+            tcp: tcp_shared,
+            push: pusher,
+            hub,
+            live: live_tx,
+            shutdown: shutdown.clone(),
+        };
+        tracker.spawn(reload_task(reloader, hangups));
     }
     drop(ev_tx);
 
@@ -430,8 +528,324 @@ pub async fn run(config: Config, shutdown: CancellationToken) -> Result<(), Daem
     result
 }
 
-/// Creates every folder the configuration names; returns the watched ones.
-fn create_folders(config: &Config) -> Result<Vec<Folder>, DaemonError> {
+/// Who receives what, as the configuration says.
+fn routing(config: &Config, subs: &Arc<subs::Subscriptions>) -> pipeline::Routing {
+    pipeline::Routing {
+        clients: config.client.clone(),
+        subs: subs.clone(),
+        customs_enterprise: config.customs.enterprise.clone(),
+        unmapped_to_all: config.push.unmapped_to_all,
+    }
+}
+
+fn log_subscription_changes(changes: &[String]) {
+    for change in changes {
+        let (action, id) = change.split_once(' ').unwrap_or((change.as_str(), ""));
+        info!(message = "Subscription from the configuration.", action = %action, subscription = %id);
+    }
+}
+
+/// The reload task's state: the configuration running and every part a
+/// reload reconfigures.
+struct Reloader {
+    /// What runs, as the start-up path built it.
+    built: reload::Built,
+    /// The digest of the configuration's files at the last look.
+    seen: [u8; 32],
+    /// The configuration in force: `built.config` with the keys that need
+    /// a restart at their running values.
+    running: Config,
+    senders: reload::Slots<crate::config::SenderConfig>,
+    platforms: reload::Slots<crate::config::PlatformConfig>,
+    status: reload::ReloadStatus,
+    subs: Arc<subs::Subscriptions>,
+    events: mpsc::Sender<Event>,
+    folders: watch::Sender<Arc<Vec<Folder>>>,
+    tcp: Option<Arc<tcp::Shared>>,
+    push: Arc<push::Push>,
+    hub: Arc<tcp::Hub>,
+    live: watch::Sender<Arc<crate::admin::api::AdminLive>>,
+    shutdown: CancellationToken,
+}
+
+/// Waits for a reason to reload (a change to one of the configuration's
+/// files, SIGHUP) and reloads, until the daemon stops.
+async fn reload_task(mut r: Reloader, mut hangups: Option<tokio::signal::unix::Signal>) {
+    let (hint_tx, mut hints) = mpsc::unbounded_channel::<()>();
+    let watched = |c: &Config| {
+        if c.admin.watch_config {
+            reload::named_files(c)
+        } else {
+            Vec::new()
+        }
+    };
+    let mut files = watched(&r.running);
+    let mut watcher = watch_files(&files, hint_tx.clone());
+    // A change made before the watcher was set up is found by a first
+    // look; events are hints, and a look every few seconds is the truth
+    // (an event may be missed: a network filesystem, an overflow).
+    let _ = hint_tx.send(());
+    let mut look = tokio::time::interval(Duration::from_secs(5));
+    look.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let forced = tokio::select! {
+            _ = r.shutdown.cancelled() => break,
+            Some(()) = hints.recv() => false,
+            _ = look.tick(), if !files.is_empty() => false,
+            Some(()) = async {
+                match &mut hangups {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => true,
+        };
+        // An editor writes in steps, a deployment swaps several files:
+        // wait until the files are quiet (200 ms; 2 s at most).
+        let quiet_by = Instant::now() + Duration::from_secs(2);
+        loop {
+            match tokio::time::timeout(Duration::from_millis(200), hints.recv()).await {
+                Ok(Some(())) if Instant::now() < quiet_by => continue,
+                _ => break,
+            }
+        }
+        r.reload(forced).await;
+        let now_files = watched(&r.running);
+        if now_files != files {
+            files = now_files;
+            watcher = watch_files(&files, hint_tx.clone());
+        }
+    }
+    drop(watcher);
+}
+
+impl Reloader {
+    /// Loads the configuration again and applies it, or keeps the running
+    /// one and says why. `forced` (SIGHUP) reloads even when no file changed.
+    async fn reload(&mut self, forced: bool) {
+        let Some(path) = self.built.config.source().map(Path::to_path_buf) else {
+            return;
+        };
+        // Nothing changed since the last look: nothing to do (a refused
+        // file is not refused again until it changes).
+        let seen = {
+            let config = self.built.config.clone();
+            tokio::task::spawn_blocking(move || reload::fingerprint(&config))
+                .await
+                .unwrap_or([0; 32])
+        };
+        if !forced && seen == self.seen {
+            return;
+        }
+        self.seen = seen;
+        let subs = self.subs.clone();
+        let loaded =
+            tokio::task::spawn_blocking(move || reload::Built::load(&path, &subs, now_ms())).await;
+        let built = match loaded {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => return self.refused(e.to_string()),
+            Err(e) => return self.refused(format!("the reload failed: {e}")),
+        };
+        if built.fingerprint == self.built.fingerprint && self.status.error.is_none() {
+            if forced {
+                info!(message = "Configuration unchanged; nothing to reload.");
+            }
+            return;
+        }
+        if let Err(message) = self.apply(built).await {
+            self.refused(message);
+        }
+    }
+
+    /// Keeps the running configuration: logged, counted, shown by `status`.
+    fn refused(&mut self, message: String) {
+        error!(message = "Configuration not reloaded; the running one stays.", reason = %message);
+        crate::metrics::reload(false);
+        self.status.failures = self.status.failures.saturating_add(1);
+        self.status.error = Some(reload::ReloadError {
+            at_ms: now_ms(),
+            message,
+        });
+        self.publish();
+    }
+
+    fn publish(&self) {
+        self.live.send_modify(|l| {
+            *l = Arc::new(crate::admin::api::AdminLive {
+                token: self.built.admin_token.clone(),
+                clients: self.running.client.clone(),
+                reload: self.status.clone(),
+            });
+        });
+    }
+
+    /// Applies a configuration that went through the start-up path: the
+    /// pipeline first (between two batches: senders, platforms, clients,
+    /// routing, limits, engine and registry, and the subscriptions), then
+    /// the folders scanned, the platforms admitted, the push workers and
+    /// the admin API. Err before the pipeline took it: nothing changed.
+    async fn apply(&mut self, built: reload::Built) -> Result<(), String> {
+        let restart = reload::restart_needed(&self.running, &built.config);
+        let config = reload::running(&self.running, &built.config);
+        let (senders, platforms) = reload::slots_for(&self.senders, &self.platforms, &config);
+        let created = {
+            let (config, senders) = (config.clone(), senders.clone());
+            tokio::task::spawn_blocking(move || create_folders(&config, &senders))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?
+        };
+        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
+        let re = Reconfig {
+            config: config.clone(),
+            registry: built.registry.clone(),
+            senders: senders.items.clone(),
+            platforms: platforms.items.clone(),
+            routing: routing(&config, &self.subs),
+            dirs: Dirs::new(
+                &senders.items,
+                config.customs.archive_dir(),
+                self.hub.clone(),
+                self.push.clone(),
+            ),
+        };
+        self.events
+            .send(Event::Reconfigure(Box::new(re), reply_tx))
+            .await
+            .map_err(|_| "the pipeline has stopped".to_owned())?;
+        let subs_changes = reply_rx
+            .await
+            .map_err(|_| "the pipeline has stopped".to_owned())??;
+        // From here on the new configuration is in force. Its subscriptions
+        // were checked before; one changed through the API meanwhile may
+        // still refuse: said, and the rest goes on.
+        let subs_changes = match subs_changes {
+            Ok(c) => c,
+            Err(reason) => {
+                error!(message = "Subscriptions of the reloaded configuration not applied.", %reason);
+                Vec::new()
+            }
+        };
+        log_subscription_changes(&subs_changes);
+        let _ = self.folders.send(Arc::new(created));
+        let mut tcp_changes = Vec::new();
+        if let Some(t) = &self.tcp {
+            tcp_changes = t.reconfigure(
+                &platforms.items,
+                &reload::tokens_by_slot(&platforms, &built),
+                config.limits.max_bytes,
+                &self.shutdown,
+            );
+        }
+        let push_changes = match self.push.reconfigure(&config, &platforms.items).await {
+            Ok(c) => c,
+            Err(error) => {
+                error!(message = "Push workers not reconfigured.", %error);
+                Vec::new()
+            }
+        };
+        for r in &restart {
+            warn!(message = "A configured value waits for a restart.", key = %r);
+        }
+        for w in &built.warnings {
+            warn!(message = "Configuration warning.", warning = %w);
+        }
+        info!(
+            message = "Configuration reloaded.",
+            generation = self.status.generation.saturating_add(1),
+            senders = %names(senders.live().map(|(_, s)| s.name.as_str())),
+            platforms = %tcp_changes.join(", "),
+            clients = %push_changes.join(", "),
+            subscriptions = subs_changes.len(),
+            restart_needed = restart.len()
+        );
+        self.senders = senders;
+        self.platforms = platforms;
+        self.running = config;
+        self.built = built;
+        self.status.generation = self.status.generation.saturating_add(1);
+        self.status.reloads = self.status.reloads.saturating_add(1);
+        crate::metrics::reload(true);
+        self.status.applied_ms = now_ms();
+        self.status.error = None;
+        self.status.restart_needed = restart;
+        self.status.overrides = self.running.overrides().to_vec();
+        self.publish();
+        Ok(())
+    }
+}
+
+fn names<'a>(list: impl Iterator<Item = &'a str>) -> String {
+    list.collect::<Vec<_>>().join(", ")
+}
+
+/// A watcher on the folders holding `files` (an editor or a deployment
+/// may replace a file rather than write it): a change to one of them is
+/// a hint to reload.
+fn watch_files(
+    files: &[PathBuf],
+    hint: mpsc::UnboundedSender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher as _;
+    if files.is_empty() {
+        return None;
+    }
+    // Matched by name: a same-named file elsewhere costs a reload that
+    // finds nothing changed.
+    let names: Vec<std::ffi::OsString> = files
+        .iter()
+        .filter_map(|f| f.file_name().map(std::ffi::OsStr::to_os_string))
+        .collect();
+    let mut watcher =
+        match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+            let Ok(ev) = res else {
+                let _ = hint.send(());
+                return;
+            };
+            if matches!(ev.kind, notify::EventKind::Access(_)) {
+                return;
+            }
+            if ev.need_rescan()
+                || ev
+                    .paths
+                    .iter()
+                    .any(|p| p.file_name().is_some_and(|n| names.iter().any(|x| x == n)))
+            {
+                let _ = hint.send(());
+            }
+        }) {
+            Ok(w) => w,
+            Err(error) => {
+                warn!(message = "Configuration files not watched; reload with SIGHUP.", %error);
+                return None;
+            }
+        };
+    let mut dirs: Vec<PathBuf> = files
+        .iter()
+        .filter_map(|f| f.parent().map(Path::to_path_buf))
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                PathBuf::from(".")
+            } else {
+                d
+            }
+        })
+        .collect();
+    dirs.sort();
+    dirs.dedup();
+    for d in dirs {
+        if let Err(error) = watcher.watch(&d, notify::RecursiveMode::NonRecursive) {
+            warn!(message = "Cannot watch a configuration folder; reload with SIGHUP.", dir = %d.display(), %error);
+        }
+    }
+    Some(watcher)
+}
+
+/// Creates every folder the configuration names (the active sender slots'
+/// trees); returns the watched ones.
+fn create_folders(
+    config: &Config,
+    senders: &reload::Slots<crate::config::SenderConfig>,
+) -> Result<Vec<Folder>, DaemonError> {
     let mkdir = |p: &Path| {
         std::fs::create_dir_all(p).map_err(|source| DaemonError::Folder {
             path: p.to_owned(),
@@ -439,7 +853,7 @@ fn create_folders(config: &Config) -> Result<Vec<Folder>, DaemonError> {
         })
     };
     let mut folders = Vec::new();
-    for (i, s) in config.sender.iter().enumerate() {
+    for (i, s) in senders.live() {
         for sub in [
             "OutBox",
             "SentBox",
@@ -494,7 +908,7 @@ fn create_folders(config: &Config) -> Result<Vec<Folder>, DaemonError> {
 /// A filesystem watcher on every watched folder that only wakes the
 /// scanner (events are hints). `None` when watching is not possible: the
 /// periodic scan still finds everything.
-fn watch_folders(config: &Config, wake: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
+fn watch_folders(folders: &[Folder], wake: Arc<Notify>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher as _;
     let mut watcher =
         match notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
@@ -519,14 +933,8 @@ fn watch_folders(config: &Config, wake: Arc<Notify>) -> Option<notify::Recommend
                 return None;
             }
         };
-    let mut dirs: Vec<PathBuf> = config
-        .sender
-        .iter()
-        .map(|s| s.root.join("OutBox"))
-        .collect();
-    dirs.push(config.customs.inbox.clone());
-    for d in dirs {
-        if let Err(error) = watcher.watch(&d, notify::RecursiveMode::NonRecursive) {
+    for d in folders.iter().map(|f| &f.dir) {
+        if let Err(error) = watcher.watch(d, notify::RecursiveMode::NonRecursive) {
             warn!(message = "Cannot watch a folder; scanning it on the timer.", dir = %d.display(), %error);
         }
     }
@@ -535,20 +943,45 @@ fn watch_folders(config: &Config, wake: Arc<Notify>) -> Option<notify::Recommend
 
 async fn scan_task(
     mut scanner: Scanner,
+    mut folders: watch::Receiver<Arc<Vec<Folder>>>,
     ev_tx: mpsc::Sender<Event>,
-    wake: Arc<Notify>,
     gauges: Arc<Gauges>,
     interval: Duration,
     batch: usize,
     shutdown: CancellationToken,
 ) {
+    let wake = Arc::new(Notify::new());
+    let mut watcher = watch_folders(&folders.borrow_and_update(), wake.clone());
     let mut next = Instant::now();
+    let mut reloads = true;
     loop {
         let sleep_until = tokio::time::Instant::from_std(next);
-        tokio::select! {
+        let changed = tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep_until(sleep_until) => {}
+            _ = wake.notified() => false,
+            r = async {
+                if reloads {
+                    folders.changed().await
+                } else {
+                    std::future::pending().await
+                }
+            } => {
+                reloads = r.is_ok();
+                reloads
+            }
+            _ = tokio::time::sleep_until(sleep_until) => false,
+        };
+        if changed {
+            // A reload: the new list from the next scan on. A sender seen
+            // for the first time in this run may have left files in its
+            // work folder in an earlier one: they go first.
+            let list = folders.borrow_and_update().clone();
+            drop(watcher);
+            watcher = watch_folders(&list, wake.clone());
+            let recovered = scanner.set_folders(list.to_vec());
+            if !recovered.is_empty() && ev_tx.send(Event::Files(recovered)).await.is_err() {
+                break;
+            }
         }
         let events = ev_tx.clone();
         let counted = gauges.clone();
@@ -674,7 +1107,7 @@ async fn pipeline_task(
     batch: usize,
     shutdown: CancellationToken,
 ) -> Result<(), DaemonError> {
-    let dirs = Arc::new(dirs);
+    let mut dirs = Arc::new(dirs);
     let mut stats = PipelineStats::default();
     // First what an earlier run left: its effects, and its claimed files.
     let mut queue: VecDeque<Event> = VecDeque::from([Event::Files(reclaimed)]);
@@ -702,6 +1135,40 @@ async fn pipeline_task(
                     }
                 }
             }
+        }
+        if matches!(queue.front(), Some(Event::Reconfigure(..))) {
+            if let Some(Event::Reconfigure(re, reply)) = queue.pop_front() {
+                let Reconfig {
+                    config,
+                    registry,
+                    senders,
+                    platforms,
+                    routing,
+                    dirs: new_dirs,
+                } = *re;
+                let subs = routing.subs.clone();
+                let (p, result) = tokio::task::spawn_blocking(move || {
+                    let r = pipeline
+                        .reconfigure(
+                            config.engine.clone(),
+                            registry,
+                            config.limits(),
+                            senders,
+                            platforms,
+                            config.customs.retries,
+                            routing,
+                        )
+                        .map_err(|e| e.to_string())
+                        .map(|()| subs.sync_config(pipeline.store(), &config, now_ms()));
+                    (pipeline, r)
+                })
+                .await
+                .map_err(|e| DaemonError::Task(e.to_string()))?;
+                pipeline = p;
+                dirs = Arc::new(new_dirs);
+                let _ = reply.send(result);
+            }
+            continue;
         }
         let events = next_batch(&mut queue, &mut ev_rx, batch);
         let effects = carried.take().unwrap_or_default();
@@ -771,6 +1238,11 @@ fn next_batch(
                 Err(_) => break,
             },
         };
+        if matches!(ev, Event::Reconfigure(..)) {
+            // Applied on its own, after this batch.
+            queue.push_front(ev);
+            break;
+        }
         let room = batch.saturating_sub(files);
         let (ev, rest) = ev.split(room);
         if let Some(rest) = rest {
@@ -823,6 +1295,8 @@ fn run_batch(
             Event::Forwarder(Report::Transmission { sent, failed }) => {
                 pipeline.transmission(&mut tx, &sent, &failed, now, &mut effects)?;
             }
+            // Never part of a batch (`next_batch` stops before one).
+            Event::Reconfigure(..) => {}
         }
     }
     pipeline.commit(tx)?;
@@ -838,6 +1312,7 @@ fn run_batch(
         dirs.push.flushed_below(below);
         let flushed = Instant::now();
         carry_out(pipeline, effects, dirs, fw_tx)?;
+        crate::metrics::ingested(n_files, started.elapsed());
         flushed
     } else {
         Instant::now()

@@ -297,6 +297,30 @@ impl Pipeline {
         })
     }
 
+    /// Takes a reloaded configuration, between two batches: `senders` and
+    /// `platforms` are slot lists (an index once given keeps naming the same
+    /// sender or platform, so files and submissions in flight finish under
+    /// the one they came from, even one since removed).
+    #[allow(clippy::too_many_arguments)]
+    pub fn reconfigure(
+        &mut self,
+        engine_config: crate::engine::EngineConfig,
+        registry: Option<crate::engine::Registry>,
+        limits: Limits,
+        senders: Vec<SenderConfig>,
+        platforms: Vec<PlatformConfig>,
+        retries: u32,
+        routing: Routing,
+    ) -> Result<(), PipelineError> {
+        self.engine.reconfigure(engine_config, registry)?;
+        self.limits = limits;
+        self.senders = senders;
+        self.platforms = platforms;
+        self.retries = retries;
+        self.routing = routing;
+        Ok(())
+    }
+
     /// The engine (for statistics).
     pub fn engine(&self) -> &Engine<StoreLedger> {
         &self.engine
@@ -489,6 +513,7 @@ impl Pipeline {
                 }
             };
             tx.put(key::message(id), &rec)?;
+            crate::metrics::message(&rec);
             tx.put_raw(sha_key, id.to_be_bytes().to_vec());
             effects.archives.push(Archive {
                 claimed: claimed.clone(),
@@ -525,6 +550,7 @@ impl Pipeline {
                     ..rec
                 };
                 tx.put(key::message(id), &rec)?;
+                crate::metrics::message(&rec);
                 if let Ok(b) = std::fs::read(&claimed.path) {
                     tx.put_raw(key::raw(id), b);
                 }
@@ -971,6 +997,7 @@ impl Pipeline {
             rec.disposition = Disposition::Refused;
         }
         tx.put(key::message(id), &rec)?;
+        crate::metrics::message(&rec);
         Ok(())
     }
 
@@ -1059,6 +1086,7 @@ impl Pipeline {
         for f in &findings {
             reasons.push(reason_line(label, &doc.rec.key, f));
         }
+        crate::metrics::refused(&findings);
         set_status(tx, &mut doc.rec, status::REFUSED)?;
         let first = findings
             .first()
@@ -1427,6 +1455,9 @@ impl Pipeline {
             at_ms: now_ms,
         };
         tx.put(key::set(set), &rec)?;
+        if changed && outcome != Status::Incomplete {
+            crate::metrics::set_decided(outcome.as_str());
+        }
         tx.put_raw(key::by_order(set), Vec::new());
         if members.is_empty() {
             // Every member deleted: the engine dropped the set.
@@ -1655,6 +1686,7 @@ impl Pipeline {
             }
         }
         tx.put(key::message(id), &rec)?;
+        crate::metrics::message(&rec);
         Ok(())
     }
 
@@ -1675,6 +1707,7 @@ impl Pipeline {
             tx.put_raw(key::link(lk, doc_id), Vec::new());
         }
         let facts = track::receipt_facts(spec, document);
+        crate::metrics::receipt(spec.name, &facts.status());
         // The newest request of the family with one of the receipt's keys,
         // among the newest documents filed under it (receipts are filed
         // there too: a key shared by very many receipts that answer nothing
@@ -2011,6 +2044,7 @@ impl Pipeline {
             tx.put(key::forward(job.msg), &f)?;
             let info = format!("written to the customs OutBox as {}", job.file);
             self.message_event(tx, job.msg, status::FORWARDED, true, now_ms, &info)?;
+            crate::metrics::forwarded();
         }
         Ok(())
     }
@@ -2036,6 +2070,7 @@ impl Pipeline {
             tx.put_raw(key::forwarded(msg), f.attempt.to_be_bytes().to_vec());
             let info = format!("the import client sent {}", f.file);
             self.message_event(tx, msg, status::TRANSMITTED, true, now_ms, &info)?;
+            crate::metrics::transmission(true);
         }
         for &msg in failed {
             let Some(mut f) = tx.get::<ForwardRecord>(&key::forward(msg))? else {
@@ -2046,6 +2081,7 @@ impl Pipeline {
                 f.file, f.attempt
             );
             self.message_event(tx, msg, status::TRANSMISSION_FAILED, true, now_ms, &info)?;
+            crate::metrics::transmission(false);
             if f.attempt > self.retries {
                 f.state = "parked".to_owned();
                 let info = format!("parked after {} attempts", f.attempt);
@@ -2229,6 +2265,7 @@ fn refuse_message(
     rec.findings.push(f);
     rec.disposition = Disposition::Refused;
     tx.put(key::message(rec.id), &rec)?;
+    crate::metrics::message(&rec);
     Ok(())
 }
 

@@ -74,19 +74,42 @@ struct ClientHandle {
     id: String,
     wake: Arc<Notify>,
     commands: mpsc::UnboundedSender<Command>,
+    /// What its worker was built from: a reload restarts the worker only
+    /// when this changed.
+    signature: String,
+    /// Asks the worker to stop between two rounds (a reload replaces or
+    /// removes it); a delivery under way is finished and recorded first.
+    retire: CancellationToken,
+    /// The worker's task.
+    done: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// What workers are started with.
+struct Ctx {
+    store: Store,
+    hub: Arc<Hub>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
 }
 
 /// The running workers, as the pipeline and the admin API see them.
 pub struct Push {
-    clients: Vec<ClientHandle>,
+    clients: std::sync::RwLock<Vec<ClientHandle>>,
     /// Entries with a lower sequence number are flushed.
     flushed: Arc<AtomicU64>,
+    /// `None`: an API served without a daemon (no workers ever).
+    ctx: Option<Ctx>,
+    /// One reconfiguration at a time.
+    reconfiguring: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Push {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Push")
-            .field("clients", &self.clients.len())
+            .field(
+                "clients",
+                &self.clients.read().map(|c| c.len()).unwrap_or(0),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -95,8 +118,10 @@ impl Push {
     /// No workers (no clients): for an API served without a daemon.
     pub fn idle() -> Arc<Push> {
         Arc::new(Push {
-            clients: Vec::new(),
+            clients: std::sync::RwLock::new(Vec::new()),
             flushed: Arc::new(AtomicU64::new(0)),
+            ctx: None,
+            reconfiguring: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -107,8 +132,11 @@ impl Push {
 
     /// New entries wait for these clients.
     pub fn wake<'a>(&self, clients: impl IntoIterator<Item = &'a String>) {
+        let Ok(list) = self.clients.read() else {
+            return;
+        };
         for id in clients {
-            if let Some(c) = self.clients.iter().find(|c| &c.id == id) {
+            if let Some(c) = list.iter().find(|c| &c.id == id) {
                 c.wake.notify_one();
             }
         }
@@ -116,15 +144,96 @@ impl Push {
 
     /// Re-queues a client's entries (its worker does it, between deliveries).
     pub async fn replay(&self, client: &str, selector: Selector) -> Result<Replayed, String> {
-        let Some(c) = self.clients.iter().find(|c| c.id == client) else {
-            return Err(format!("`{client}` is not a registered client"));
-        };
+        let commands = self
+            .clients
+            .read()
+            .ok()
+            .and_then(|list| {
+                list.iter()
+                    .find(|c| c.id == client)
+                    .map(|c| c.commands.clone())
+            })
+            .ok_or_else(|| format!("`{client}` is not a registered client"))?;
         let (tx, rx) = oneshot::channel();
-        c.commands
+        commands
             .send(Command::Replay(selector, tx))
             .map_err(|_| "the client's worker has stopped".to_owned())?;
         rx.await
             .map_err(|_| "the client's worker has stopped".to_owned())?
+    }
+
+    /// Brings the workers in line with `config` (`platforms` is the slot
+    /// list a `tcp` client's platform is looked up in): a worker whose
+    /// client, delivery, mail server, `[push]` or limits changed is stopped
+    /// between two rounds and started again; a removed client's worker is
+    /// stopped (its queue stays in the store); a new client's is started.
+    /// Everything is built before anything is stopped, so a refusal
+    /// changes nothing. Returns what it did, one line each.
+    pub async fn reconfigure(
+        &self,
+        config: &Config,
+        platforms: &[crate::config::PlatformConfig],
+    ) -> Result<Vec<String>, PushError> {
+        let Some(ctx) = &self.ctx else {
+            return Ok(Vec::new());
+        };
+        let _one = self.reconfiguring.lock().await;
+        let built = build_workers(config, platforms, ctx, &self.flushed)?;
+        let mut retired = Vec::new();
+        if let Ok(mut list) = self.clients.write() {
+            let mut keep = Vec::new();
+            for h in list.drain(..) {
+                if built
+                    .iter()
+                    .any(|(sig, w)| w.id == h.id && sig == &h.signature)
+                {
+                    keep.push(h);
+                } else {
+                    retired.push(h);
+                }
+            }
+            *list = keep;
+        }
+        let mut changes = Vec::new();
+        for h in &retired {
+            h.retire.cancel();
+        }
+        for mut h in retired {
+            if let Some(done) = h.done.take() {
+                let _ = done.await;
+            }
+            if !built.iter().any(|(_, w)| w.id == h.id) {
+                changes.push(format!("stopped {}", h.id));
+            }
+        }
+        let Ok(mut list) = self.clients.write() else {
+            return Ok(changes);
+        };
+        for (signature, worker) in built {
+            if list.iter().any(|h| h.id == worker.id) {
+                continue;
+            }
+            let wake = Arc::new(Notify::new());
+            let (tx, rx) = mpsc::unbounded_channel();
+            let retire = ctx.shutdown.child_token();
+            let id = worker.id.clone();
+            let done = ctx.tracker.spawn(worker.run(
+                wake.clone(),
+                rx,
+                ctx.shutdown.clone(),
+                retire.clone(),
+            ));
+            changes.push(format!("started {id}"));
+            list.push(ClientHandle {
+                id,
+                wake,
+                commands: tx,
+                signature,
+                retire,
+                done: Some(done),
+            });
+        }
+        Ok(changes)
     }
 }
 
@@ -151,30 +260,48 @@ pub struct Mailer {
     from: lettre::message::Mailbox,
 }
 
+type Transport = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
+
+/// The transport's builder for `[smtp]` (nothing connects yet), and the
+/// sender address.
+fn smtp_builder(
+    m: &SmtpConfig,
+    timeout: Duration,
+) -> Result<
+    (
+        lettre::transport::smtp::AsyncSmtpTransportBuilder,
+        lettre::message::Mailbox,
+    ),
+    PushError,
+> {
+    use lettre::transport::smtp::authentication::Credentials;
+    type T = Transport;
+    let builder = match m.tls.as_str() {
+        "tls" => T::relay(&m.host).map_err(|e| PushError::Smtp(e.to_string()))?,
+        "starttls" => T::starttls_relay(&m.host).map_err(|e| PushError::Smtp(e.to_string()))?,
+        _ => T::builder_dangerous(&m.host),
+    };
+    let mut builder = builder.port(m.port).timeout(Some(timeout));
+    if let Some(user) = &m.username {
+        let password = match &m.password_file {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| PushError::Smtp(format!("password_file {}: {e}", p.display())))?
+                .trim()
+                .to_owned(),
+            None => String::new(),
+        };
+        builder = builder.credentials(Credentials::new(user.clone(), password));
+    }
+    let from = m
+        .from
+        .parse()
+        .map_err(|e| PushError::Smtp(format!("from `{}`: {e}", m.from)))?;
+    Ok((builder, from))
+}
+
 impl Mailer {
     fn new(m: &SmtpConfig, timeout: Duration) -> Result<Mailer, PushError> {
-        use lettre::transport::smtp::authentication::Credentials;
-        type T = lettre::AsyncSmtpTransport<lettre::Tokio1Executor>;
-        let builder = match m.tls.as_str() {
-            "tls" => T::relay(&m.host).map_err(|e| PushError::Smtp(e.to_string()))?,
-            "starttls" => T::starttls_relay(&m.host).map_err(|e| PushError::Smtp(e.to_string()))?,
-            _ => T::builder_dangerous(&m.host),
-        };
-        let mut builder = builder.port(m.port).timeout(Some(timeout));
-        if let Some(user) = &m.username {
-            let password = match &m.password_file {
-                Some(p) => std::fs::read_to_string(p)
-                    .map_err(|e| PushError::Smtp(format!("password_file {}: {e}", p.display())))?
-                    .trim()
-                    .to_owned(),
-                None => String::new(),
-            };
-            builder = builder.credentials(Credentials::new(user.clone(), password));
-        }
-        let from = m
-            .from
-            .parse()
-            .map_err(|e| PushError::Smtp(format!("from `{}`: {e}", m.from)))?;
+        let (builder, from) = smtp_builder(m, timeout)?;
         Ok(Mailer {
             transport: builder.build(),
             from,
@@ -207,13 +334,43 @@ struct Worker {
 }
 
 /// Starts one worker per client on `tracker`; they stop with `shutdown`.
-pub fn start(
+/// A reload goes through [`Push::reconfigure`], the same path.
+pub async fn start(
     config: &Config,
+    platforms: &[crate::config::PlatformConfig],
     store: &Store,
     hub: Arc<Hub>,
     tracker: &TaskTracker,
     shutdown: &CancellationToken,
 ) -> Result<Arc<Push>, PushError> {
+    let push = Arc::new(Push {
+        clients: std::sync::RwLock::new(Vec::new()),
+        flushed: Arc::new(AtomicU64::new(0)),
+        ctx: Some(Ctx {
+            store: store.clone(),
+            hub,
+            tracker: tracker.clone(),
+            shutdown: shutdown.clone(),
+        }),
+        reconfiguring: tokio::sync::Mutex::new(()),
+    });
+    push.reconfigure(config, platforms).await?;
+    Ok(push)
+}
+
+/// Checks `[smtp]` as far as can be done without a connection: the
+/// address, the TLS mode with the host, the password file.
+pub fn check_smtp(m: &SmtpConfig) -> Result<(), PushError> {
+    smtp_builder(m, Duration::from_secs(1)).map(|_| ())
+}
+
+/// A worker for every client with a delivery, each with its signature.
+fn build_workers(
+    config: &Config,
+    platforms: &[crate::config::PlatformConfig],
+    ctx: &Ctx,
+    flushed: &Arc<AtomicU64>,
+) -> Result<Vec<(String, Worker)>, PushError> {
     let timeout = Duration::from_secs(config.push.timeout_secs);
     let mailer = match &config.smtp {
         Some(m) if config.client.iter().any(|c| c.email.is_some()) => {
@@ -221,23 +378,28 @@ pub fn start(
         }
         _ => None,
     };
-    let flushed = Arc::new(AtomicU64::new(0));
-    let mut clients = Vec::new();
+    let mut out = Vec::new();
     for c in &config.client {
-        let sink = match c.delivery(&config.platform) {
+        let mut signature = format!(
+            "{c:?}|{:?}|{:?}|{:?}",
+            config.push, config.limits.max_bytes, config.limits.max_depth
+        );
+        let sink = match c.delivery(platforms) {
             Some(Delivery::Folder(dir)) => Sink::Folder {
                 staging: staging_for(&dir),
                 dir,
             },
-            Some(Delivery::Tcp(platform)) => Sink::Tcp {
-                platform,
-                name: config
-                    .platform
-                    .get(platform)
-                    .map(|p| p.id.clone())
-                    .unwrap_or_default(),
-                hub: hub.clone(),
-            },
+            Some(Delivery::Tcp(platform)) => {
+                signature.push_str(&format!("|tcp {platform}"));
+                Sink::Tcp {
+                    platform,
+                    name: platforms
+                        .get(platform)
+                        .map(|p| p.id.clone())
+                        .unwrap_or_default(),
+                    hub: ctx.hub.clone(),
+                }
+            }
             Some(Delivery::Email(list)) => {
                 let Some(mailer) = mailer.clone() else {
                     return Err(PushError::Smtp(format!(
@@ -245,6 +407,7 @@ pub fn start(
                         c.id
                     )));
                 };
+                signature.push_str(&format!("|{:?}", config.smtp));
                 let mut to = Vec::new();
                 for a in list {
                     to.push(
@@ -256,28 +419,21 @@ pub fn start(
             }
             None => continue,
         };
-        let wake = Arc::new(Notify::new());
-        let (tx, rx) = mpsc::unbounded_channel();
         let worker = Worker {
             id: c.id.clone(),
             enterprise: c.enterprise.clone(),
             sink,
             folder_job: None,
             lost: BTreeSet::new(),
-            store: store.clone(),
+            store: ctx.store.clone(),
             limits: config.limits(),
             cfg: config.push.clone(),
             flushed: flushed.clone(),
             own: BTreeSet::new(),
         };
-        tracker.spawn(worker.run(wake.clone(), rx, shutdown.clone()));
-        clients.push(ClientHandle {
-            id: c.id.clone(),
-            wake,
-            commands: tx,
-        });
+        out.push((signature, worker));
     }
-    Ok(Arc::new(Push { clients, flushed }))
+    Ok(out)
 }
 
 /// The staging folder for a client's InBox: beside it, on the same
@@ -310,6 +466,7 @@ impl Worker {
         wake: Arc<Notify>,
         mut commands: mpsc::UnboundedReceiver<Command>,
         shutdown: CancellationToken,
+        retire: CancellationToken,
     ) {
         let taker = match &self.sink {
             Sink::Tcp { platform, hub, .. } => Some(hub.taker_changed(*platform)),
@@ -319,7 +476,7 @@ impl Worker {
         // The receipts connection changed: the head is tried at once.
         let mut force = false;
         loop {
-            if shutdown.is_cancelled() {
+            if shutdown.is_cancelled() || retire.is_cancelled() {
                 break;
             }
             while let Ok(c) = commands.try_recv() {
@@ -357,6 +514,7 @@ impl Worker {
                 }
             };
             if !due.parked.is_empty() {
+                crate::metrics::pushed(&self.id, 0, 0, due.parked.len());
                 self.record(Vec::new(), Vec::new(), due.parked, now).await;
             }
             if due.now.is_empty() {
@@ -371,6 +529,7 @@ impl Worker {
                 };
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
+                    _ = retire.cancelled() => break,
                     _ = wake.notified() => {}
                     _ = taken => force = true,
                     c = commands.recv() => match c {
@@ -625,8 +784,10 @@ impl Worker {
         now: u64,
     ) -> (Vec<OutboxEntry>, Vec<OutboxEntry>, Vec<OutboxEntry>) {
         let (mut done, mut failed, mut parked) = (Vec::new(), Vec::new(), Vec::new());
+        let mut lost = 0usize;
         for (mut e, r) in entries.into_iter().zip(outcome) {
             if r.is_err() && self.lost.remove(&e.seq) {
+                lost = lost.saturating_add(1);
                 // Not tried for real: no attempt counted, no backoff.
                 if let Err(why) = r {
                     e.error = why;
@@ -656,6 +817,8 @@ impl Worker {
                 }
             }
         }
+        let tried = failed.len().saturating_sub(lost);
+        crate::metrics::pushed(&self.id, done.len(), tried, parked.len());
         (done, failed, parked)
     }
 

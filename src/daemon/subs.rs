@@ -302,6 +302,22 @@ impl Subscriptions {
         config: &Config,
         now_ms: u64,
     ) -> Result<Vec<String>, String> {
+        self.sync(Some(store), config, now_ms)
+    }
+
+    /// What [`Subscriptions::sync_config`] would do, checked under the
+    /// same rules, changing nothing.
+    pub fn plan_config(&self, config: &Config, now_ms: u64) -> Result<Vec<String>, String> {
+        self.sync(None, config, now_ms)
+    }
+
+    /// `sync_config` with a store, `plan_config` without.
+    fn sync(
+        &self,
+        store: Option<&Store>,
+        config: &Config,
+        now_ms: u64,
+    ) -> Result<Vec<String>, String> {
         let mut changes = Vec::new();
         let today = today(now_ms);
         let mut seen: Vec<String> = Vec::new();
@@ -312,16 +328,32 @@ impl Subscriptions {
             let wanted = (s.valid_until.trim().to_owned(), s.cancelled);
             let Some(rec) = self.get(&id) else {
                 if !s.cancelled {
-                    self.add(
-                        store,
-                        &config.client,
-                        &NewSubscription::from(s),
-                        Some(id.clone()),
-                        "config",
-                        now_ms,
-                    )
-                    .map_err(at)?;
-                    self.applied(store, &id, wanted).map_err(at)?;
+                    let req = NewSubscription::from(s);
+                    match store {
+                        Some(store) => {
+                            self.add(
+                                store,
+                                &config.client,
+                                &req,
+                                Some(id.clone()),
+                                "config",
+                                now_ms,
+                            )
+                            .map_err(at)?;
+                            self.applied(store, &id, wanted).map_err(at)?;
+                        }
+                        None => {
+                            new_record(
+                                &config.client,
+                                &req,
+                                Some(id.clone()),
+                                "config",
+                                now_ms,
+                                |id| self.get(id).is_some(),
+                            )
+                            .map_err(at)?;
+                        }
+                    }
                     changes.push(format!("made {id}"));
                 }
                 continue;
@@ -348,7 +380,12 @@ impl Subscriptions {
                     // Already cancelled through the API: nothing to do.
                     State::Cancelled => {}
                     _ => {
-                        self.cancel(store, &id, &s.by, now_ms).map_err(at)?;
+                        match store {
+                            Some(store) => {
+                                self.cancel(store, &id, &s.by, now_ms).map_err(at)?;
+                            }
+                            None => cancel_record(&mut rec.clone(), &s.by, now_ms).map_err(at)?,
+                        }
                         changes.push(format!("cancelled {id}"));
                     }
                 }
@@ -357,19 +394,29 @@ impl Subscriptions {
                     "it was cancelled (已取消) and cannot be valid again: give a new subscription its own `id`",
                 )));
             } else if !s.cancelled && wanted.0 != before.0 {
-                self.extend(store, &id, &s.valid_until, &s.by, now_ms)
-                    .map_err(at)?;
+                match store {
+                    Some(store) => {
+                        self.extend(store, &id, &s.valid_until, &s.by, now_ms)
+                            .map_err(at)?;
+                    }
+                    None => extend_record(&mut rec.clone(), &s.valid_until, &s.by, now_ms)
+                        .map_err(at)?,
+                }
                 changes.push(format!("extended {id}"));
             }
-            self.applied(store, &id, wanted).map_err(at)?;
+            if let Some(store) = store {
+                self.applied(store, &id, wanted).map_err(at)?;
+            }
         }
         for rec in self.list() {
             if rec.origin == "config"
                 && !seen.contains(&rec.id)
                 && state_of(&rec, today) == State::Active
             {
-                self.cancel(store, &rec.id, "configuration", now_ms)
-                    .map_err(|e| format!("subscription `{}`: {e}", rec.id))?;
+                if let Some(store) = store {
+                    self.cancel(store, &rec.id, "configuration", now_ms)
+                        .map_err(|e| format!("subscription `{}`: {e}", rec.id))?;
+                }
                 changes.push(format!(
                     "cancelled {} (removed from the configuration)",
                     rec.id

@@ -83,15 +83,25 @@ pub enum TcpError {
 struct Platform {
     id: String,
     /// SHA-256 of the token: compared in constant time, and of equal
-    /// length whatever the token's.
-    digest: [u8; 32],
+    /// length whatever the token's. `None`: removed by a reload (its slot
+    /// stays, so the indices of connections in flight keep their meaning).
+    digest: Option<[u8; 32]>,
+    /// Cancelled when a reload removes the platform or changes its token:
+    /// its connections finish what they submitted and are closed.
+    revoked: CancellationToken,
+}
+
+/// What a reload changes for new connections.
+struct Live {
+    platforms: Vec<Platform>,
+    /// `limits.max_bytes`.
+    max_body: usize,
 }
 
 /// What every connection shares.
 pub struct Shared {
-    platforms: Vec<Platform>,
+    live: std::sync::RwLock<Arc<Live>>,
     tls: Option<TlsAcceptor>,
-    max_body: usize,
     max_in_flight: usize,
     /// Authenticated connections (`max_connections`).
     slots: Arc<Semaphore>,
@@ -115,28 +125,31 @@ pub struct TcpSource {
 }
 
 impl TcpSource {
-    /// Binds the listener and reads the TLS files and platform tokens: every
-    /// problem is found before the daemon starts.
+    /// Binds the listener and reads the TLS files; `tokens` are the
+    /// platforms' tokens as the start-up path read them (`None` for a
+    /// platform slot a reload removed).
     pub async fn bind(
         tcp: &TcpConfig,
         platforms: &[PlatformConfig],
+        tokens: &[Option<String>],
         max_body: usize,
         hub: Arc<Hub>,
         store: Store,
+        shutdown: &CancellationToken,
     ) -> Result<TcpSource, TcpError> {
         let tls = match (&tcp.tls_cert, &tcp.tls_key) {
             (Some(cert), Some(key)) => Some(tls_acceptor(cert, key)?),
             _ => None,
         };
-        let mut list = Vec::new();
-        for (index, p) in platforms.iter().enumerate() {
-            let token = crate::admin::read_token(&p.token_file)
-                .map_err(|source| TcpError::Token { index, source })?;
-            list.push(Platform {
+        let list = platforms
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Platform {
                 id: p.id.clone(),
-                digest: Sha256::digest(token.as_bytes()).into(),
-            });
-        }
+                digest: digest_of(tokens.get(i).and_then(Option::as_deref)),
+                revoked: shutdown.child_token(),
+            })
+            .collect();
         let budget_kib = u32::try_from(tcp.max_in_flight_mb.saturating_mul(1024))
             .unwrap_or(u32::MAX)
             .min(u32::try_from(Semaphore::MAX_PERMITS).unwrap_or(u32::MAX));
@@ -150,9 +163,11 @@ impl TcpSource {
             listener,
             max_connections: tcp.max_connections,
             shared: Arc::new(Shared {
-                platforms: list,
+                live: std::sync::RwLock::new(Arc::new(Live {
+                    platforms: list,
+                    max_body,
+                })),
                 tls,
-                max_body,
                 max_in_flight: tcp.max_in_flight,
                 slots: Arc::new(Semaphore::new(tcp.max_connections)),
                 max_connections: tcp.max_connections,
@@ -172,6 +187,83 @@ impl TcpSource {
         self.listener.local_addr().ok()
     }
 
+    /// What a reload reconfigures.
+    pub fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
+    }
+}
+
+/// SHA-256 of a token.
+fn digest_of(token: Option<&str>) -> Option<[u8; 32]> {
+    token.map(|t| Sha256::digest(t.as_bytes()).into())
+}
+
+impl Shared {
+    fn live(&self) -> Arc<Live> {
+        match self.live.read() {
+            Ok(l) => l.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Takes a reloaded configuration: `platforms` (slots) with their
+    /// `tokens`, and `limits.max_bytes`, for connections made from now on.
+    /// A platform removed, or given another token, has its connections
+    /// closed once what they submitted is acknowledged (`REVOKED`); one
+    /// whose codes changed keeps them (the pipeline checks codes per
+    /// message). Returns what it did, one line each.
+    pub fn reconfigure(
+        &self,
+        platforms: &[PlatformConfig],
+        tokens: &[Option<String>],
+        max_body: usize,
+        shutdown: &CancellationToken,
+    ) -> Vec<String> {
+        let old = self.live();
+        let mut changes = Vec::new();
+        let mut list = Vec::new();
+        for (i, p) in platforms.iter().enumerate() {
+            let digest = digest_of(tokens.get(i).and_then(Option::as_deref));
+            let before = old.platforms.get(i);
+            let revoked = match before {
+                Some(b) if b.digest.is_some() && b.digest == digest => b.revoked.clone(),
+                Some(b) => {
+                    if b.digest.is_some() {
+                        b.revoked.cancel();
+                        changes.push(if digest.is_some() {
+                            format!("new token for {}", p.id)
+                        } else {
+                            format!("removed {}", p.id)
+                        });
+                    } else if digest.is_some() {
+                        changes.push(format!("added {}", p.id));
+                    }
+                    shutdown.child_token()
+                }
+                None => {
+                    changes.push(format!("added {}", p.id));
+                    shutdown.child_token()
+                }
+            };
+            list.push(Platform {
+                id: p.id.clone(),
+                digest,
+                revoked,
+            });
+        }
+        let new = Arc::new(Live {
+            platforms: list,
+            max_body,
+        });
+        match self.live.write() {
+            Ok(mut l) => *l = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+        changes
+    }
+}
+
+impl TcpSource {
     /// Accepts connections until `shutdown`; each runs in `tracker`.
     pub(super) async fn run(
         self,
@@ -197,7 +289,7 @@ impl TcpSource {
             message = "TCP source listening.",
             addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
             tls = shared.tls.is_some(),
-            platforms = shared.platforms.len()
+            platforms = shared.live().platforms.len()
         );
         loop {
             let accepted = tokio::select! {
@@ -257,6 +349,11 @@ pub fn read_certs(path: &Path) -> Result<Vec<rustls::pki_types::CertificateDer<'
         return Err("no certificate in the file".to_owned());
     }
     Ok(certs)
+}
+
+/// Checks that the certificate and key make a TLS server configuration.
+pub fn check_tls(cert: &Path, key: &Path) -> Result<(), TcpError> {
+    tls_acceptor(cert, key).map(|_| ())
 }
 
 /// Builds the TLS acceptor from PEM files, with rustls' ring provider
@@ -413,7 +510,9 @@ async fn connection(
         _ = shutdown.cancelled() => return,
         h = tokio::time::timeout_at(deadline, frames.next()) => h,
     };
-    let (platform, receipts, version) = match handshake(hello, &shared) {
+    // The configuration as it is now holds for the whole connection.
+    let live = shared.live();
+    let (platform, receipts, version) = match handshake(hello, &live) {
         Ok(p) => p,
         Err(error) => {
             // The reason goes to the client; the log keeps the code only
@@ -435,20 +534,27 @@ async fn connection(
         .await;
         return;
     };
-    let id = shared
+    let id = live
         .platforms
         .get(platform)
         .map(|p| p.id.clone())
         .unwrap_or_default();
+    // Stops the connection when the daemon stops or a reload revokes the
+    // platform (a child of the daemon's shutdown).
+    let revoked = live
+        .platforms
+        .get(platform)
+        .map_or_else(|| shutdown.clone(), |p| p.revoked.clone());
+    let max_body = live.max_body;
     // Authenticated: frames up to the message limit from now on.
     frames
         .decoder_mut()
-        .set_max_frame(protocol::max_frame(shared.max_body));
+        .set_max_frame(protocol::max_frame(max_body));
     let welcome = Header::Welcome {
         version,
         server: format!("customs-gateway {}", env!("CARGO_PKG_VERSION")),
-        max_body: u64::try_from(shared.max_body).unwrap_or(u64::MAX),
-        max_frame: u64::try_from(protocol::max_frame(shared.max_body)).unwrap_or(u64::MAX),
+        max_body: u64::try_from(max_body).unwrap_or(u64::MAX),
+        max_frame: u64::try_from(protocol::max_frame(max_body)).unwrap_or(u64::MAX),
         max_in_flight: u64::try_from(shared.max_in_flight).unwrap_or(u64::MAX),
         idle_timeout_secs: shared.idle.as_secs(),
     };
@@ -485,7 +591,7 @@ async fn connection(
         shared.hub.register(platform, conn, out.clone());
     }
     let end = tokio::select! {
-        end = reader(&mut frames, platform, &out, &shared, &events, &shutdown) => end,
+        end = reader(&mut frames, platform, max_body, &out, &shared, &events, &revoked) => end,
         _ = writer_gone.cancelled() => End::Io(format!(
             "the client did not read its ACKs within {} s (tcp.frame_timeout_secs)",
             shared.frame_timeout.as_secs()
@@ -510,10 +616,17 @@ async fn connection(
             info!(message = "Platform connection failed.", platform = %id, conn, %error);
             None
         }
-        End::Shutdown => Some(Header::fatal(
+        End::Shutdown if shutdown.is_cancelled() => Some(Header::fatal(
             "SHUTDOWN",
             "the gateway is stopping; every message acknowledged is stored, send the others again after it restarts",
         )),
+        End::Shutdown => {
+            info!(message = "Platform connection closed: the platform was removed or given a new token.", platform = %id, conn);
+            Some(Header::fatal(
+                "REVOKED",
+                "the gateway's configuration no longer admits this platform with this token; every message acknowledged is stored",
+            ))
+        }
         End::Fatal(h) => {
             if let Header::Error { code, message, .. } = &h {
                 warn!(message = "Platform connection closed on a protocol error.", platform = %id, conn, code = %code, reason = %message);
@@ -530,7 +643,7 @@ async fn connection(
 /// or the error to send before closing.
 fn handshake(
     hello: Result<Option<std::io::Result<bytes::BytesMut>>, tokio::time::error::Elapsed>,
-    shared: &Shared,
+    shared: &Live,
 ) -> Result<(usize, bool, u32), Header> {
     let payload = match hello {
         Err(_) => {
@@ -576,7 +689,10 @@ fn handshake(
         None => {
             // The log says which; the client is not told whether the
             // platform exists.
-            let known = shared.platforms.iter().any(|p| p.id == platform);
+            let known = shared
+                .platforms
+                .iter()
+                .any(|p| p.id == platform && p.digest.is_some());
             // What the client sent is logged quoted and cut short.
             let said: String = platform.chars().take(64).collect();
             info!(
@@ -594,10 +710,14 @@ fn handshake(
 /// unknown platform costs the same comparison.
 fn authenticate(platforms: &[Platform], id: &str, token: &Secret) -> Option<usize> {
     let digest: [u8; 32] = Sha256::digest(token.0.as_bytes()).into();
-    let candidate = platforms.iter().position(|p| p.id == id);
+    // A removed platform's slot admits no one.
+    let candidate = platforms
+        .iter()
+        .position(|p| p.id == id && p.digest.is_some());
     let expected = candidate
         .and_then(|i| platforms.get(i))
-        .map_or([0u8; 32], |p| p.digest);
+        .and_then(|p| p.digest)
+        .unwrap_or([0u8; 32]);
     let equal: bool = expected.ct_eq(&digest).into();
     candidate.filter(|_| equal)
 }
@@ -636,9 +756,11 @@ fn read_error(e: &std::io::Error, max_body: usize) -> Header {
 }
 
 /// Reads frames until the connection ends.
+#[allow(clippy::too_many_arguments)]
 async fn reader(
     frames: &mut FramedRead<tokio::io::ReadHalf<Box<dyn Io>>, FrameCodec>,
     platform: usize,
+    max_body: usize,
     out: &mpsc::UnboundedSender<Outgoing>,
     shared: &Shared,
     events: &mpsc::Sender<Event>,
@@ -701,7 +823,7 @@ async fn reader(
                 Some(Err(e)) => {
                     flush_batch(events, platform, batch, delivered).await;
                     if e.kind() == std::io::ErrorKind::InvalidData {
-                        return End::Fatal(read_error(&e, shared.max_body));
+                        return End::Fatal(read_error(&e, max_body));
                     }
                     return End::Io(e.to_string());
                 }

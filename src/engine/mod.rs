@@ -243,6 +243,20 @@ impl<L: QuotaLedger> Engine<L> {
         &self.config
     }
 
+    /// Takes new tolerances and a new registry (a reloaded configuration):
+    /// every set evaluated from now on is judged by them; verdicts already
+    /// given stand. Refused, and nothing changed, when `config` is invalid.
+    pub fn reconfigure(
+        &mut self,
+        config: EngineConfig,
+        registry: Option<Registry>,
+    ) -> Result<(), EngineError> {
+        config.check()?;
+        self.config = config;
+        self.registry = registry;
+        Ok(())
+    }
+
     /// The quota ledger.
     pub fn ledger(&self) -> &L {
         &self.ledger

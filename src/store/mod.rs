@@ -380,12 +380,18 @@ impl Store {
 
     /// Syncs everything committed so far to disk.
     pub async fn flush(&self) -> Result<usize, StoreError> {
-        Ok(self.db.flush_async().await?)
+        let started = std::time::Instant::now();
+        let n = self.db.flush_async().await?;
+        crate::metrics::store_flush(started.elapsed());
+        Ok(n)
     }
 
     /// Syncs everything committed so far to disk, blocking.
     pub fn flush_blocking(&self) -> Result<usize, StoreError> {
-        Ok(self.db.flush()?)
+        let started = std::time::Instant::now();
+        let n = self.db.flush()?;
+        crate::metrics::store_flush(started.elapsed());
+        Ok(n)
     }
 
     /// Bytes on disk.

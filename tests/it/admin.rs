@@ -316,10 +316,10 @@ impl Server {
             started: Instant::now(),
             started_ms: T0,
             stats,
-            token: token.map(str::to_owned),
+            live: api::AdminLive::fixed(token.map(str::to_owned), Vec::new()),
             subs: Default::default(),
-            clients: Vec::new(),
             push: customs_gateway::daemon::push::Push::idle(),
+            ready: Default::default(),
         };
         let shutdown = CancellationToken::new();
         let task = rt.spawn(api::serve(listener, state, shutdown.clone()));

@@ -28,6 +28,8 @@ pub struct Gateway {
     pub config: PathBuf,
     /// The admin address.
     pub admin: String,
+    /// Environment variables the daemon is started with.
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
     log: PathBuf,
     starts: u32,
@@ -91,6 +93,7 @@ impl Gateway {
             dir,
             config,
             admin,
+            env: Vec::new(),
             child: None,
             log,
             starts: 0,
@@ -116,6 +119,7 @@ impl Gateway {
             .arg(&self.config)
             .args(args)
             .env("CUSTOMS_GATEWAY_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -155,6 +159,18 @@ impl Gateway {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Sends `sig` to the running daemon.
+    pub fn signal(&self, sig: i32) {
+        signal(self.child.as_ref().expect("running"), sig);
+    }
+
+    /// Whether the daemon still runs.
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().unwrap().is_none())
     }
 
     /// SIGKILL, then reaps it: how it ended (killed by SIGKILL, unless it

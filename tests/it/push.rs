@@ -52,7 +52,7 @@ pub fn cop_no(path: &Path) -> String {
 }
 
 /// Runs the CLI against `gw`: exit status and stdout.
-fn cli(gw: &Gateway, args: &[&str]) -> (Option<i32>, String) {
+pub fn cli(gw: &Gateway, args: &[&str]) -> (Option<i32>, String) {
     let out = crate::util::gateway()
         .args(args)
         .arg("--config")
@@ -78,7 +78,7 @@ fn post(gw: &Gateway, path: &str, body: &Value) -> (u16, Value) {
     (status, r.body_mut().read_json().unwrap())
 }
 
-fn get(gw: &Gateway, path: &str) -> Value {
+pub fn get(gw: &Gateway, path: &str) -> Value {
     let mut r = ureq::get(format!("http://{}{path}", gw.admin))
         .call()
         .unwrap();
@@ -86,13 +86,13 @@ fn get(gw: &Gateway, path: &str) -> Value {
 }
 
 /// A folder client `id` of `enterprise`, delivering into `clients/ID/InBox`.
-fn folder_client(id: &str, enterprise: &str) -> String {
+pub fn folder_client(id: &str, enterprise: &str) -> String {
     format!(
         "[[client]]\nid = \"{id}\"\nenterprise = \"{enterprise}\"\nfolder = \"clients/{id}/InBox\"\n"
     )
 }
 
-fn subscription(client: &str, statuses: &[&str], until: &str) -> String {
+pub fn subscription(client: &str, statuses: &[&str], until: &str) -> String {
     let list: Vec<String> = statuses.iter().map(|s| format!("\"{s}\"")).collect();
     format!(
         "[[subscription]]\nclient = \"{client}\"\ncontent = [\"receipts\"]\nstatuses = [{}]\nvalid_until = \"{until}\"\nby = \"QH0030\"\n",
