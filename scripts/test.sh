@@ -5,7 +5,8 @@
 #   python3-aiosmtpd  a real SMTP server for the email push tests, which run it
 #                     (and parse what it received) with Debian's /usr/bin/python3,
 #                     not whatever python3 is first on PATH (a pyenv build, say,
-#                     does not see Debian's packages).
+#                     does not see Debian's packages);
+#   chromium          a real headless browser the admin dashboard is tested in.
 # Works as root and as a user with sudo; without either it says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ if ! command -v xmllint >/dev/null 2>&1; then
 fi
 if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
     missing+=(python3-aiosmtpd)
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+    missing+=(chromium)
 fi
 
 # Runs a command as root: directly when we are root, through sudo otherwise.
@@ -35,7 +39,7 @@ run_root() {
 if [ "${#missing[@]}" -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
         echo "error: the tests need ${missing[*]} (Debian package names) and there is no apt-get:" >&2
-        echo "       install libxml2's xmllint and Python 3's aiosmtpd for /usr/bin/python3" >&2
+        echo "       install libxml2's xmllint, Python 3's aiosmtpd for /usr/bin/python3 and chromium" >&2
         exit 2
     fi
     echo "Installing ${missing[*]}..."
@@ -49,6 +53,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
     if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
         echo "error: python3-aiosmtpd is installed but /usr/bin/python3 cannot import aiosmtpd" >&2
+        exit 2
+    fi
+    if ! command -v chromium >/dev/null 2>&1; then
+        echo "error: chromium is installed but not on PATH ($PATH)" >&2
         exit 2
     fi
 fi

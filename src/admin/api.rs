@@ -153,6 +153,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/outbox", get(outbox))
         .route("/replay", post(replay))
         .route("/unrouted", get(unrouted))
+        .merge(super::ui::routes())
         .fallback(|req: Request| async move {
             ApiError::NotFound(format!("no route {} {}", req.method(), req.uri().path()))
         })
@@ -162,7 +163,7 @@ pub fn router(state: AdminState) -> Router {
 
 /// Why a request was refused; answered as `{"error": "…"}`.
 #[derive(Debug, Error)]
-enum ApiError {
+pub(super) enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]
@@ -253,12 +254,19 @@ async fn authorize(
             .and_then(|v| v.to_str().ok())
             .and_then(bearer);
         if !given.is_some_and(|g| same(g.as_bytes(), token.as_bytes())) {
-            warn!(
-                message = "Admin request refused: no valid bearer token.",
-                %method,
-                path
-            );
-            return ApiError::Unauthorized.into_response();
+            // The dashboard's pages also take its cookie (see `ui::admit`).
+            match super::ui::admit(&req, token.as_bytes()) {
+                Some(Ok(())) => {}
+                Some(Err(answer)) => return answer,
+                None => {
+                    warn!(
+                        message = "Admin request refused: no valid bearer token.",
+                        %method,
+                        path
+                    );
+                    return ApiError::Unauthorized.into_response();
+                }
+            }
         }
     }
     let started = Instant::now();
@@ -287,7 +295,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Runs synchronous store reads off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await?
@@ -347,7 +355,7 @@ async fn metrics(State(s): State<AdminState>) -> Result<Response, ApiError> {
         .into_response())
 }
 
-async fn status(State(s): State<AdminState>) -> ApiResult {
+pub(super) async fn status(State(s): State<AdminState>) -> ApiResult {
     let stats = s.stats.borrow().clone();
     let store = s.store.clone();
     let (documents, messages, orphans, store_bytes) = blocking(move || {
@@ -529,7 +537,7 @@ async fn document(
 }
 
 /// One document as `/messages` lists it.
-fn listed(d: &DocumentRecord) -> Value {
+pub(super) fn listed(d: &DocumentRecord) -> Value {
     json!({
         "id": d.id.to_string(),
         "type": d.ty,
@@ -563,7 +571,7 @@ fn set_key(d: &DocumentRecord) -> Option<SetKey> {
 
 /// `/documents/{id}`: the document named by `id` (a document id or a
 /// business key), with everything filed about it.
-fn show(store: &Store, id: &str, raw: bool) -> Result<Value, ApiError> {
+pub(super) fn show(store: &Store, id: &str, raw: bool) -> Result<Value, ApiError> {
     let (doc, matches) = match id.parse::<DocId>() {
         Ok(doc_id) => match store.get::<DocumentRecord>(&key::document(doc_id))? {
             Some(d) => (d, Vec::new()),

@@ -12,6 +12,9 @@
 //! - [`cli`]: the `status`, `messages`, `show`, `subscriptions`, `outbox`,
 //!   `replay` and `unrouted` subcommands
 //!   ([`cli::AdminCommand`], [`cli::run`]).
+//! - [`ui`] and [`dashboard`]: the dashboard's HTML pages for people
+//!   (`GET /`, `/ui/search?q=`, `/ui/documents/{id}`, `POST /ui/login`), on
+//!   the same listener; [`dashboard`] renders them (pure).
 //!
 //! # Authentication
 //!
@@ -23,11 +26,13 @@
 //! constant time and never logged. `/metrics` needs it too (Prometheus
 //! sends it with `authorization.credentials_file`); `/health` and `/ready`
 //! never do ([`api::OPEN_ROUTES`]): load balancers and systemd probe them,
-//! and they tell nothing but whether the gateway runs.
+//! and they tell nothing but whether the gateway runs. The dashboard's
+//! pages also take a session cookie a browser gets by giving the token
+//! once (see [`ui`]); the cookie opens no JSON route.
 //!
 //! # Routes
 //!
-//! Every answer is JSON (but `/metrics`). A refusal is `{"error": "<one sentence>"}` with
+//! Every answer is JSON (but `/metrics` and the dashboard's pages). A refusal is `{"error": "<one sentence>"}` with
 //! status `400` (a bad query), `401` (no valid token), `404` (no such
 //! document, subscription, client or route), `422` (a subscription rule
 //! refuses the change), `500` (the store failed) or `503` (not ready, no
@@ -180,8 +185,10 @@
 pub mod api;
 pub mod cli;
 pub mod client;
+pub mod dashboard;
 pub mod health;
 mod time;
+pub mod ui;
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,7 @@ mod check_sets;
 mod cli;
 mod crash;
 mod daemon;
+mod dashboard;
 mod differential;
 mod docs;
 mod encodings;
