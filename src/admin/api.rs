@@ -61,6 +61,9 @@ pub struct AdminLive {
     pub token: Option<String>,
     /// The registered clients.
     pub clients: Vec<crate::config::ClientConfig>,
+    /// The configured sources: (`sender`, name) and (`tcp`, platform id),
+    /// shown by the dashboard even when they sent nothing lately.
+    pub sources: Vec<(String, String)>,
     /// The configuration's generation, reloads, last refusal and the keys
     /// waiting for a restart.
     pub reload: crate::daemon::reload::ReloadStatus,
@@ -75,6 +78,7 @@ impl AdminLive {
         let (tx, rx) = watch::channel(Arc::new(AdminLive {
             token,
             clients,
+            sources: Vec::new(),
             reload: Default::default(),
         }));
         // The sender may go: the receiver keeps the last value.

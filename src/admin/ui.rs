@@ -285,8 +285,11 @@ async fn home(State(s): State<AdminState>) -> Response {
     };
     let overdue_now = crate::daemon::now_ms();
     let store = s.store.clone();
-    let clients = s.live.borrow().clients.clone();
-    match blocking(move || Ok(gather(&store, &clients)?)).await {
+    let (clients, sources) = {
+        let live = s.live.borrow();
+        (live.clients.clone(), live.sources.clone())
+    };
+    match blocking(move || Ok(gather(&store, &clients, &sources)?)).await {
         Ok((senders, client_rows, refusals, parked)) => {
             let o = Overview {
                 status,
@@ -306,9 +309,26 @@ async fn home(State(s): State<AdminState>) -> Response {
 type Gathered = (Vec<SenderRow>, Vec<ClientRow>, Vec<Refusal>, Vec<ParkedRow>);
 
 /// Reads what the overview shows besides `/status`.
-fn gather(store: &Store, clients: &[crate::config::ClientConfig]) -> Result<Gathered, StoreError> {
-    // The newest messages: per source, and the refused ones.
-    let mut by_source: BTreeMap<(String, String), SenderRow> = BTreeMap::new();
+fn gather(
+    store: &Store,
+    clients: &[crate::config::ClientConfig],
+    sources: &[(String, String)],
+) -> Result<Gathered, StoreError> {
+    // The configured sources, even those silent lately; then the newest
+    // messages: per source, and the refused ones.
+    let mut by_source: BTreeMap<(String, String), SenderRow> = sources
+        .iter()
+        .map(|(kind, name)| {
+            (
+                (kind.clone(), name.clone()),
+                SenderRow {
+                    kind: kind.clone(),
+                    name: name.clone(),
+                    ..SenderRow::default()
+                },
+            )
+        })
+        .collect();
     let mut source_of: BTreeMap<u64, (String, String)> = BTreeMap::new();
     let mut refused: Vec<MessageRecord> = Vec::new();
     let mut seen = 0usize;
@@ -317,10 +337,13 @@ fn gather(store: &Store, clients: &[crate::config::ClientConfig]) -> Result<Gath
         let row = by_source.entry(src.clone()).or_insert_with(|| SenderRow {
             kind: src.0.clone(),
             name: src.1.clone(),
-            last_ms: Some(m.received_ms),
-            last_file: m.source.file.clone(),
             ..SenderRow::default()
         });
+        // The newest message comes first.
+        if row.last_ms.is_none() {
+            row.last_ms = Some(m.received_ms);
+            row.last_file = m.source.file.clone();
+        }
         row.received = row.received.saturating_add(1);
         if m.disposition == Disposition::Refused {
             row.refused = row.refused.saturating_add(1);

@@ -435,6 +435,7 @@ pub async fn run_with(
     let (live_tx, live_rx) = watch::channel(Arc::new(crate::admin::api::AdminLive {
         token: built.admin_token.clone(),
         clients: config.client.clone(),
+        sources: sources(&config),
         reload: status.clone(),
     }));
 
@@ -546,6 +547,19 @@ pub async fn run_with(
     }
     info!(message = "Stopped.");
     result
+}
+
+/// The configured sources, as the store names them.
+fn sources(config: &Config) -> Vec<(String, String)> {
+    let senders = config
+        .sender
+        .iter()
+        .map(|s| ("sender".to_owned(), s.name.clone()));
+    let platforms = config
+        .platform
+        .iter()
+        .map(|p| ("tcp".to_owned(), p.id.clone()));
+    senders.chain(platforms).collect()
 }
 
 /// Who receives what, as the configuration says.
@@ -734,6 +748,7 @@ impl Reloader {
             *l = Arc::new(crate::admin::api::AdminLive {
                 token: self.built.admin_token.clone(),
                 clients: self.running.client.clone(),
+                sources: sources(&self.running),
                 reload: self.status.clone(),
             });
         });

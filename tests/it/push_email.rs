@@ -537,6 +537,33 @@ timeout_secs = 20
         "too slow to see the mail in flight"
     );
 
+    // A reload that restarts every worker ([push] changed) while the mail
+    // is hanging: applied at once (the silent client's worker is replaced
+    // after its round, alone), and the healthy client keeps receiving.
+    let text = std::fs::read_to_string(&gw.config).unwrap();
+    let reload_at = Instant::now();
+    std::fs::write(
+        &gw.config,
+        text.replace("backoff_ms = 200", "backoff_ms = 250"),
+    )
+    .unwrap();
+    wait_for(&gw, 5, "the reload applied while a mail hangs", || {
+        crate::push::get(&gw, "/status")["config"]["generation"] == 2
+    });
+    let (_, bytes) = receipt(N + 1);
+    gw.drop_receipt(&format!("CEB622-{:03}.xml", N + 1), &bytes);
+    wait_for(
+        &gw,
+        8,
+        "the healthy client's receipt after the reload",
+        || names(&good).len() == N as usize + 1,
+    );
+    assert!(
+        reload_at.elapsed() < Duration::from_secs(10),
+        "the healthy client waited behind the silent one: {:?}",
+        reload_at.elapsed()
+    );
+
     // SIGTERM with a mail connection hanging: a clean, prompt exit.
     let (code, stopped_in) = gw.stop();
     assert_eq!(code, Some(0), "{}", gw.log());
