@@ -289,6 +289,20 @@ pub enum Delivery {
 }
 
 impl ClientConfig {
+    /// Its delivery in words: `folder PATH`, `tcp PLATFORM`, `email A, B`.
+    pub fn delivery_text(&self) -> String {
+        if let Some(f) = &self.folder {
+            format!("folder {}", f.display())
+        } else if let Some(t) = &self.tcp {
+            format!("tcp {t}")
+        } else {
+            format!(
+                "email {}",
+                self.email.clone().unwrap_or_default().join(", ")
+            )
+        }
+    }
+
     /// Its delivery (the configuration was checked: exactly one is set).
     pub fn delivery(&self, platforms: &[PlatformConfig]) -> Option<Delivery> {
         if let Some(f) = &self.folder {

@@ -911,13 +911,7 @@ async fn outbox(
                 .filter(|(_, e)| !e.parked)
                 .map(|(_, e)| e.queued_ms)
                 .min();
-            let delivery = if let Some(f) = &c.folder {
-                format!("folder {}", f.display())
-            } else if let Some(t) = &c.tcp {
-                format!("tcp {t}")
-            } else {
-                format!("email {}", c.email.clone().unwrap_or_default().join(", "))
-            };
+            let delivery = c.delivery_text();
             summary.push(json!({
                 "client": c.id,
                 "enterprise": c.enterprise,

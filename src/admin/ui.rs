@@ -532,13 +532,7 @@ fn outboxes(
             ));
             false
         })?;
-        let delivery = if let Some(f) = &c.folder {
-            format!("folder {}", f.display())
-        } else if let Some(t) = &c.tcp {
-            format!("tcp {t}")
-        } else {
-            format!("email {}", c.email.clone().unwrap_or_default().join(", "))
-        };
+        let delivery = c.delivery_text();
         rows.push(ClientRow {
             id: c.id.clone(),
             enterprise: c.enterprise.clone(),

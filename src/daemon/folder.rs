@@ -53,6 +53,19 @@ pub struct Scanner {
     owned: HashSet<PathBuf>,
 }
 
+/// What an earlier run left claimed in `f`'s work folder.
+fn left_in(f: &Folder) -> Vec<Claimed> {
+    regular_files(&f.work)
+        .into_iter()
+        .map(|(name, path)| Claimed {
+            origin: f.origin,
+            name,
+            path,
+            recovered: true,
+        })
+        .collect()
+}
+
 /// Whether a name is one a writer uses while still writing.
 pub fn ignored(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -83,14 +96,7 @@ impl Scanner {
         let mut out = Vec::new();
         for f in &folders {
             if self.owned.insert(f.work.clone()) {
-                for (name, path) in regular_files(&f.work) {
-                    out.push(Claimed {
-                        origin: f.origin,
-                        name,
-                        path,
-                        recovered: true,
-                    });
-                }
+                out.extend(left_in(f));
             }
         }
         self.seen
@@ -102,18 +108,7 @@ impl Scanner {
     /// Files left in the work folders by an earlier run (claimed, maybe
     /// stored, not yet moved on): the pipeline takes them first.
     pub fn recover(&self) -> Vec<Claimed> {
-        let mut out = Vec::new();
-        for f in &self.folders {
-            for (name, path) in regular_files(&f.work) {
-                out.push(Claimed {
-                    origin: f.origin,
-                    name,
-                    path,
-                    recovered: true,
-                });
-            }
-        }
-        out
+        self.folders.iter().flat_map(left_in).collect()
     }
 
     /// Scans every folder once at `now`: claims the settled files, hands
