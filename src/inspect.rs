@@ -371,6 +371,10 @@ pub enum Input {
     /// that is not a folder, or a `*.xml` entry of a folder (whatever its type:
     /// [`inspect_path`] reports a FIFO, a device or a dangling link).
     File(PathBuf),
+    /// A `*.xml` entry of a folder whose directory entry says it is a
+    /// regular file (not a link): read with [`inspect_entry`], one open and
+    /// no path lookup of its type first.
+    Regular(PathBuf),
     /// A finding about a folder: it holds no `*.xml` file (`NO_FILES`) or
     /// cannot be listed (`UNREADABLE`).
     Finding(DiagnosticReport),
@@ -436,10 +440,13 @@ fn walk(dir: &Path, out: &mut Vec<Input>, seen: &mut HashSet<PathBuf>) {
         let path = entry.path();
         // `DirEntry::file_type` does not follow links; a link counts as a
         // folder only if its target is one.
-        let is_dir = match entry.file_type() {
-            Ok(t) if t.is_symlink() => path.is_dir(),
-            Ok(t) => t.is_dir(),
-            Err(_) => false,
+        // The entry's own type (from the directory listing, no lookup):
+        // a regular file is read with one open.
+        let ty = entry.file_type().ok();
+        let is_dir = match ty {
+            Some(t) if t.is_symlink() => path.is_dir(),
+            Some(t) => t.is_dir(),
+            None => false,
         };
         if is_dir {
             walk(&path, out, seen);
@@ -447,7 +454,10 @@ fn walk(dir: &Path, out: &mut Vec<Input>, seen: &mut HashSet<PathBuf>) {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
         {
-            out.push(Input::File(path));
+            out.push(match ty {
+                Some(t) if t.is_file() => Input::Regular(path),
+                _ => Input::File(path),
+            });
         }
     }
 }
@@ -457,7 +467,18 @@ fn walk(dir: &Path, out: &mut Vec<Input>, seen: &mut HashSet<PathBuf>) {
 /// the size limit as `TOO_LARGE` from its metadata, and reports a file that
 /// cannot be read (permissions, a dangling link) as `UNREADABLE`.
 pub fn inspect_path(path: &Path, limits: &Limits) -> FileReport {
-    match read_regular_file(path, limits) {
+    inspect_read(path, limits, false)
+}
+
+/// [`inspect_path`] for a path its directory entry says is a regular file
+/// ([`Input::Regular`]): opened at once (without blocking), its type and
+/// size taken from the open file, so one open and no lookup by path.
+pub fn inspect_entry(path: &Path, limits: &Limits) -> FileReport {
+    inspect_read(path, limits, true)
+}
+
+fn inspect_read(path: &Path, limits: &Limits, regular: bool) -> FileReport {
+    match read_regular_file(path, limits, regular) {
         Ok(bytes) => inspect_bytes(&path.display().to_string(), &bytes, limits),
         Err(finding) => FileReport {
             documents: Vec::new(),
@@ -469,7 +490,11 @@ pub fn inspect_path(path: &Path, limits: &Limits) -> FileReport {
 
 /// The bytes of a regular file within the size limit, or the finding saying
 /// why there are none.
-fn read_regular_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, Box<DiagnosticReport>> {
+fn read_regular_file(
+    path: &Path,
+    limits: &Limits,
+    regular: bool,
+) -> Result<Vec<u8>, Box<DiagnosticReport>> {
     use std::io::Read as _;
     let limit = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX);
     let unreadable = |e: std::io::Error| {
@@ -506,22 +531,28 @@ fn read_regular_file(path: &Path, limits: &Limits) -> Result<Vec<u8>, Box<Diagno
             },
         ))
     };
-    // The type first (following links), so a FIFO or device is never opened.
-    let meta = std::fs::metadata(path).map_err(unreadable)?;
+    // The type first (following links), so a FIFO or device is never
+    // opened; a directory entry that said "regular file" already told.
+    if !regular {
+        let meta = std::fs::metadata(path).map_err(unreadable)?;
+        if !meta.is_file() {
+            return Err(not_a_file(meta.file_type()));
+        }
+        if meta.len() > limit {
+            return Err(too_large(meta.len()));
+        }
+    }
+    // Opened without blocking and checked (again): the path may have been
+    // replaced by a FIFO since.
+    let file = open_nonblocking(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
     if !meta.is_file() {
         return Err(not_a_file(meta.file_type()));
     }
     if meta.len() > limit {
         return Err(too_large(meta.len()));
     }
-    // Opened without blocking and checked again: the path may have been
-    // replaced by a FIFO in between.
-    let file = open_nonblocking(path).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
-    if !meta.is_file() {
-        return Err(not_a_file(meta.file_type()));
-    }
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.take(limit.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(unreadable)?;

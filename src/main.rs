@@ -483,15 +483,20 @@ fn check(
     let mut checker = inspect::Checker::new(engine, now_ms);
     let mut n_files = 0;
     for input in inputs {
-        let file = match input {
-            inspect::Input::File(file) => file,
+        let (file, regular) = match input {
+            inspect::Input::File(file) => (file, false),
+            inspect::Input::Regular(file) => (file, true),
             inspect::Input::Finding(d) => {
                 checker.note(d);
                 continue;
             }
         };
         n_files += 1;
-        let report = inspect::inspect_path(&file, &limits);
+        let report = if regular {
+            inspect::inspect_entry(&file, &limits)
+        } else {
+            inspect::inspect_path(&file, &limits)
+        };
         checker.add(&file.display().to_string(), report);
     }
     let report = checker.finish();

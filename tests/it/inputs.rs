@@ -217,3 +217,49 @@ fn a_file_or_folder_without_read_permission_is_one_diagnostic() {
     // Let the temporary folder be removed.
     mode(&dir.path().join("in/sealed"), 0o755);
 }
+
+/// A folder's regular `*.xml` entries are known regular from the listing
+/// (read with one open); links, FIFOs and what the listing cannot tell go
+/// through the checked path. Both read a sample to the same report.
+#[test]
+fn folder_entries_carry_their_type_from_the_listing() {
+    use customs_gateway::inspect::{self, Input};
+    let dir = tempfile::tempdir().unwrap();
+    let sample = util::root().join("samples/set-ok/CEB311-order.xml");
+    let bytes = std::fs::read(&sample).unwrap();
+    std::fs::write(dir.path().join("a.xml"), &bytes).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("a.xml"), dir.path().join("b.xml")).unwrap();
+    mkfifo(&dir.path().join("c.xml"));
+    let inputs = inspect::collect(&[dir.path().to_path_buf()]).unwrap();
+    let kinds: Vec<(String, &str)> = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Regular(p) => (name(p), "regular"),
+            Input::File(p) => (name(p), "checked"),
+            Input::Finding(_) => (String::new(), "finding"),
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("a.xml".to_owned(), "regular"),
+            ("b.xml".to_owned(), "checked"),
+            ("c.xml".to_owned(), "checked")
+        ]
+    );
+    let limits = customs_gateway::codec::Limits::default();
+    let one = inspect::inspect_entry(&dir.path().join("a.xml"), &limits);
+    let other = inspect::inspect_path(&dir.path().join("b.xml"), &limits);
+    assert_eq!(one.documents.len(), 1);
+    assert_eq!(one.diagnostics.len(), other.diagnostics.len());
+    // A regular entry replaced by a FIFO after the listing is not read
+    // (opened without blocking, its type checked on the open file).
+    std::fs::remove_file(dir.path().join("a.xml")).unwrap();
+    mkfifo(&dir.path().join("a.xml"));
+    let r = inspect::inspect_entry(&dir.path().join("a.xml"), &limits);
+    assert_eq!(r.diagnostics[0].rule, "NOT_A_FILE", "{:?}", r.diagnostics);
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
