@@ -890,13 +890,13 @@ fn fill(root: &Path, config_path: &Path, complete: u64, open: u64) {
     let store = Store::open(&config.store.path).unwrap();
     let mut pipeline = Pipeline::new(
         store.clone(),
-        config.engine.clone(),
-        config.load_registry().unwrap(),
-        config.limits(),
-        config.sender.clone(),
-        config.platform.clone(),
-        config.customs.retries,
-        Default::default(),
+        customs_gateway::daemon::pipeline::Settings::new(
+            &config,
+            config.load_registry().unwrap(),
+            config.sender.clone(),
+            config.platform.clone(),
+            Default::default(),
+        ),
     )
     .unwrap();
     pipeline.recover(0).unwrap();

@@ -133,13 +133,10 @@ enum Event {
 /// What the pipeline task takes from a reloaded configuration.
 #[derive(Debug)]
 struct Reconfig {
-    /// The configuration as it runs from now on.
+    /// The configuration as it runs from now on (its subscriptions).
     config: Config,
-    registry: Option<crate::engine::Registry>,
-    /// Sender and platform slots.
-    senders: Vec<crate::config::SenderConfig>,
-    platforms: Vec<crate::config::PlatformConfig>,
-    routing: pipeline::Routing,
+    /// What the pipeline takes.
+    settings: pipeline::Settings,
     /// The effects' folders for the sender slots.
     dirs: Dirs,
 }
@@ -337,16 +334,15 @@ pub async fn run_with(
             })
         })?;
     log_subscription_changes(&changes);
-    let routing = routing(&config, &subscriptions);
     let mut pipeline = Pipeline::new(
         store.clone(),
-        config.engine.clone(),
-        registry,
-        limits,
-        senders.items.clone(),
-        platforms.items.clone(),
-        config.customs.retries,
-        routing,
+        pipeline::Settings::new(
+            &config,
+            registry,
+            senders.items.clone(),
+            platforms.items.clone(),
+            subscriptions.clone(),
+        ),
     )?;
     let started = Instant::now();
     let t0 = now_ms();
@@ -562,16 +558,6 @@ fn sources(config: &Config) -> Vec<(String, String)> {
     senders.chain(platforms).collect()
 }
 
-/// Who receives what, as the configuration says.
-fn routing(config: &Config, subs: &Arc<subs::Subscriptions>) -> pipeline::Routing {
-    pipeline::Routing {
-        clients: config.client.clone(),
-        subs: subs.clone(),
-        customs_enterprise: config.customs.enterprise.clone(),
-        unmapped_to_all: config.push.unmapped_to_all,
-    }
-}
-
 fn log_subscription_changes(changes: &[String]) {
     for change in changes {
         let (action, id) = change.split_once(' ').unwrap_or((change.as_str(), ""));
@@ -774,10 +760,13 @@ impl Reloader {
         let (reply_tx, reply_rx) = tokio::sync::oneshot::channel();
         let re = Reconfig {
             config: config.clone(),
-            registry: built.registry.clone(),
-            senders: senders.items.clone(),
-            platforms: platforms.items.clone(),
-            routing: routing(&config, &self.subs),
+            settings: pipeline::Settings::new(
+                &config,
+                built.registry.clone(),
+                senders.items.clone(),
+                platforms.items.clone(),
+                self.subs.clone(),
+            ),
             dirs: Dirs::new(
                 &senders.items,
                 config.customs.archive_dir(),
@@ -1238,24 +1227,13 @@ async fn pipeline_task(
             if let Some(Event::Reconfigure(re, reply)) = queue.pop_front() {
                 let Reconfig {
                     config,
-                    registry,
-                    senders,
-                    platforms,
-                    routing,
+                    settings,
                     dirs: new_dirs,
                 } = *re;
-                let subs = routing.subs.clone();
+                let subs = settings.routing.subs.clone();
                 let (p, result) = tokio::task::spawn_blocking(move || {
                     let r = pipeline
-                        .reconfigure(
-                            config.engine.clone(),
-                            registry,
-                            config.limits(),
-                            senders,
-                            platforms,
-                            config.customs.retries,
-                            routing,
-                        )
+                        .reconfigure(settings)
                         .map_err(|e| e.to_string())
                         .map(|()| subs.sync_config(pipeline.store(), &config, now_ms()));
                     (pipeline, r)

@@ -251,7 +251,55 @@ pub struct Routing {
     pub unmapped_to_all: bool,
 }
 
-/// How many of the newest documents under one business key a receipt
+/// What a pipeline is configured with: at start, and at every reload.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `[engine]`.
+    pub engine: crate::engine::EngineConfig,
+    /// The enterprise registry.
+    pub registry: Option<crate::engine::Registry>,
+    /// `[limits]`.
+    pub limits: Limits,
+    /// The sender slots: an index once given keeps naming the same sender,
+    /// so files in flight finish under the one they came from, even one
+    /// since removed.
+    pub senders: Vec<SenderConfig>,
+    /// The platform slots, likewise.
+    pub platforms: Vec<PlatformConfig>,
+    /// `customs.retries`.
+    pub retries: u32,
+    /// Who receives what.
+    pub routing: Routing,
+}
+
+impl Settings {
+    /// What `config` sets, with the registry it names, the slot lists and
+    /// the subscriptions routing reads.
+    pub fn new(
+        config: &crate::config::Config,
+        registry: Option<crate::engine::Registry>,
+        senders: Vec<SenderConfig>,
+        platforms: Vec<PlatformConfig>,
+        subs: Arc<Subscriptions>,
+    ) -> Settings {
+        Settings {
+            engine: config.engine.clone(),
+            registry,
+            limits: config.limits(),
+            senders,
+            platforms,
+            retries: config.customs.retries,
+            routing: Routing {
+                clients: config.client.clone(),
+                subs,
+                customs_enterprise: config.customs.enterprise.clone(),
+                unmapped_to_all: config.push.unmapped_to_all,
+            },
+        }
+    }
+}
+
+/// How many of the newest documents under one business key a receipt/// How many of the newest documents under one business key a receipt
 /// looks at for the request it answers (a request rarely has more than a
 /// handful of receipts).
 const LINK_CANDIDATES: usize = 64;
@@ -272,19 +320,18 @@ struct Doc {
 
 impl Pipeline {
     /// A pipeline over `store`, its engine counting quota in the store.
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        store: Store,
-        engine_config: crate::engine::EngineConfig,
-        registry: Option<crate::engine::Registry>,
-        limits: Limits,
-        senders: Vec<SenderConfig>,
-        platforms: Vec<PlatformConfig>,
-        retries: u32,
-        routing: Routing,
-    ) -> Result<Pipeline, PipelineError> {
+    pub fn new(store: Store, settings: Settings) -> Result<Pipeline, PipelineError> {
         let ledger = StoreLedger::new(&store);
-        let engine = Engine::with_ledger(engine_config, registry, ledger)?;
+        let Settings {
+            engine,
+            registry,
+            limits,
+            senders,
+            platforms,
+            retries,
+            routing,
+        } = settings;
+        let engine = Engine::with_ledger(engine, registry, ledger)?;
         Ok(Pipeline {
             store,
             engine,
@@ -297,22 +344,19 @@ impl Pipeline {
         })
     }
 
-    /// Takes a reloaded configuration, between two batches: `senders` and
-    /// `platforms` are slot lists (an index once given keeps naming the same
-    /// sender or platform, so files and submissions in flight finish under
-    /// the one they came from, even one since removed).
-    #[allow(clippy::too_many_arguments)]
-    pub fn reconfigure(
-        &mut self,
-        engine_config: crate::engine::EngineConfig,
-        registry: Option<crate::engine::Registry>,
-        limits: Limits,
-        senders: Vec<SenderConfig>,
-        platforms: Vec<PlatformConfig>,
-        retries: u32,
-        routing: Routing,
-    ) -> Result<(), PipelineError> {
-        self.engine.reconfigure(engine_config, registry)?;
+    /// Takes a reloaded configuration, between two batches (see
+    /// [`Settings`] for the slot lists).
+    pub fn reconfigure(&mut self, settings: Settings) -> Result<(), PipelineError> {
+        let Settings {
+            engine,
+            registry,
+            limits,
+            senders,
+            platforms,
+            retries,
+            routing,
+        } = settings;
+        self.engine.reconfigure(engine, registry)?;
         self.limits = limits;
         self.senders = senders;
         self.platforms = platforms;

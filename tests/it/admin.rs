@@ -287,15 +287,7 @@ impl Server {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store")).unwrap();
         fill(&store);
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
+        let (rt, listener, addr) = crate::util::api_runtime();
         let (stats_tx, stats) = tokio::sync::watch::channel(PipelineStats {
             open_sets: 1,
             overdue_sets: 1,

@@ -491,15 +491,7 @@ fn ready_only_once_every_part_runs_and_metrics_need_a_recorder() {
     // install one).
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
+    let (rt, listener, addr) = crate::util::api_runtime();
     let (_stats_tx, stats) = tokio::sync::watch::channel(PipelineStats::default());
     let ready = std::sync::Arc::new(Readiness::new(true));
     let state = AdminState {

@@ -131,3 +131,18 @@ impl Rng {
         self.0 % n
     }
 }
+
+/// A one-worker runtime and a listener on a free local port, for serving
+/// the admin API in process: the runtime, the listener and its address.
+pub fn api_runtime() -> (tokio::runtime::Runtime, tokio::net::TcpListener, String) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    (rt, listener, addr)
+}
