@@ -106,20 +106,28 @@ pub fn is_plausible_phone(s: &str) -> bool {
     if b.len() == 13 && b.starts_with(b"86") && b.get(2) == Some(&b'1') && all_digits(b) {
         return true;
     }
-    // Landline: [0AA(A)-]NNNNNNN(N)[-EXT]
-    let parts: Vec<&str> = t.split('-').collect();
-    let area = parts
-        .first()
-        .filter(|a| parts.len() >= 2 && a.starts_with('0') && (3..=4).contains(&a.len()));
-    let rest = parts.get(usize::from(area.is_some())..).unwrap_or_default();
-    let Some((number, extensions)) = rest.split_first() else {
+    // Landline: [0AA(A)-]NNNNNNN(N)[-EXT]: at most three parts.
+    let mut split = t.split('-');
+    let (Some(first), second, third) = (split.next(), split.next(), split.next()) else {
         return false;
     };
-    let area_ok = area.is_none_or(|a| all_digits(a.as_bytes()));
-    let ext_ok = extensions.len() <= 1
-        && extensions
-            .iter()
-            .all(|e| (1..=6).contains(&e.len()) && all_digits(e.as_bytes()));
+    if split.next().is_some() {
+        return false;
+    }
+    let has_area = second.is_some() && first.starts_with('0') && (3..=4).contains(&first.len());
+    let (number, extension) = if has_area {
+        match second {
+            Some(number) => (number, third),
+            None => return false,
+        }
+    } else if third.is_some() {
+        // Two extensions, or an area code that is not one.
+        return false;
+    } else {
+        (first, second)
+    };
+    let area_ok = !has_area || all_digits(first.as_bytes());
+    let ext_ok = extension.is_none_or(|e| (1..=6).contains(&e.len()) && all_digits(e.as_bytes()));
     area_ok
         && ext_ok
         && (7..=8).contains(&number.len())

@@ -167,12 +167,12 @@ fn check_attribute(
     max: usize,
     out: &mut Vec<Diagnostic>,
 ) {
-    let path = format!("{root}/@{name}");
+    let path = || format!("{root}/@{name}");
     match value {
         None => out.push(Diagnostic::new(
             rule::ATTRIBUTE,
             None,
-            path,
+            path(),
             format!("the root element has no {name} attribute"),
         )),
         Some(v) => {
@@ -186,7 +186,7 @@ fn check_attribute(
                 out.push(Diagnostic::new(
                     rule::ATTRIBUTE,
                     None,
-                    path,
+                    path(),
                     format!("{name}=\"{v}\" has {len} characters; {want} are required"),
                 ));
             }
@@ -220,18 +220,20 @@ fn check_document(
         check_record_at(l, Some(index), Some(n), ctx, out);
     }
     if let Some(seq) = line.sequence {
-        let mut numbers: Vec<i64> = doc
-            .lines
-            .iter()
-            .filter_map(|l| match l.value(seq) {
-                Value::Int(i) => Some(*i),
+        let numbers = || {
+            doc.lines.iter().filter_map(|l| match l.value(seq) {
+                Value::Int(i) => Some(i),
                 _ => None,
             })
-            .collect();
-        let numbered_from_one = |numbers: &[i64]| numbers.iter().zip(1i64..).all(|(&g, i)| g == i);
-        let in_sequence = numbered_from_one(&numbers) || {
-            numbers.sort_unstable();
-            numbered_from_one(&numbers)
+        };
+        let numbered_from_one =
+            |numbers: &mut dyn Iterator<Item = i64>| numbers.zip(1i64..).all(|(g, i)| g == i);
+        // In order is the common case and needs no copy; lines out of order
+        // are sorted first.
+        let in_sequence = numbered_from_one(&mut numbers()) || {
+            let mut sorted: Vec<i64> = numbers().collect();
+            sorted.sort_unstable();
+            numbered_from_one(&mut sorted.into_iter())
         };
         if !in_sequence {
             out.push(Diagnostic::new(
@@ -278,12 +280,12 @@ fn check_record_at(
     out: &mut Vec<Diagnostic>,
 ) {
     let spec = record.spec();
-    let element = match position {
-        Some(n) => format!("{}[{n}]", spec.element),
-        None => spec.element.to_owned(),
+    let element = Place {
+        element: spec.element,
+        position,
     };
     for (i, field) in spec.fields.iter().enumerate() {
-        check_field(record, i, field, &element, doc, ctx, out);
+        check_field(record, i, field, element, doc, ctx, out);
     }
     for check in spec.checks {
         match check {
@@ -293,23 +295,23 @@ fn check_record_at(
                 equals,
                 tolerance,
             } => {
-                let values: Option<Vec<Decimal>> = factors
+                let all_decimal = factors
                     .iter()
-                    .map(|&f| match record.value(f) {
-                        Value::Dec(d) => Some(*d),
-                        _ => None,
-                    })
-                    .collect();
-                let (Some(values), Value::Dec(expected)) = (values, record.value(*equals)) else {
+                    .all(|&f| matches!(record.value(f), Value::Dec(_)));
+                let (true, Value::Dec(expected)) = (all_decimal, record.value(*equals)) else {
                     continue;
                 };
                 // A product or difference too large for a decimal cannot be
                 // within the tolerance: it is a mismatch, never skipped.
-                let product = values
-                    .iter()
-                    .try_fold(Decimal::ONE, |acc, v| acc.checked_mul(*v));
+                let product =
+                    factors
+                        .iter()
+                        .try_fold(Decimal::ONE, |acc, &f| match record.value(f) {
+                            Value::Dec(v) => acc.checked_mul(v),
+                            _ => None,
+                        });
                 let within = product
-                    .and_then(|p| p.checked_sub(*expected))
+                    .and_then(|p| p.checked_sub(expected))
                     .is_some_and(|diff| diff.abs() <= *tolerance);
                 if !within {
                     let name = |i: usize| spec.fields.get(i).map_or("", |f| f.name);
@@ -338,11 +340,29 @@ fn check_record_at(
     }
 }
 
+/// Where a record is, as its findings name it: `OrderList[2]`, formatted
+/// only when a finding is reported.
+#[derive(Clone, Copy)]
+struct Place {
+    element: &'static str,
+    /// 1-based position among repeated records.
+    position: Option<usize>,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.position {
+            Some(n) => write!(f, "{}[{n}]", self.element),
+            None => f.write_str(self.element),
+        }
+    }
+}
+
 fn check_field(
     record: &Record,
     index: usize,
     field: &FieldSpec,
-    element: &str,
+    element: Place,
     doc: Option<usize>,
     ctx: Ctx,
     out: &mut Vec<Diagnostic>,
@@ -534,7 +554,7 @@ fn check_text(
     }
     let Some(format) = field.format else { return };
     if let Some((other, equals)) = field.format_when
-        && record.value(other) != &Value::Text(equals.to_owned())
+        && record.value(other) != Value::Text(equals)
     {
         return;
     }

@@ -60,6 +60,72 @@ pub struct DecodedText<'a> {
     pub charset: Charset,
 }
 
+/// The bytes the reader tokenizes: a UTF-8 file as it is (its BOM
+/// removed, its UTF-8 left to the tokenizer to check), a GBK or GB18030 file
+/// transcoded to UTF-8.
+#[derive(Debug)]
+pub struct Source<'a> {
+    /// UTF-8 bytes (checked as they are read when borrowed).
+    pub bytes: Cow<'a, [u8]>,
+    /// The charset of the input.
+    pub charset: Charset,
+}
+
+/// Prepares `bytes` for the reader according to the BOM or XML declaration.
+pub fn source(bytes: &[u8]) -> Result<Source<'_>, CodecError> {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return Err(CodecError::EncodingUnsupported {
+            label: "UTF-16".to_owned(),
+        });
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return Ok(Source {
+            bytes: Cow::Borrowed(rest),
+            charset: Charset::Utf8,
+        });
+    }
+    let charset = match declared_encoding(bytes) {
+        None => Charset::Utf8,
+        Some(label) => {
+            Charset::from_label(label).ok_or_else(|| CodecError::EncodingUnsupported {
+                label: label.to_owned(),
+            })?
+        }
+    };
+    match charset {
+        Charset::Utf8 => Ok(Source {
+            bytes: Cow::Borrowed(bytes),
+            charset,
+        }),
+        other => {
+            let text =
+                decode_strict(other.encoding(), bytes).map_err(|offset| CodecError::Encoding {
+                    charset: other.label(),
+                    offset,
+                })?;
+            Ok(Source {
+                bytes: Cow::Owned(text.into_bytes()),
+                charset: other,
+            })
+        }
+    }
+}
+
+/// The encoding error of a file [`source`] passed to the tokenizer as
+/// UTF-8, if it has one: the offset of its first byte that is not UTF-8.
+pub fn utf8_error(bytes: &[u8]) -> Option<CodecError> {
+    match source(bytes) {
+        Ok(Source {
+            bytes: Cow::Borrowed(text),
+            ..
+        }) => {
+            let base = bytes.len().saturating_sub(text.len());
+            utf8(text, base).err()
+        }
+        _ => None,
+    }
+}
+
 /// Decodes `bytes` into UTF-8 according to the BOM or XML declaration.
 pub fn decode_text(bytes: &[u8]) -> Result<DecodedText<'_>, CodecError> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {

@@ -14,7 +14,9 @@
 )]
 
 mod charset;
-mod dom;
+mod events;
+#[doc(hidden)]
+pub mod legacy;
 mod read;
 mod unsupported;
 mod write;
@@ -27,7 +29,7 @@ pub use write::{EncodeOptions, WriteError, encode};
 
 use crate::diag::Diagnostic;
 use crate::model::Message;
-use crate::schema::{MessageSpec, NS_CEB, NS_DEC, NS_DS, NS_DXP, RuleInfo, rule};
+use crate::schema::{NS_CEB, NS_DEC, NS_DS, NS_DXP, RuleInfo, rule};
 
 /// Bounds on what one input may cost.
 #[derive(Debug, Clone, Copy)]
@@ -215,27 +217,14 @@ pub fn decode_any_with(bytes: &[u8], limits: &Limits) -> Result<Content, CodecEr
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(CodecError::Empty);
     }
-    let text = charset::decode_text(bytes)?;
-    let dom = dom::parse(&text.text, limits)?;
-    let mut diagnostics = Vec::new();
-    let root = dom.root();
-    if !limits.allow_envelope && root.local == "DxpMsg" {
-        return Err(CodecError::UnknownRoot {
-            root: "DxpMsg".to_owned(),
-            namespace: "a DXP envelope inside a DXP envelope".to_owned(),
-        });
+    let source = charset::source(bytes)?;
+    match read::read(&source.bytes, source.charset, limits) {
+        Ok(content) => Ok(content),
+        // UTF-8 is checked once, by quick-xml as it tokenizes. When reading
+        // stopped, a byte that is not UTF-8 is what is reported, wherever
+        // it is: the file is in the wrong encoding before it is bad XML.
+        Err(e) => Err(charset::utf8_error(bytes).unwrap_or(e)),
     }
-    if MessageSpec::for_root_any_namespace(root.local).is_none()
-        && unsupported::is_customs_root(&root.ns, root.local)
-    {
-        return Ok(Content::Unsupported(unsupported::read(&dom, text.charset)));
-    }
-    let message = read::read_message(&dom, limits, &mut diagnostics)?;
-    Ok(Content::Message(Decoded {
-        message,
-        diagnostics,
-        charset: text.charset,
-    }))
 }
 
 /// Whether `content` is element content the reader accepts once the writer
@@ -245,5 +234,9 @@ pub(crate) fn is_well_formed_content(content: &str) -> bool {
     let wrapped = format!(
         "<x xmlns:ceb=\"{NS_CEB}\" xmlns:dxp=\"{NS_DXP}\" xmlns:dec=\"{NS_DEC}\" xmlns:ds=\"{NS_DS}\">{content}</x>"
     );
-    dom::parse(&wrapped, &Limits::default()).is_ok()
+    let mut ev = events::Events::new(wrapped.as_bytes(), &Limits::default());
+    ev.root()
+        .and_then(|_| ev.skip())
+        .and_then(|_| ev.finish())
+        .is_ok()
 }

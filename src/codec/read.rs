@@ -1,59 +1,104 @@
-//! Tolerant reading: element tree -> typed [`Message`].
+//! Tolerant reading: quick-xml events -> typed [`Message`], in one pass.
 //!
-//! Elements are matched on (namespace, local name), never on the prefix.
-//! Receipts may come in any element order; requests out of order are reported
-//! (customs' XSD refuses them) but still read. Unknown elements are reported
-//! and skipped. Values that do not parse as their type are kept as
+//! The schema tables drive the walk: each element is matched on (namespace,
+//! local name), never on the prefix, and becomes a record field, a record,
+//! a document or the signature as it is read; no tree is built. Receipts
+//! may come in any element order; requests out of order are reported
+//! (customs' XSD refuses them) but still read. Unknown elements are
+//! reported and skipped. Values that do not parse as their type are kept as
 //! [`crate::model::Value::Invalid`] for the validator to report.
+//!
+//! Every record's values go into one arena for the whole message
+//! ([`MessageValues`]): a slot per field and one buffer of text, shared by
+//! the message's records once it is read; a record costs no allocation.
 
 use base64::Engine as _;
 
-use super::dom::{Dom, Node, NodeId};
-use super::{CodecError, Limits};
+use super::events::{Elem, Events, Item};
+use super::{
+    Charset, CodecError, Content, Decoded, KEY_ELEMENTS, Limits, Unsupported, unsupported,
+};
 use crate::diag::Diagnostic;
-use crate::model::{Document, DxpEnvelope, Message, Record, Signature, Value};
+use crate::model::{
+    Document, DxpEnvelope, Message, MessageValues, Record, RecordDraft, Signature, Value,
+};
 use crate::schema::{
     self, FieldKind, MessageKind, MessageSpec, NS_DS, Namespace, RecordSpec, rule,
 };
 
-/// Reads the message at the root of `dom`.
-pub fn read_message(
-    dom: &Dom<'_>,
-    limits: &Limits,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Result<Message, CodecError> {
-    let root = dom.root();
-    let spec = match MessageSpec::for_root(&root.ns, root.local) {
-        Some(spec) => spec,
-        None => {
-            return Err(match MessageSpec::for_root_any_namespace(root.local) {
-                Some(spec) => CodecError::WrongNamespace {
-                    root: root.local.to_owned(),
-                    found: root.ns.to_string(),
-                    expected: spec.namespace.uri(),
-                },
-                None => CodecError::UnknownRoot {
-                    root: root.local.to_owned(),
-                    namespace: root.ns.to_string(),
-                },
-            });
-        }
-    };
-    if spec.ty == schema::MessageType::DxpMsg {
-        return read_dxp(dom, spec, limits, diagnostics);
+/// Reads one document (UTF-8 bytes without BOM) to the end.
+pub fn read(bytes: &[u8], charset: Charset, limits: &Limits) -> Result<Content, CodecError> {
+    let mut ev = Events::new(bytes, limits);
+    let root = ev.root()?;
+    let local = root.local();
+    if !limits.allow_envelope && local == "DxpMsg" {
+        return refuse(
+            &mut ev,
+            CodecError::UnknownRoot {
+                root: "DxpMsg".to_owned(),
+                namespace: "a DXP envelope inside a DXP envelope".to_owned(),
+            },
+        );
     }
-    let mut reader = Reader {
-        dom,
-        spec,
-        diagnostics,
+    if MessageSpec::for_root_any_namespace(local).is_none()
+        && unsupported::is_customs_root(&root.ns, local)
+    {
+        let u = read_unsupported(&mut ev, &root, charset)?;
+        ev.finish()?;
+        return Ok(Content::Unsupported(u));
+    }
+    let Some(spec) = MessageSpec::for_root(&root.ns, local) else {
+        let err = match MessageSpec::for_root_any_namespace(local) {
+            Some(spec) => CodecError::WrongNamespace {
+                root: local.to_owned(),
+                found: root.ns.to_string(),
+                expected: spec.namespace.uri(),
+            },
+            None => CodecError::UnknownRoot {
+                root: local.to_owned(),
+                namespace: root.ns.to_string(),
+            },
+        };
+        return refuse(&mut ev, err);
     };
-    Ok(reader.read())
+    let mut diagnostics = Vec::new();
+    let message = if spec.ty == schema::MessageType::DxpMsg {
+        read_dxp(&mut ev, &root, spec, limits, &mut diagnostics)?
+    } else {
+        // About one field a 24 bytes of document, half of it text.
+        let values = MessageValues::with_capacity(bytes.len() / 24, bytes.len() / 2);
+        let mut reader = Reader {
+            ev: &mut ev,
+            spec,
+            diagnostics: &mut diagnostics,
+            values,
+        };
+        let message = reader.read(&root)?;
+        reader.values.seal();
+        message
+    };
+    ev.finish()?;
+    Ok(Content::Message(Decoded {
+        message,
+        diagnostics,
+        charset,
+    }))
 }
 
-struct Reader<'d, 'a> {
-    dom: &'d Dom<'a>,
+/// Refuses the document with `err` once the rest of it has been read: a
+/// document that is not well-formed is reported as that first.
+fn refuse(ev: &mut Events<'_>, err: CodecError) -> Result<Content, CodecError> {
+    ev.skip()?;
+    ev.finish()?;
+    Err(err)
+}
+
+struct Reader<'e, 'a> {
+    ev: &'e mut Events<'a>,
     spec: &'static MessageSpec,
-    diagnostics: &'d mut Vec<Diagnostic>,
+    diagnostics: &'e mut Vec<Diagnostic>,
+    /// The values of the message's records.
+    values: MessageValues,
 }
 
 /// Position of a root child in the XSD sequence, for order checking.
@@ -67,68 +112,71 @@ enum Stage {
 }
 
 impl Reader<'_, '_> {
-    fn read(&mut self) -> Message {
+    fn ns(&self) -> &'static str {
+        self.spec.namespace.uri()
+    }
+
+    fn read(&mut self, root: &Elem<'_>) -> Result<Message, CodecError> {
         let spec = self.spec;
-        let dom = self.dom;
-        let root = dom.root();
         let mut msg = Message::new(spec);
         if spec.namespace == Namespace::Ceb {
-            msg.guid = root.attr("guid").map(str::to_owned);
-            msg.version = root.attr("version").map(str::to_owned);
+            msg.guid = root.attr("guid").map(|v| v.into_owned());
+            msg.version = root.attr("version").map(|v| v.into_owned());
         } else if spec.namespace == Namespace::Dxp {
-            msg.version = root.attr("ver").map(str::to_owned);
+            msg.version = root.attr("ver").map(|v| v.into_owned());
         }
         if spec.root_is_head {
-            let doc = self.read_document(0, 0);
+            let doc = self.read_document(root, 0)?;
             msg.documents.push(doc);
-            return msg;
+            return Ok(msg);
         }
         let mut root_fields = spec.root_fields.map(Record::new);
         let mut stage = Stage::Documents;
         let mut order_reported = false;
-        for &child_id in &root.children {
-            let child = dom.node(child_id);
+        while let Some(child) = self.ev.next_child()? {
+            let local = child.local();
             let this_stage;
-            if child.local == "Signature" && child.ns == NS_DS {
+            if local == "Signature" && child.ns == NS_DS {
                 this_stage = Stage::Signature;
                 if msg.signature.is_some() {
                     self.report_duplicate(None, "Signature");
                 }
-                msg.signature = Some(signature(dom, child));
-            } else if child.ns != spec.namespace.uri() {
-                self.unknown(None, root.local, child);
+                msg.signature = Some(signature(self.ev, &child)?);
+            } else if child.ns != self.ns() {
+                self.unknown(None, root.local(), &child)?;
                 continue;
-            } else if spec.group.is_some_and(|g| g == child.local)
-                || (spec.group.is_none() && child.local == spec.head.element)
+            } else if spec.group.is_some_and(|g| g == local)
+                || (spec.group.is_none() && local == spec.head.element)
             {
                 this_stage = Stage::Documents;
                 let index = msg.documents.len();
-                let doc = self.read_document(child_id, index);
+                let doc = self.read_document(&child, index)?;
                 msg.documents.push(doc);
-            } else if spec.envelope && child.local == "BaseTransfer" {
+            } else if spec.envelope && local == "BaseTransfer" {
                 this_stage = Stage::Transfer;
                 if msg.transfer.is_some() {
                     self.report_duplicate(None, "BaseTransfer");
                 }
-                msg.transfer = Some(self.read_record(child, &schema::REC_BASE_TRANSFER, None));
-            } else if spec.envelope && child.local == "BaseSubscribe" {
+                msg.transfer = Some(self.read_record(&schema::REC_BASE_TRANSFER, None)?);
+            } else if spec.envelope && local == "BaseSubscribe" {
                 this_stage = Stage::Subscribe;
-                let rec = self.read_record(child, &schema::REC_BASE_SUBSCRIBE, None);
+                let rec = self.read_record(&schema::REC_BASE_SUBSCRIBE, None)?;
                 msg.subscribe.push(rec);
-            } else if spec.envelope && child.local == "ExtendMessage" {
+            } else if spec.envelope && local == "ExtendMessage" {
                 this_stage = Stage::Extend;
                 if msg.extend.is_some() {
                     self.report_duplicate(None, "ExtendMessage");
                 }
-                msg.extend = Some(self.read_record(child, &schema::REC_EXTEND_MESSAGE, None));
+                msg.extend = Some(self.read_record(&schema::REC_EXTEND_MESSAGE, None)?);
             } else if let Some(fields) = root_fields
                 .as_mut()
-                .filter(|f| f.spec().field_index(child.local).is_some())
+                .filter(|f| f.spec().field_index(local).is_some())
             {
-                fields.set_by_name(child.local, &child.text);
+                let text = self.ev.leaf()?;
+                fields.set_by_name(local, &text);
                 continue;
             } else {
-                self.unknown(None, root.local, child);
+                self.unknown(None, root.local(), &child)?;
                 continue;
             }
             if this_stage < stage && spec.kind == MessageKind::Request && !order_reported {
@@ -136,11 +184,11 @@ impl Reader<'_, '_> {
                 self.diagnostics.push(Diagnostic::new(
                     rule::ELEMENT_ORDER,
                     None,
-                    format!("{}/{}", root.local, child.local),
+                    format!("{}/{}", root.local(), local),
                     format!(
                         "<{}> at line {} comes after an element the XSD puts behind it",
-                        child.local,
-                        self.dom.line(child)
+                        local,
+                        self.ev.line(child.start)
                     ),
                 ));
             }
@@ -149,53 +197,46 @@ impl Reader<'_, '_> {
             }
         }
         msg.root_fields = root_fields;
-        msg
+        Ok(msg)
     }
 
-    /// Reads one business document rooted at `id` (a group wrapper, the head
-    /// itself, or the root when the root is the head).
-    fn read_document(&mut self, id: NodeId, index: usize) -> Document {
+    /// Reads one business document: the element `node` just started (a
+    /// group wrapper, the head itself, or the root when the root is the head).
+    fn read_document(&mut self, node: &Elem<'_>, index: usize) -> Result<Document, CodecError> {
         let spec = self.spec;
-        let dom = self.dom;
-        let node = dom.node(id);
         let is_head = spec.root_is_head || spec.group.is_none();
         if is_head {
             // The head's own children are its fields, and its lines (if any)
             // sit among them (DecImportResponse/SupResult).
-            let mut head = Record::new(spec.head);
+            let head = self.values.draft(spec.head);
             let mut lines = Vec::new();
             let line_element = spec.line.as_ref().map(|l| l.record.element);
             let mut last = None;
             let mut order_reported = false;
-            for &child_id in &node.children {
-                let child = dom.node(child_id);
-                if Some(child.local) == line_element && child.ns == spec.namespace.uri() {
+            while let Some(child) = self.ev.next_child()? {
+                if Some(child.local()) == line_element && child.ns == self.ns() {
                     if let Some(line) = &spec.line {
-                        lines.push(self.read_record(child, line.record, Some(index)));
+                        lines.push(self.read_record(line.record, Some(index))?);
                     }
                     continue;
                 }
-                self.read_field(
-                    &mut head,
-                    child,
-                    Some(index),
-                    &mut last,
-                    &mut order_reported,
-                );
+                self.read_field(head, &child, Some(index), &mut last, &mut order_reported)?;
             }
-            return Document { head, lines };
+            let head = self.values.record(head);
+            return Ok(Document { head, lines });
         }
         let mut head: Option<Record> = None;
         let mut lines = Vec::new();
         let mut seen_line = false;
         let mut order_reported = false;
-        for &child_id in &node.children {
-            let child = dom.node(child_id);
-            if child.ns != spec.namespace.uri() {
-                self.unknown(Some(index), node.local, child);
-            } else if child.local == spec.head.element {
+        while let Some(child) = self.ev.next_child()? {
+            let local = child.local();
+            if child.ns != self.ns() {
+                self.unknown(Some(index), node.local(), &child)?;
+            } else if local == spec.head.element {
                 if head.is_some() {
                     self.report_duplicate(Some(index), spec.head.element);
+                    self.ev.skip()?;
                     continue;
                 }
                 if seen_line && spec.kind == MessageKind::Request && !order_reported {
@@ -203,89 +244,87 @@ impl Reader<'_, '_> {
                     self.diagnostics.push(Diagnostic::new(
                         rule::ELEMENT_ORDER,
                         Some(index),
-                        format!("{}/{}", node.local, child.local),
+                        format!("{}/{}", node.local(), local),
                         format!(
                             "<{}> at line {} must come before the lines",
-                            child.local,
-                            self.dom.line(child)
+                            local,
+                            self.ev.line(child.start)
                         ),
                     ));
                 }
-                head = Some(self.read_record(child, spec.head, Some(index)));
-            } else if let Some(line) = spec
-                .line
-                .as_ref()
-                .filter(|l| l.record.element == child.local)
-            {
+                head = Some(self.read_record(spec.head, Some(index))?);
+            } else if let Some(line) = spec.line.as_ref().filter(|l| l.record.element == local) {
                 seen_line = true;
-                lines.push(self.read_record(child, line.record, Some(index)));
+                lines.push(self.read_record(line.record, Some(index))?);
             } else {
-                self.unknown(Some(index), node.local, child);
+                self.unknown(Some(index), node.local(), &child)?;
             }
         }
-        let head = head.unwrap_or_else(|| {
-            self.diagnostics.push(Diagnostic::new(
-                rule::REQUIRED,
-                Some(index),
-                format!("{}/{}", node.local, spec.head.element),
-                format!(
-                    "<{}> at line {} has no <{}>",
-                    node.local,
-                    self.dom.line(node),
-                    spec.head.element
-                ),
-            ));
-            Record::new(spec.head)
-        });
-        Document { head, lines }
+        let head = match head {
+            Some(head) => head,
+            None => {
+                self.diagnostics.push(Diagnostic::new(
+                    rule::REQUIRED,
+                    Some(index),
+                    format!("{}/{}", node.local(), spec.head.element),
+                    format!(
+                        "<{}> at line {} has no <{}>",
+                        node.local(),
+                        self.ev.line(node.start),
+                        spec.head.element
+                    ),
+                ));
+                Record::new(spec.head)
+            }
+        };
+        Ok(Document { head, lines })
     }
 
+    /// Reads the record whose element just started.
     fn read_record(
         &mut self,
-        node: &Node<'_>,
         spec: &'static RecordSpec,
         doc: Option<usize>,
-    ) -> Record {
-        let mut record = Record::new(spec);
+    ) -> Result<Record, CodecError> {
+        let record = self.values.draft(spec);
         let mut last = None;
         let mut order_reported = false;
-        for &child_id in &node.children {
-            let child = self.dom.node(child_id);
-            self.read_field(&mut record, child, doc, &mut last, &mut order_reported);
+        while let Some(child) = self.ev.next_child()? {
+            self.read_field(record, &child, doc, &mut last, &mut order_reported)?;
         }
-        record
+        Ok(self.values.record(record))
     }
 
     fn read_field(
         &mut self,
-        record: &mut Record,
-        child: &Node<'_>,
+        record: RecordDraft,
+        child: &Elem<'_>,
         doc: Option<usize>,
         last: &mut Option<usize>,
         order_reported: &mut bool,
-    ) {
+    ) -> Result<(), CodecError> {
         let spec = record.spec();
-        if child.ns != self.spec.namespace.uri() {
-            self.unknown(doc, spec.element, child);
-            return;
+        if child.ns != self.ns() {
+            return self.unknown(doc, spec.element, child);
         }
+        let local = child.local();
         // Fields usually come in schema order: try the next one first.
         let next = last.map_or(0, |l| l.saturating_add(1));
         let found = match spec.fields.get(next) {
-            Some(f) if f.name == child.local => Some((next, f)),
+            Some(f) if f.name == local => Some((next, f)),
             _ => spec
                 .fields
                 .iter()
                 .enumerate()
-                .find(|(_, f)| f.name == child.local),
+                .find(|(_, f)| f.name == local),
         };
         let Some((index, field)) = found else {
-            self.unknown(doc, spec.element, child);
-            return;
+            return self.unknown(doc, spec.element, child);
         };
-        if !record.value(index).is_absent() {
-            self.report_duplicate(doc, &format!("{}/{}", spec.element, child.local));
-            return;
+        if self.values.is_set(record, index) {
+            self.report_duplicate(doc, &format!("{}/{}", spec.element, local));
+            self.ev.skip()?;
+            return Ok(());
         }
         if let Some(prev) = *last
             && index < prev
@@ -296,11 +335,11 @@ impl Reader<'_, '_> {
             self.diagnostics.push(Diagnostic::new(
                 rule::ELEMENT_ORDER,
                 doc,
-                format!("{}/{}", spec.element, child.local),
+                format!("{}/{}", spec.element, local),
                 format!(
                     "<{}> at line {} comes after <{}>; the XSD puts it before",
-                    child.local,
-                    self.dom.line(child),
+                    local,
+                    self.ev.line(child.start),
                     spec.fields.get(prev).map_or("", |f| f.name)
                 ),
             ));
@@ -308,37 +347,34 @@ impl Reader<'_, '_> {
         if last.is_none_or(|l| index > l) {
             *last = Some(index);
         }
-        let value = match field.kind {
+        match field.kind {
             FieldKind::Xml => {
-                let inner = self.dom.slice(child.inner);
-                if inner.trim().is_empty() {
-                    Value::Absent
-                } else {
-                    Value::Text(inner.to_owned())
+                let (inner_end, _) = self.ev.skip()?;
+                let inner = self.ev.slice((child.content, inner_end));
+                if !inner.trim().is_empty() {
+                    self.values.set_value(record, index, Value::Text(inner));
                 }
             }
-            kind => Value::parse(kind, &child.text),
-        };
-        record.set_value(index, value);
+            kind => {
+                let text = self.ev.leaf()?;
+                self.values
+                    .set_value(record, index, Value::parse(kind, &text));
+            }
+        }
+        Ok(())
     }
 
-    fn unknown(&mut self, doc: Option<usize>, parent: &str, child: &Node<'_>) {
-        let ns = if child.ns.is_empty() {
-            "no namespace".to_owned()
-        } else {
-            format!("namespace {}", child.ns)
-        };
-        self.diagnostics.push(Diagnostic::new(
-            rule::UNKNOWN_ELEMENT,
-            doc,
-            format!("{parent}/{}", child.local),
-            format!(
-                "<{}> ({ns}) at line {} is not part of {}; it was ignored",
-                child.local,
-                self.dom.line(child),
-                parent
-            ),
-        ));
+    /// Reports `child` as not part of `parent` and skips it.
+    fn unknown(
+        &mut self,
+        doc: Option<usize>,
+        parent: &str,
+        child: &Elem<'_>,
+    ) -> Result<(), CodecError> {
+        self.diagnostics
+            .push(unknown_element(self.ev, doc, parent, child));
+        self.ev.skip()?;
+        Ok(())
     }
 
     fn report_duplicate(&mut self, doc: Option<usize>, path: &str) {
@@ -351,78 +387,154 @@ impl Reader<'_, '_> {
     }
 }
 
-/// `ds:Signature`, kept byte for byte.
-fn signature(dom: &Dom<'_>, node: &Node<'_>) -> Signature {
-    Signature {
-        xml: dom.slice(node.span).to_owned(),
-        prefix: node.prefix.map(str::to_owned),
+fn unknown_element(
+    ev: &Events<'_>,
+    doc: Option<usize>,
+    parent: &str,
+    child: &Elem<'_>,
+) -> Diagnostic {
+    let ns = if child.ns.is_empty() {
+        "no namespace".to_owned()
+    } else {
+        format!("namespace {}", child.ns)
+    };
+    Diagnostic::new(
+        rule::UNKNOWN_ELEMENT,
+        doc,
+        format!("{parent}/{}", child.local()),
+        format!(
+            "<{}> ({ns}) at line {} is not part of {}; it was ignored",
+            child.local(),
+            ev.line(child.start),
+            parent
+        ),
+    )
+}
+
+/// `ds:Signature`, the element just started, kept byte for byte.
+fn signature(ev: &mut Events<'_>, node: &Elem<'_>) -> Result<Signature, CodecError> {
+    let (_, end) = ev.skip()?;
+    Ok(Signature {
+        xml: ev.slice((node.start, end)).to_owned(),
+        prefix: node.prefix().map(str::to_owned),
         self_declared: node.declares_own_ns,
+    })
+}
+
+/// The root and the business key of an unmodelled customs message: the
+/// first element of [`KEY_ELEMENTS`] with text, in document order.
+fn read_unsupported(
+    ev: &mut Events<'_>,
+    root: &Elem<'_>,
+    charset: Charset,
+) -> Result<Unsupported, CodecError> {
+    struct Open {
+        key: Option<&'static str>,
+        children: bool,
+        text: String,
     }
+    let mut key: Option<(String, String)> = None;
+    let mut open: Vec<Open> = Vec::new();
+    loop {
+        match ev.item()? {
+            Item::Start(elem) => {
+                if let Some(parent) = open.last_mut() {
+                    parent.children = true;
+                }
+                open.push(Open {
+                    key: KEY_ELEMENTS.iter().find(|k| **k == elem.local()).copied(),
+                    children: false,
+                    text: String::new(),
+                });
+            }
+            Item::Text(t) => {
+                if let Some(o) = open.last_mut().filter(|o| o.key.is_some() && !o.children) {
+                    o.text.push_str(&t);
+                }
+            }
+            Item::End { .. } => match open.pop() {
+                Some(Open {
+                    key: Some(name),
+                    children: false,
+                    text,
+                }) if key.is_none() && !text.trim().is_empty() => {
+                    key = Some((name.to_owned(), text.trim().to_owned()));
+                }
+                Some(_) => {}
+                // The root's end.
+                None => break,
+            },
+            Item::Eof => break,
+        }
+    }
+    Ok(Unsupported {
+        root: root.local().to_owned(),
+        namespace: root.ns.to_string(),
+        key,
+        charset,
+    })
 }
 
 fn read_dxp(
-    dom: &Dom<'_>,
+    ev: &mut Events<'_>,
+    root: &Elem<'_>,
     spec: &'static MessageSpec,
     limits: &Limits,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Result<Message, CodecError> {
-    let root = dom.root();
     let mut msg = Message::new(spec);
-    msg.version = root.attr("ver").map(str::to_owned);
+    msg.version = root.attr("ver").map(|v| v.into_owned());
     let mut trans_info = Record::new(&schema::REC_TRANS_INFO);
     let mut receiver_ids = Vec::new();
     let mut add_info = None;
     let mut biz_keys = Vec::new();
     let mut data_text = None;
-    let mut reader = Reader {
-        dom,
-        spec,
-        diagnostics,
-    };
-    for &child_id in &root.children {
-        let child = dom.node(child_id);
-        match child.local {
-            _ if child.ns != schema::NS_DXP
-                && !(child.local == "Signature" && child.ns == NS_DS) =>
-            {
-                reader.unknown(None, root.local, child);
-            }
+    while let Some(child) = ev.next_child()? {
+        let local = child.local();
+        if child.ns != schema::NS_DXP && !(local == "Signature" && child.ns == NS_DS) {
+            diagnostics.push(unknown_element(ev, None, root.local(), &child));
+            ev.skip()?;
+            continue;
+        }
+        match local {
             "TransInfo" => {
-                for &id in &child.children {
-                    let field = dom.node(id);
-                    if field.local == "ReceiverIds" {
-                        for &r in &field.children {
-                            receiver_ids.push(dom.node(r).text.trim().to_owned());
+                while let Some(field) = ev.next_child()? {
+                    if field.local() == "ReceiverIds" {
+                        while ev.next_child()?.is_some() {
+                            receiver_ids.push(ev.leaf()?.trim().to_owned());
                         }
-                    } else if !trans_info.set_by_name(field.local, &field.text) {
-                        reader.unknown(None, "TransInfo", field);
+                    } else {
+                        let text = ev.leaf()?;
+                        if !trans_info.set_by_name(field.local(), &text) {
+                            diagnostics.push(unknown_element(ev, None, "TransInfo", &field));
+                        }
                     }
                 }
             }
-            "Data" => data_text = Some(child.text.to_string()),
+            "Data" => data_text = Some(ev.leaf()?.into_owned()),
             "AddInfo" => {
                 let mut rec = Record::new(&schema::REC_ADD_INFO);
-                for &id in &child.children {
-                    let field = dom.node(id);
-                    if field.local == "BizKey" {
-                        for &k in &field.children {
-                            let key = dom.node(k);
-                            biz_keys.push((
-                                key.attr("name").unwrap_or("").to_owned(),
-                                key.text.trim().to_owned(),
-                            ));
+                while let Some(field) = ev.next_child()? {
+                    if field.local() == "BizKey" {
+                        while let Some(k) = ev.next_child()? {
+                            let name = k.attr("name").map(|n| n.into_owned()).unwrap_or_default();
+                            biz_keys.push((name, ev.leaf()?.trim().to_owned()));
                         }
-                    } else if rec.spec().field_index(field.local).is_some() {
-                        rec.set_by_name(field.local, &field.text);
+                    } else if rec.spec().field_index(field.local()).is_some() {
+                        let text = ev.leaf()?;
+                        rec.set_by_name(field.local(), &text);
+                    } else {
+                        // IsText, RecMapId: transport hints the gateway does not use.
+                        ev.skip()?;
                     }
-                    // IsText, RecMapId: transport hints the gateway does not use.
                 }
                 add_info = Some(rec);
             }
-            "Signature" => {
-                msg.signature = Some(signature(dom, child));
+            "Signature" => msg.signature = Some(signature(ev, &child)?),
+            _ => {
+                diagnostics.push(unknown_element(ev, None, root.local(), &child));
+                ev.skip()?;
             }
-            _ => reader.unknown(None, root.local, child),
         }
     }
     let mut envelope = DxpEnvelope {
@@ -455,12 +567,12 @@ fn read_dxp(
                         ..*limits
                     };
                     match super::decode_any_with(&bytes, &inner_limits) {
-                        Ok(super::Content::Message(decoded)) => {
+                        Ok(Content::Message(decoded)) => {
                             diagnostics.extend(decoded.diagnostics);
                             envelope.inner = Some(Box::new(decoded.message));
                         }
                         // Kept as the envelope's data, reported as what it is.
-                        Ok(super::Content::Unsupported(u)) => diagnostics.push(u.diagnostic()),
+                        Ok(Content::Unsupported(u)) => diagnostics.push(u.diagnostic()),
                         Err(e) => diagnostics.push(Diagnostic::new(
                             rule::DXP_PAYLOAD,
                             None,

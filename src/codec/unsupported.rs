@@ -3,7 +3,6 @@
 //! never checked field by field.
 
 use super::Charset;
-use super::dom::Dom;
 use crate::diag::Diagnostic;
 use crate::schema::{NS_CEB, NS_DEC, NS_DXP, rule};
 
@@ -82,23 +81,4 @@ impl Unsupported {
 pub fn is_customs_root(namespace: &str, local: &str) -> bool {
     [NS_CEB, NS_DEC, NS_DXP].contains(&namespace)
         || (namespace.is_empty() && CUSTOMS_ROOTS_WITHOUT_NAMESPACE.contains(&local))
-}
-
-/// Reads the root and the business key of an unmodelled customs message.
-pub fn read(dom: &Dom<'_>, charset: Charset) -> Unsupported {
-    let root = dom.root();
-    let key = dom
-        .nodes
-        .iter()
-        .skip(1)
-        .filter(|n| KEY_ELEMENTS.contains(&n.local))
-        .map(|n| (n.local, n.text.trim()))
-        .find(|(_, text)| !text.is_empty())
-        .map(|(name, text)| (name.to_owned(), text.to_owned()));
-    Unsupported {
-        root: root.local.to_owned(),
-        namespace: root.ns.to_string(),
-        key,
-        charset,
-    }
 }

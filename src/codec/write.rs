@@ -268,7 +268,7 @@ impl XmlWriter {
         }
     }
 
-    fn value(&mut self, name: &str, kind: FieldKind, value: &Value) {
+    fn value(&mut self, name: &str, kind: FieldKind, value: Value<'_>) {
         match value {
             Value::Absent => {}
             Value::Text(t) if kind == FieldKind::Xml => {

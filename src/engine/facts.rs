@@ -351,7 +351,7 @@ impl Table {
             for ((&i, &shared), &dec) in keep.fields.iter().zip(keep.shared).zip(keep.dec) {
                 if dec != NONE {
                     let packed = match rec.value(i) {
-                        Value::Dec(d) => Packed::pack(*d),
+                        Value::Dec(d) => Packed::pack(d),
                         _ => Packed::NONE,
                     };
                     decs.push(packed);
@@ -521,7 +521,7 @@ impl<'a> Row<'a> {
 
     /// Field `index` as a [`Value`] (for messages and receipts): what the
     /// reader made of the same text.
-    pub fn value(self, index: usize) -> Value {
+    pub fn value(self, index: usize) -> Value<'a> {
         let spec = self.table.keep.spec;
         if let Some(d) = self.table.packed(self.row, index) {
             return Value::Dec(d);
@@ -618,7 +618,7 @@ pub(crate) fn fingerprint(kind: DocKind, doc: &Document) -> [u8; 16] {
     let mut num = String::new();
     let mut put = |rec: &Record, tag: u8, skip: &[usize]| {
         h.update([tag]);
-        for (i, v) in rec.values().iter().enumerate() {
+        for (i, v) in rec.values().enumerate() {
             if skip.contains(&i) {
                 continue;
             }

@@ -818,3 +818,35 @@ proptest! {
         }
     }
 }
+
+/// The records of a message read from bytes share one arena of values: a
+/// change to one moves it to its own and touches no other record, nor a
+/// clone taken before.
+#[test]
+fn changing_one_record_of_a_message_read_changes_only_that_record() {
+    let bytes = std::fs::read(util::root().join("samples/set-ok/CEB621-inventory.xml")).unwrap();
+    let read = codec::decode(&bytes).unwrap().message;
+    let mut msg = read.clone();
+    let doc = &mut msg.documents[0];
+    let before: Vec<String> = doc.lines.iter().map(|l| format!("{l:?}")).collect();
+    let spec = doc.lines[1].spec();
+    let last = spec.fields.len() - 1;
+    for i in 0..spec.fields.len() {
+        doc.lines[1].set_text(i, &format!("v{i}"));
+    }
+    doc.lines[1].set_text(last, "again");
+    for (i, f) in spec.fields.iter().enumerate() {
+        let want = if i == last {
+            "again".to_owned()
+        } else {
+            format!("v{i}")
+        };
+        let got = doc.lines[1].value(i).to_string();
+        // Numeric fields keep "v…" as invalid text: the text is what counts.
+        assert_eq!(got, want, "{}", f.name);
+    }
+    assert_eq!(format!("{:?}", doc.lines[0]), before[0]);
+    assert_eq!(format!("{:?}", doc.lines[2]), before[2]);
+    assert_eq!(read, codec::decode(&bytes).unwrap().message);
+    assert_ne!(read, msg);
+}

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
 
-use super::{CodecError, Limits};
+use crate::codec::{CodecError, Limits};
 
 /// Index of a node in [`Dom::nodes`].
 pub type NodeId = usize;

@@ -1,0 +1,509 @@
+//! A bounded, namespace-resolving cursor over quick-xml events.
+//!
+//! The typed reader ([`super::read`]) walks a document by asking this
+//! cursor for the next child of the element it is in, the text of a leaf,
+//! or to skip an element; nothing is kept of an element once it is left.
+//! Every event of the document passes through [`Events::item`], which
+//! enforces the bounds (depth, element count), refuses DOCTYPE declarations
+//! (so no entity can be declared, expanded or fetched; only the five
+//! predefined entities and character references are resolved) and refuses
+//! content outside the root element.
+//!
+//! quick-xml checks the UTF-8 of every event as it tokenizes: that is the
+//! one check a UTF-8 message gets (see [`super::decode_any_with`]). Text
+//! comes out borrowed from the input; names are compared in place.
+
+use std::borrow::Cow;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use super::{CodecError, Limits};
+
+/// One element's start tag, resolved.
+#[derive(Debug)]
+pub struct Elem<'a> {
+    tag: BytesStart<'a>,
+    /// Resolved namespace URI ("" when none).
+    pub ns: Cow<'static, str>,
+    /// Byte offset of the start tag.
+    pub start: usize,
+    /// Byte offset just after the start tag.
+    pub content: usize,
+    /// Whether the element declares the namespace of its own prefix.
+    pub declares_own_ns: bool,
+}
+
+impl Elem<'_> {
+    /// The qualified name as written.
+    pub fn qname(&self) -> &str {
+        self.tag.name().into_inner()
+    }
+
+    /// The local name.
+    pub fn local(&self) -> &str {
+        let q = self.qname();
+        q.split_once(':').map_or(q, |(_, l)| l)
+    }
+
+    /// The prefix as written, if any.
+    pub fn prefix(&self) -> Option<&str> {
+        self.qname().split_once(':').map(|(p, _)| p)
+    }
+
+    /// The value of attribute `name` (compared on the local part), with the
+    /// XML 1.0 attribute-value normalisation.
+    pub fn attr(&self, name: &str) -> Option<Cow<'_, str>> {
+        if self.tag.attributes_raw().trim().is_empty() {
+            return None;
+        }
+        self.tag
+            .attributes()
+            .with_checks(false)
+            .flatten()
+            .find(|a| {
+                let key: &str = a.key.into_inner();
+                key.rsplit(':').next() == Some(name)
+            })
+            .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Explicit1_0).ok())
+    }
+}
+
+/// What the cursor reads next.
+#[derive(Debug)]
+pub enum Item<'a> {
+    /// An element starts (an empty element is a start and then an end).
+    Start(Elem<'a>),
+    /// Character data, CDATA or a resolved reference, inside an element.
+    Text(Cow<'a, str>),
+    /// The current element ends.
+    End {
+        /// Byte offset of its end tag (the end of its content).
+        inner_end: usize,
+        /// Byte offset just after its end tag.
+        outer_end: usize,
+    },
+    /// The document ended after its root element.
+    Eof,
+}
+
+#[derive(Debug)]
+struct Binding<'a> {
+    prefix: Option<&'a str>,
+    uri: Cow<'static, str>,
+    depth: usize,
+}
+
+/// The cursor.
+pub struct Events<'a> {
+    bytes: &'a [u8],
+    reader: Reader<&'a [u8]>,
+    limits: Limits,
+    /// Open elements (an empty element is not counted).
+    depth: usize,
+    elements: usize,
+    bindings: Vec<Binding<'a>>,
+    /// Byte range of each open element's name, for the end-of-file message.
+    open: Vec<(usize, usize)>,
+    /// The end of an empty element, reported by the next call.
+    pending_end: Option<usize>,
+    root_closed: bool,
+}
+
+impl<'a> Events<'a> {
+    /// A cursor over `bytes` (UTF-8, no BOM).
+    pub fn new(bytes: &'a [u8], limits: &Limits) -> Events<'a> {
+        let mut reader = Reader::from_reader(bytes);
+        reader.config_mut().check_end_names = true;
+        Events {
+            bytes,
+            reader,
+            limits: *limits,
+            depth: 0,
+            elements: 0,
+            bindings: Vec::with_capacity(4),
+            open: Vec::with_capacity(16),
+            pending_end: None,
+            root_closed: false,
+        }
+    }
+
+    /// The source text of a byte range (empty if it is not text).
+    pub fn slice(&self, range: (usize, usize)) -> &'a str {
+        self.bytes
+            .get(range.0..range.1)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
+    }
+
+    /// The 1-based line of a byte offset.
+    pub fn line(&self, at: usize) -> usize {
+        line_of(self.bytes, at)
+    }
+
+    /// The root element (everything before it must be a prolog).
+    pub fn root(&mut self) -> Result<Elem<'a>, CodecError> {
+        match self.item()? {
+            Item::Start(elem) => Ok(elem),
+            _ => Err(CodecError::Malformed {
+                line: self.line(self.bytes.len()),
+                reason: "no root element".to_owned(),
+            }),
+        }
+    }
+
+    /// The next child element of the current element, or `None` once the
+    /// current element has ended (its end tag is consumed). Text between
+    /// children is read and dropped.
+    pub fn next_child(&mut self) -> Result<Option<Elem<'a>>, CodecError> {
+        loop {
+            match self.item()? {
+                Item::Start(elem) => return Ok(Some(elem)),
+                Item::Text(_) => {}
+                Item::End { .. } | Item::Eof => return Ok(None),
+            }
+        }
+    }
+
+    /// Reads the rest of the element just started as a leaf: its text
+    /// (empty when it has child elements, which are read and dropped).
+    pub fn leaf(&mut self) -> Result<Cow<'a, str>, CodecError> {
+        let mut text: Cow<'a, str> = Cow::Borrowed("");
+        let mut children = false;
+        loop {
+            match self.item()? {
+                Item::Start(_) => {
+                    children = true;
+                    text = Cow::Borrowed("");
+                    self.skip()?;
+                }
+                Item::Text(t) if !children => {
+                    if text.is_empty() {
+                        text = t;
+                    } else {
+                        text.to_mut().push_str(&t);
+                    }
+                }
+                Item::Text(_) => {}
+                Item::End { .. } | Item::Eof => return Ok(text),
+            }
+        }
+    }
+
+    /// Reads the rest of the element just started; returns the offset of
+    /// its end tag (the end of its content) and the offset just after it.
+    pub fn skip(&mut self) -> Result<(usize, usize), CodecError> {
+        let mut depth = 0usize;
+        loop {
+            match self.item()? {
+                Item::Start(_) => depth = depth.saturating_add(1),
+                Item::Text(_) => {}
+                Item::End {
+                    inner_end,
+                    outer_end,
+                } if depth == 0 => return Ok((inner_end, outer_end)),
+                Item::End { .. } => depth = depth.saturating_sub(1),
+                Item::Eof => return Ok((self.bytes.len(), self.bytes.len())),
+            }
+        }
+    }
+
+    /// Reads what follows the root element to the end of the document.
+    pub fn finish(&mut self) -> Result<(), CodecError> {
+        loop {
+            match self.item()? {
+                Item::Eof => return Ok(()),
+                Item::Start(_) => {
+                    self.skip()?;
+                }
+                Item::Text(_) | Item::End { .. } => {}
+            }
+        }
+    }
+
+    fn pos(&self) -> usize {
+        usize::try_from(self.reader.buffer_position()).unwrap_or(usize::MAX)
+    }
+
+    fn malformed(&self, at: usize, reason: impl Into<String>) -> CodecError {
+        CodecError::Malformed {
+            line: self.line(at),
+            reason: reason.into(),
+        }
+    }
+
+    /// The next item of the document, every bound enforced.
+    pub fn item(&mut self) -> Result<Item<'a>, CodecError> {
+        if let Some(end) = self.pending_end.take() {
+            return Ok(Item::End {
+                inner_end: end,
+                outer_end: end,
+            });
+        }
+        loop {
+            let before = self.pos();
+            let event = match self.reader.read_event() {
+                Ok(event) => event,
+                Err(e) => return Err(self.malformed(self.pos(), e.to_string())),
+            };
+            match event {
+                Event::Start(_) | Event::Empty(_) if self.root_closed => {
+                    return Err(self.malformed(before, "content after the root element"));
+                }
+                Event::Start(tag) => return self.start(tag, before, false).map(Item::Start),
+                Event::Empty(tag) => return self.start(tag, before, true).map(Item::Start),
+                Event::End(_) => {
+                    let after = self.pos();
+                    if self.open.pop().is_none() {
+                        return Err(self.malformed(before, "end tag without a start tag"));
+                    }
+                    let depth = self.depth;
+                    self.bindings.retain(|b| b.depth < depth);
+                    self.depth = depth.saturating_sub(1);
+                    if self.depth == 0 {
+                        self.root_closed = true;
+                    }
+                    return Ok(Item::End {
+                        inner_end: before,
+                        outer_end: after,
+                    });
+                }
+                Event::Text(text) => {
+                    let content = eol(text.into_inner());
+                    if self.depth > 0 {
+                        return Ok(Item::Text(content));
+                    }
+                    if !content.trim().is_empty() {
+                        return Err(self.malformed(before, "text outside the root element"));
+                    }
+                }
+                Event::CData(cdata) => {
+                    if self.depth == 0 {
+                        return Err(self.malformed(before, "CDATA outside the root element"));
+                    }
+                    return Ok(Item::Text(eol(cdata.into_inner())));
+                }
+                Event::GeneralRef(reference) => {
+                    let resolved: Cow<'a, str> = match reference.resolve_char_ref() {
+                        Ok(Some(c)) => Cow::Owned(c.to_string()),
+                        Ok(None) => Cow::Borrowed(match &*reference {
+                            "lt" => "<",
+                            "gt" => ">",
+                            "amp" => "&",
+                            "apos" => "'",
+                            "quot" => "\"",
+                            other => {
+                                return Err(self.malformed(
+                                    before,
+                                    format!(
+                                        "undefined entity `&{other};` (entities cannot be declared)"
+                                    ),
+                                ));
+                            }
+                        }),
+                        Err(e) => return Err(self.malformed(before, e.to_string())),
+                    };
+                    if self.depth == 0 {
+                        return Err(self.malformed(before, "reference outside the root element"));
+                    }
+                    return Ok(Item::Text(resolved));
+                }
+                Event::DocType(_) => {
+                    return Err(CodecError::Doctype {
+                        line: self.line(before),
+                    });
+                }
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+                Event::Eof => {
+                    if let Some(&(from, to)) = self.open.last() {
+                        return Err(CodecError::Malformed {
+                            line: self.line(self.bytes.len()),
+                            reason: format!(
+                                "unexpected end of file inside <{}>",
+                                local_of(self.slice((from, to)))
+                            ),
+                        });
+                    }
+                    if self.elements == 0 {
+                        return Err(CodecError::Malformed {
+                            line: self.line(self.bytes.len()),
+                            reason: "no root element".to_owned(),
+                        });
+                    }
+                    return Ok(Item::Eof);
+                }
+            }
+        }
+    }
+
+    fn start(
+        &mut self,
+        tag: BytesStart<'a>,
+        before: usize,
+        empty: bool,
+    ) -> Result<Elem<'a>, CodecError> {
+        if self.depth >= self.limits.max_depth {
+            return Err(CodecError::TooDeep {
+                limit: self.limits.max_depth,
+            });
+        }
+        if self.elements >= self.limits.max_elements {
+            return Err(CodecError::TooManyElements {
+                limit: self.limits.max_elements,
+            });
+        }
+        self.elements = self.elements.saturating_add(1);
+        let depth = self.depth.saturating_add(1);
+        let qname: &str = tag.name().into_inner();
+        let prefix = qname.split_once(':').map(|(p, _)| p);
+        let mut declares_own_ns = false;
+        if !tag.attributes_raw().trim().is_empty() {
+            // Duplicate names are looked for here rather than by quick-xml,
+            // whose check keeps a vector of names per tag.
+            let mut names = Names::default();
+            for attr in tag.attributes().with_checks(false) {
+                let attr = attr.map_err(|e| self.malformed(before, e.to_string()))?;
+                if !names.insert(attr.key.into_inner()) {
+                    // Let quick-xml describe it, positions and all.
+                    let reason = tag
+                        .attributes()
+                        .find_map(Result::err)
+                        .map_or_else(|| "duplicated attribute".to_owned(), |e| e.to_string());
+                    return Err(self.malformed(before, reason));
+                }
+                let value = attr
+                    .normalized_value(quick_xml::XmlVersion::Explicit1_0)
+                    .map_err(|e| self.malformed(before, e.to_string()))?;
+                let key: &str = attr.key.into_inner();
+                let declared = if key == "xmlns" {
+                    Some(None)
+                } else {
+                    key.strip_prefix("xmlns:").map(Some)
+                };
+                if let Some(declared) = declared {
+                    declares_own_ns |= declared == prefix;
+                    let pinned = declared.map(|p| self.pin(p));
+                    self.bindings.push(Binding {
+                        prefix: pinned,
+                        uri: intern(value),
+                        depth,
+                    });
+                }
+            }
+        }
+        let ns = match self
+            .bindings
+            .iter()
+            .rev()
+            .find(|b| b.prefix == prefix)
+            .map(|b| b.uri.clone())
+        {
+            Some(uri) => uri,
+            None if prefix.is_none() => Cow::Borrowed(""),
+            None => {
+                return Err(self.malformed(
+                    before,
+                    format!("undeclared namespace prefix `{}`", prefix.unwrap_or("")),
+                ));
+            }
+        };
+        let after = self.pos();
+        let name_at = before.saturating_add(1);
+        self.open
+            .push((name_at, name_at.saturating_add(qname.len())));
+        self.depth = depth;
+        if empty {
+            // An empty element is a start and an end: the end comes next.
+            self.pending_end = Some(after);
+            self.open.pop();
+            self.bindings.retain(|b| b.depth < depth);
+            self.depth = depth.saturating_sub(1);
+            if self.depth == 0 {
+                self.root_closed = true;
+            }
+        }
+        Ok(Elem {
+            tag,
+            ns,
+            start: before,
+            content: after,
+            declares_own_ns,
+        })
+    }
+
+    /// The same text as `s` (a slice of a tag of this document), with the
+    /// document's lifetime.
+    fn pin(&self, s: &str) -> &'a str {
+        let offset = (s.as_ptr() as usize).wrapping_sub(self.bytes.as_ptr() as usize);
+        let pinned = self.slice((offset, offset.wrapping_add(s.len())));
+        if pinned == s { pinned } else { "" }
+    }
+}
+
+/// The attribute names of one tag seen so far: the first 16 on the stack,
+/// more in a set (a tag of a million attributes is not a quadratic walk).
+#[derive(Default)]
+struct Names<'t> {
+    first: [&'t str; 16],
+    len: usize,
+    more: std::collections::HashSet<&'t str>,
+}
+
+impl<'t> Names<'t> {
+    /// Adds `name`; false if it was there already.
+    fn insert(&mut self, name: &'t str) -> bool {
+        let seen = self.first.get(..self.len).unwrap_or_default();
+        if seen.contains(&name) || self.more.contains(name) {
+            return false;
+        }
+        match self.first.get_mut(self.len) {
+            Some(slot) => {
+                *slot = name;
+                self.len = self.len.saturating_add(1);
+            }
+            None => {
+                self.more.insert(name);
+            }
+        }
+        true
+    }
+}
+
+/// XML 1.0 end-of-line handling: `\r\n` and a lone `\r` read as `\n`.
+fn eol(text: Cow<'_, str>) -> Cow<'_, str> {
+    if !text.contains('\r') {
+        return text;
+    }
+    Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+}
+
+/// Known namespace URIs are static: resolving an element's namespace never
+/// allocates for them.
+fn intern(value: Cow<'_, str>) -> Cow<'static, str> {
+    const KNOWN: [&str; 6] = [
+        crate::schema::NS_CEB,
+        crate::schema::NS_DS,
+        crate::schema::NS_DXP,
+        crate::schema::NS_DEC,
+        "http://www.w3.org/2001/XMLSchema-instance",
+        "",
+    ];
+    match KNOWN.iter().find(|k| **k == value) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(value.into_owned()),
+    }
+}
+
+fn local_of(qname: &str) -> &str {
+    qname.split_once(':').map_or(qname, |(_, l)| l)
+}
+
+/// 1-based line number of byte offset `at`.
+pub fn line_of(bytes: &[u8], at: usize) -> usize {
+    bytes
+        .iter()
+        .take(at)
+        .filter(|&&b| b == b'\n')
+        .count()
+        .saturating_add(1)
+}
