@@ -26,6 +26,8 @@ pub struct Elem<'a> {
     tag: BytesStart<'a>,
     /// Resolved namespace URI ("" when none).
     pub ns: Cow<'static, str>,
+    /// Where the local name starts in the qualified name (after `prefix:`).
+    local_at: usize,
     /// Byte offset of the start tag.
     pub start: usize,
     /// Byte offset just after the start tag.
@@ -43,12 +45,20 @@ impl Elem<'_> {
     /// The local name.
     pub fn local(&self) -> &str {
         let q = self.qname();
-        q.split_once(':').map_or(q, |(_, l)| l)
+        q.get(self.local_at..).unwrap_or(q)
     }
 
     /// The prefix as written, if any.
     pub fn prefix(&self) -> Option<&str> {
-        self.qname().split_once(':').map(|(p, _)| p)
+        let q = self.qname();
+        q.get(..self.local_at.checked_sub(1)?)
+    }
+
+    /// Whether the element is in namespace `uri` (a known namespace is one
+    /// static string, so the comparison is usually of two pointers).
+    pub fn in_ns(&self, uri: &str) -> bool {
+        let ns: &str = &self.ns;
+        std::ptr::eq(ns, uri) || ns == uri
     }
 
     /// The value of attribute `name` (compared on the local part), with the
@@ -74,7 +84,8 @@ impl Elem<'_> {
 pub enum Item<'a> {
     /// An element starts (an empty element is a start and then an end).
     Start(Elem<'a>),
-    /// Character data, CDATA or a resolved reference, inside an element.
+    /// Character data, CDATA or a resolved reference, inside an element,
+    /// as written (see [`eol`] for the text a reader keeps).
     Text(Cow<'a, str>),
     /// The current element ends.
     End {
@@ -178,6 +189,7 @@ impl<'a> Events<'a> {
                     self.skip()?;
                 }
                 Item::Text(t) if !children => {
+                    let t = eol(t);
                     if text.is_empty() {
                         text = t;
                     } else {
@@ -233,6 +245,7 @@ impl<'a> Events<'a> {
     }
 
     /// The next item of the document, every bound enforced.
+    #[inline(always)]
     pub fn item(&mut self) -> Result<Item<'a>, CodecError> {
         if let Some(end) = self.pending_end.take() {
             return Ok(Item::End {
@@ -258,7 +271,7 @@ impl<'a> Events<'a> {
                         return Err(self.malformed(before, "end tag without a start tag"));
                     }
                     let depth = self.depth;
-                    self.bindings.retain(|b| b.depth < depth);
+                    self.unbind(depth);
                     self.depth = depth.saturating_sub(1);
                     if self.depth == 0 {
                         self.root_closed = true;
@@ -269,7 +282,7 @@ impl<'a> Events<'a> {
                     });
                 }
                 Event::Text(text) => {
-                    let content = eol(text.into_inner());
+                    let content = text.into_inner();
                     if self.depth > 0 {
                         return Ok(Item::Text(content));
                     }
@@ -281,7 +294,7 @@ impl<'a> Events<'a> {
                     if self.depth == 0 {
                         return Err(self.malformed(before, "CDATA outside the root element"));
                     }
-                    return Ok(Item::Text(eol(cdata.into_inner())));
+                    return Ok(Item::Text(cdata.into_inner()));
                 }
                 Event::GeneralRef(reference) => {
                     let resolved: Cow<'a, str> = match reference.resolve_char_ref() {
@@ -355,7 +368,9 @@ impl<'a> Events<'a> {
         self.elements = self.elements.saturating_add(1);
         let depth = self.depth.saturating_add(1);
         let qname: &str = tag.name().into_inner();
-        let prefix = qname.split_once(':').map(|(p, _)| p);
+        let colon = qname.bytes().position(|b| b == b':');
+        let prefix = colon.and_then(|c| qname.get(..c));
+        let local_at = colon.map_or(0, |c| c.saturating_add(1));
         let mut declares_own_ns = false;
         if !tag.attributes_raw().trim().is_empty() {
             // Duplicate names are looked for here rather than by quick-xml,
@@ -395,7 +410,7 @@ impl<'a> Events<'a> {
             .bindings
             .iter()
             .rev()
-            .find(|b| b.prefix == prefix)
+            .find(|b| same_prefix(b.prefix, prefix))
             .map(|b| b.uri.clone())
         {
             Some(uri) => uri,
@@ -416,7 +431,7 @@ impl<'a> Events<'a> {
             // An empty element is a start and an end: the end comes next.
             self.pending_end = Some(after);
             self.open.pop();
-            self.bindings.retain(|b| b.depth < depth);
+            self.unbind(depth);
             self.depth = depth.saturating_sub(1);
             if self.depth == 0 {
                 self.root_closed = true;
@@ -425,10 +440,19 @@ impl<'a> Events<'a> {
         Ok(Elem {
             tag,
             ns,
+            local_at,
             start: before,
             content: after,
             declares_own_ns,
         })
+    }
+
+    /// Drops the namespace bindings of an element at `depth` that ends
+    /// (bindings are pushed in document order, so they are a stack).
+    fn unbind(&mut self, depth: usize) {
+        while self.bindings.last().is_some_and(|b| b.depth >= depth) {
+            self.bindings.pop();
+        }
     }
 
     /// The same text as `s` (a slice of a tag of this document), with the
@@ -469,9 +493,19 @@ impl<'t> Names<'t> {
     }
 }
 
+/// Prefix equality, inlined: prefixes are a few bytes, shorter than the
+/// call to `memcmp` the general comparison makes.
+fn same_prefix(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.len() == b.len() && a.bytes().zip(b.bytes()).all(|(x, y)| x == y),
+        _ => false,
+    }
+}
+
 /// XML 1.0 end-of-line handling: `\r\n` and a lone `\r` read as `\n`.
-fn eol(text: Cow<'_, str>) -> Cow<'_, str> {
-    if !text.contains('\r') {
+pub fn eol(text: Cow<'_, str>) -> Cow<'_, str> {
+    if !text.bytes().any(|b| b == b'\r') {
         return text;
     }
     Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))

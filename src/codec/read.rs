@@ -14,7 +14,7 @@
 
 use base64::Engine as _;
 
-use super::events::{Elem, Events, Item};
+use super::events::{Elem, Events, Item, eol};
 use super::{
     Charset, CodecError, Content, Decoded, KEY_ELEMENTS, Limits, Unsupported, unsupported,
 };
@@ -136,13 +136,13 @@ impl Reader<'_, '_> {
         while let Some(child) = self.ev.next_child()? {
             let local = child.local();
             let this_stage;
-            if local == "Signature" && child.ns == NS_DS {
+            if local == "Signature" && child.in_ns(NS_DS) {
                 this_stage = Stage::Signature;
                 if msg.signature.is_some() {
                     self.report_duplicate(None, "Signature");
                 }
                 msg.signature = Some(signature(self.ev, &child)?);
-            } else if child.ns != self.ns() {
+            } else if !child.in_ns(self.ns()) {
                 self.unknown(None, root.local(), &child)?;
                 continue;
             } else if spec.group.is_some_and(|g| g == local)
@@ -214,7 +214,7 @@ impl Reader<'_, '_> {
             let mut last = None;
             let mut order_reported = false;
             while let Some(child) = self.ev.next_child()? {
-                if Some(child.local()) == line_element && child.ns == self.ns() {
+                if Some(child.local()) == line_element && child.in_ns(self.ns()) {
                     if let Some(line) = &spec.line {
                         lines.push(self.read_record(line.record, Some(index))?);
                     }
@@ -231,7 +231,7 @@ impl Reader<'_, '_> {
         let mut order_reported = false;
         while let Some(child) = self.ev.next_child()? {
             let local = child.local();
-            if child.ns != self.ns() {
+            if !child.in_ns(self.ns()) {
                 self.unknown(Some(index), node.local(), &child)?;
             } else if local == spec.head.element {
                 if head.is_some() {
@@ -304,20 +304,20 @@ impl Reader<'_, '_> {
         order_reported: &mut bool,
     ) -> Result<(), CodecError> {
         let spec = record.spec();
-        if child.ns != self.ns() {
+        if !child.in_ns(self.ns()) {
             return self.unknown(doc, spec.element, child);
         }
         let local = child.local();
-        // Fields usually come in schema order: try the next one first.
+        // Fields come in schema order, optional ones left out: look from
+        // the one after the last field read, then from the start.
         let next = last.map_or(0, |l| l.saturating_add(1));
-        let found = match spec.fields.get(next) {
-            Some(f) if f.name == local => Some((next, f)),
-            _ => spec
-                .fields
-                .iter()
-                .enumerate()
-                .find(|(_, f)| f.name == local),
-        };
+        let found = spec
+            .fields
+            .iter()
+            .enumerate()
+            .skip(next)
+            .chain(spec.fields.iter().enumerate().take(next))
+            .find(|(_, f)| f.name.len() == local.len() && f.name == local);
         let Some((index, field)) = found else {
             return self.unknown(doc, spec.element, child);
         };
@@ -449,7 +449,7 @@ fn read_unsupported(
             }
             Item::Text(t) => {
                 if let Some(o) = open.last_mut().filter(|o| o.key.is_some() && !o.children) {
-                    o.text.push_str(&t);
+                    o.text.push_str(&eol(t));
                 }
             }
             Item::End { .. } => match open.pop() {
@@ -491,7 +491,8 @@ fn read_dxp(
     let mut data_text = None;
     while let Some(child) = ev.next_child()? {
         let local = child.local();
-        if child.ns != schema::NS_DXP && !(local == "Signature" && child.ns == NS_DS) {
+        let signature_element = local == "Signature" && child.in_ns(NS_DS);
+        if !(child.in_ns(schema::NS_DXP) || signature_element) {
             diagnostics.push(unknown_element(ev, None, root.local(), &child));
             ev.skip()?;
             continue;
