@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group};
-use customs_gateway::codec::{self, Limits};
+use customs_gateway::codec;
 use customs_gateway::validate::{Mode, validate};
 use quick_xml::events::Event;
 use quick_xml::reader::Reader;
@@ -45,8 +45,7 @@ fn quick_xml_events(bytes: &[u8]) -> usize {
 }
 
 /// For each document, in one run: quick-xml reading its events (the floor
-/// any reader on quick-xml pays), the reader + validation, and the tree
-/// reader it replaced + validation (while that one is still in the tree).
+/// any reader on quick-xml pays) and the reader + validation.
 fn bench(c: &mut Criterion) {
     for (ty, file) in CASES {
         let bytes = sample(file);
@@ -60,16 +59,6 @@ fn bench(c: &mut Criterion) {
                 let diagnostics = codec::decode(black_box(&bytes))
                     .map(|d| validate(&d.message, Mode::Read).len());
                 black_box(diagnostics)
-            })
-        });
-        group.bench_function("tree_reader_parse_validate", |b| {
-            b.iter(|| {
-                let found = codec::legacy::decode_any_with(black_box(&bytes), &Limits::default())
-                    .map(|c| match c {
-                        codec::Content::Message(d) => validate(&d.message, Mode::Read).len(),
-                        codec::Content::Unsupported(_) => 0,
-                    });
-                black_box(found)
             })
         });
         if ty == "CEB621" {
@@ -95,14 +84,6 @@ fn counted(spec: &str) {
         }
         return;
     }
-    if let Some(file) = what.strip_prefix("tree:") {
-        let bytes = sample(&format!("set-ok/{file}"));
-        for _ in 0..n {
-            let found = codec::legacy::decode_any_with(black_box(&bytes), &Limits::default());
-            black_box(found.is_ok());
-        }
-        return;
-    }
     let bytes = sample(&format!("set-ok/{what}"));
     for _ in 0..n {
         let found =
@@ -113,8 +94,8 @@ fn counted(spec: &str) {
 
 /// `RATIO=<rounds>`: for each document, `rounds` rounds of 2,000
 /// iterations each of quick-xml's raw read, the reader + validation and the
-/// tree reader + validation, interleaved so all three see the same machine;
-/// prints the median time of each and the ratios.
+/// reader alone, interleaved so all see the same machine; prints the median
+/// time of each and the ratio to quick-xml.
 fn ratios(rounds: usize) {
     const N: u32 = 2000;
     let per_iteration = |f: &dyn Fn()| {
@@ -124,10 +105,8 @@ fn ratios(rounds: usize) {
         }
         t.elapsed() / N
     };
-    println!(
-        "| document | bytes | quick-xml raw read | reader + validate | ratio | tree reader + validate | ratio | speed-up |"
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| document | bytes | quick-xml raw read | reader + validate | ratio to quick-xml |");
+    println!("|---|---:|---:|---:|---:|");
     for (ty, file) in CASES {
         let bytes = sample(file);
         let raw = || {
@@ -138,46 +117,29 @@ fn ratios(rounds: usize) {
                 codec::decode(black_box(&bytes)).map(|d| validate(&d.message, Mode::Read).len());
             black_box(found.is_ok());
         };
-        let old =
-            || {
-                let found = codec::legacy::decode_any_with(black_box(&bytes), &Limits::default())
-                    .map(|c| match c {
-                        codec::Content::Message(d) => validate(&d.message, Mode::Read).len(),
-                        codec::Content::Unsupported(_) => 0,
-                    });
-                black_box(found.is_ok());
-            };
         let read_only = || {
             black_box(codec::decode(black_box(&bytes)).is_ok());
         };
-        let (mut a, mut b, mut c, mut d) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut a, mut b, mut d) = (Vec::new(), Vec::new(), Vec::new());
         // A warm-up round, not counted: caches, branch predictors and the
         // clock settle before the first measured round.
-        for f in [&raw as &dyn Fn(), &new, &old, &read_only] {
+        for f in [&raw as &dyn Fn(), &new, &read_only] {
             per_iteration(f);
         }
         for _ in 0..rounds {
             a.push(per_iteration(&raw));
             b.push(per_iteration(&new));
-            c.push(per_iteration(&old));
             d.push(per_iteration(&read_only));
         }
         let median = |v: &mut Vec<Duration>| {
             v.sort();
             v[v.len() / 2].as_secs_f64() * 1e6
         };
-        let (a, b, c, d) = (
-            median(&mut a),
-            median(&mut b),
-            median(&mut c),
-            median(&mut d),
-        );
+        let (a, b, d) = (median(&mut a), median(&mut b), median(&mut d));
         println!(
-            "| {ty} | {} | {a:.1} µs | {b:.1} µs ({d:.1} µs of it reading) | **{:.2}** | {c:.1} µs | {:.2} | {:.2}× |",
+            "| {ty} | {} | {a:.1} µs | {b:.1} µs ({d:.1} µs of it reading) | **{:.2}** |",
             bytes.len(),
-            a / b,
-            a / c,
-            c / b
+            a / b
         );
     }
 }

@@ -51,15 +51,6 @@ impl Charset {
     }
 }
 
-/// Decoded text plus the charset it came in.
-#[derive(Debug)]
-pub struct DecodedText<'a> {
-    /// The document as UTF-8, BOM removed.
-    pub text: Cow<'a, str>,
-    /// The charset of the bytes.
-    pub charset: Charset,
-}
-
 /// The bytes the reader tokenizes: a UTF-8 file as it is (its BOM
 /// removed, its UTF-8 left to the tokenizer to check), a GBK or GB18030 file
 /// transcoded to UTF-8.
@@ -120,56 +111,14 @@ pub fn utf8_error(bytes: &[u8]) -> Option<CodecError> {
             ..
         }) => {
             let base = bytes.len().saturating_sub(text.len());
-            utf8(text, base).err()
+            std::str::from_utf8(text)
+                .err()
+                .map(|e| CodecError::Encoding {
+                    charset: "UTF-8",
+                    offset: base.saturating_add(e.valid_up_to()),
+                })
         }
         _ => None,
-    }
-}
-
-/// Decodes `bytes` into UTF-8 according to the BOM or XML declaration.
-pub fn decode_text(bytes: &[u8]) -> Result<DecodedText<'_>, CodecError> {
-    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
-        return Err(CodecError::EncodingUnsupported {
-            label: "UTF-16".to_owned(),
-        });
-    }
-    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return utf8(rest, 3);
-    }
-    let charset = match declared_encoding(bytes) {
-        None => Charset::Utf8,
-        Some(label) => {
-            Charset::from_label(label).ok_or_else(|| CodecError::EncodingUnsupported {
-                label: label.to_owned(),
-            })?
-        }
-    };
-    match charset {
-        Charset::Utf8 => utf8(bytes, 0),
-        other => {
-            let text =
-                decode_strict(other.encoding(), bytes).map_err(|offset| CodecError::Encoding {
-                    charset: other.label(),
-                    offset,
-                })?;
-            Ok(DecodedText {
-                text: Cow::Owned(text),
-                charset: other,
-            })
-        }
-    }
-}
-
-fn utf8(bytes: &[u8], base: usize) -> Result<DecodedText<'_>, CodecError> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(DecodedText {
-            text: Cow::Borrowed(s),
-            charset: Charset::Utf8,
-        }),
-        Err(e) => Err(CodecError::Encoding {
-            charset: "UTF-8",
-            offset: base.saturating_add(e.valid_up_to()),
-        }),
     }
 }
 

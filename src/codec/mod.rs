@@ -15,8 +15,6 @@
 
 mod charset;
 mod events;
-#[doc(hidden)]
-pub mod legacy;
 mod read;
 mod unsupported;
 mod write;

@@ -1,7 +1,6 @@
 //! The one integration-test binary; each module covers one capability.
 
 mod admin;
-mod agreement;
 mod allocations;
 mod check_sets;
 mod cli;
