@@ -18,6 +18,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 struct Run {
+    /// The exit status, as `wait4` reports it.
+    status: i32,
     wall: Duration,
     cpu: Duration,
     max_rss_kib: i64,
@@ -43,6 +45,7 @@ fn measure(mut cmd: Command) -> Run {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
     Run {
+        status,
         wall,
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         max_rss_kib: usage.ru_maxrss,
@@ -74,6 +77,21 @@ fn main() {
         return;
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    if !std::env::args().any(|a| a == "--bench") {
+        // Under `cargo test`: one small run of the binary just built, the
+        // generated files must pass.
+        let dir = std::env::temp_dir().join(format!(
+            "customs-gateway-check-smoke-{}",
+            std::process::id()
+        ));
+        generate(&dir, 8);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_customs-gateway"));
+        cmd.arg("check").arg(&dir);
+        let run = measure(cmd);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(run.status, 0, "check refused the generated files");
+        return;
+    }
     let xsd = root.join("../shared/reference/xsd/ceb-import-2022.xsd");
     let counts: Vec<u32> = std::env::var("FILES")
         .unwrap_or_else(|_| "2000,20000".to_owned())

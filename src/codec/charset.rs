@@ -1,7 +1,7 @@
-//! Turns the bytes of a file into UTF-8 text, honouring the XML declaration.
-//!
-//! quick-xml's serde path does not transcode, so this is done up front with
-//! `encoding_rs`, refusing (never replacing) undecodable bytes.
+//! The charset of a file, from its BOM or XML declaration: a UTF-8 file is
+//! handed to the reader as it is (quick-xml checks its UTF-8 as it
+//! tokenizes), a GBK or GB18030 one transcoded up front with `encoding_rs`,
+//! refusing (never replacing) undecodable bytes.
 
 use std::borrow::Cow;
 

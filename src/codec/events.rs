@@ -14,18 +14,48 @@
 //! comes out borrowed from the input; names are compared in place.
 
 use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+use std::sync::Arc;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
 use super::{CodecError, Limits};
 
+/// A namespace URI: one of the known ones, or another shared by the
+/// elements it is declared for (never copied per element).
+#[derive(Debug, Clone)]
+pub enum Ns {
+    /// A known namespace (or none: "").
+    Known(&'static str),
+    /// Any other.
+    Other(Arc<str>),
+}
+
+impl std::ops::Deref for Ns {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            Ns::Known(s) => s,
+            Ns::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Ns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
 /// One element's start tag, resolved.
 #[derive(Debug)]
 pub struct Elem<'a> {
     tag: BytesStart<'a>,
     /// Resolved namespace URI ("" when none).
-    pub ns: Cow<'static, str>,
+    pub ns: Ns,
     /// Where the local name starts in the qualified name (after `prefix:`).
     local_at: usize,
     /// Byte offset of the start tag.
@@ -73,7 +103,8 @@ impl Elem<'_> {
             .flatten()
             .find(|a| {
                 let key: &str = a.key.into_inner();
-                key.rsplit(':').next() == Some(name)
+                // Namespace declarations are not attributes.
+                key != "xmlns" && !key.starts_with("xmlns:") && key.rsplit(':').next() == Some(name)
             })
             .and_then(|a| a.normalized_value(quick_xml::XmlVersion::Explicit1_0).ok())
     }
@@ -84,9 +115,12 @@ impl Elem<'_> {
 pub enum Item<'a> {
     /// An element starts (an empty element is a start and then an end).
     Start(Elem<'a>),
-    /// Character data, CDATA or a resolved reference, inside an element,
-    /// as written (see [`eol`] for the text a reader keeps).
+    /// Character data or CDATA inside an element, as written (see [`eol`]
+    /// for the text a reader keeps).
     Text(Cow<'a, str>),
+    /// A resolved character or entity reference: kept as it is (`&#13;` is
+    /// a carriage return, never normalised to a line feed).
+    Ref(Cow<'a, str>),
     /// The current element ends.
     End {
         /// Byte offset of its end tag (the end of its content).
@@ -101,7 +135,7 @@ pub enum Item<'a> {
 #[derive(Debug)]
 struct Binding<'a> {
     prefix: Option<&'a str>,
-    uri: Cow<'static, str>,
+    uri: Ns,
     depth: usize,
 }
 
@@ -118,13 +152,20 @@ pub struct Events<'a> {
     open: Vec<(usize, usize)>,
     /// The end of an empty element, reported by the next call.
     pending_end: Option<usize>,
+    /// The last line asked for, as (offset, line): findings come in
+    /// document order, so counting goes on from there.
+    line_at: Cell<(usize, usize)>,
     root_closed: bool,
 }
 
 impl<'a> Events<'a> {
-    /// A cursor over `bytes` (UTF-8, no BOM).
+    /// A cursor over `bytes` (UTF-8).
     pub fn new(bytes: &'a [u8], limits: &Limits) -> Events<'a> {
-        let mut reader = Reader::from_reader(bytes);
+        let reader_bytes = bytes;
+        // quick-xml drops a byte-order mark at the start of what it reads
+        // and counts its positions from after it: so do offsets here.
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut reader = Reader::from_reader(reader_bytes);
         reader.config_mut().check_end_names = true;
         Events {
             bytes,
@@ -135,6 +176,7 @@ impl<'a> Events<'a> {
             bindings: Vec::with_capacity(4),
             open: Vec::with_capacity(16),
             pending_end: None,
+            line_at: Cell::new((0, 1)),
             root_closed: false,
         }
     }
@@ -149,7 +191,20 @@ impl<'a> Events<'a> {
 
     /// The 1-based line of a byte offset.
     pub fn line(&self, at: usize) -> usize {
-        line_of(self.bytes, at)
+        let (from, line) = self.line_at.get();
+        let (from, line) = if at >= from { (from, line) } else { (0, 1) };
+        let more = self
+            .bytes
+            .get(from..at)
+            .unwrap_or_default()
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        let line = line.saturating_add(more);
+        if at <= self.bytes.len() {
+            self.line_at.set((at, line));
+        }
+        line
     }
 
     /// The root element (everything before it must be a prolog).
@@ -170,7 +225,7 @@ impl<'a> Events<'a> {
         loop {
             match self.item()? {
                 Item::Start(elem) => return Ok(Some(elem)),
-                Item::Text(_) => {}
+                Item::Text(_) | Item::Ref(_) => {}
                 Item::End { .. } | Item::Eof => return Ok(None),
             }
         }
@@ -188,15 +243,9 @@ impl<'a> Events<'a> {
                     text = Cow::Borrowed("");
                     self.skip()?;
                 }
-                Item::Text(t) if !children => {
-                    let t = eol(t);
-                    if text.is_empty() {
-                        text = t;
-                    } else {
-                        text.to_mut().push_str(&t);
-                    }
-                }
-                Item::Text(_) => {}
+                Item::Text(t) if !children => append(&mut text, eol(t)),
+                Item::Ref(t) if !children => append(&mut text, t),
+                Item::Text(_) | Item::Ref(_) => {}
                 Item::End { .. } | Item::Eof => return Ok(text),
             }
         }
@@ -209,7 +258,7 @@ impl<'a> Events<'a> {
         loop {
             match self.item()? {
                 Item::Start(_) => depth = depth.saturating_add(1),
-                Item::Text(_) => {}
+                Item::Text(_) | Item::Ref(_) => {}
                 Item::End {
                     inner_end,
                     outer_end,
@@ -228,7 +277,7 @@ impl<'a> Events<'a> {
                 Item::Start(_) => {
                     self.skip()?;
                 }
-                Item::Text(_) | Item::End { .. } => {}
+                Item::Text(_) | Item::Ref(_) | Item::End { .. } => {}
             }
         }
     }
@@ -319,7 +368,7 @@ impl<'a> Events<'a> {
                     if self.depth == 0 {
                         return Err(self.malformed(before, "reference outside the root element"));
                     }
-                    return Ok(Item::Text(resolved));
+                    return Ok(Item::Ref(resolved));
                 }
                 Event::DocType(_) => {
                     return Err(CodecError::Doctype {
@@ -414,7 +463,7 @@ impl<'a> Events<'a> {
             .map(|b| b.uri.clone())
         {
             Some(uri) => uri,
-            None if prefix.is_none() => Cow::Borrowed(""),
+            None if prefix.is_none() => Ns::Known(""),
             None => {
                 return Err(self.malformed(
                     before,
@@ -493,6 +542,15 @@ impl<'t> Names<'t> {
     }
 }
 
+/// Appends a chunk of a leaf's text (borrowed when it is the only one).
+fn append<'a>(text: &mut Cow<'a, str>, chunk: Cow<'a, str>) {
+    if text.is_empty() {
+        *text = chunk;
+    } else {
+        text.to_mut().push_str(&chunk);
+    }
+}
+
 /// Prefix equality, inlined: prefixes are a few bytes, shorter than the
 /// call to `memcmp` the general comparison makes.
 fn same_prefix(a: Option<&str>, b: Option<&str>) -> bool {
@@ -513,7 +571,7 @@ pub fn eol(text: Cow<'_, str>) -> Cow<'_, str> {
 
 /// Known namespace URIs are static: resolving an element's namespace never
 /// allocates for them.
-fn intern(value: Cow<'_, str>) -> Cow<'static, str> {
+fn intern(value: Cow<'_, str>) -> Ns {
     const KNOWN: [&str; 6] = [
         crate::schema::NS_CEB,
         crate::schema::NS_DS,
@@ -523,21 +581,11 @@ fn intern(value: Cow<'_, str>) -> Cow<'static, str> {
         "",
     ];
     match KNOWN.iter().find(|k| **k == value) {
-        Some(k) => Cow::Borrowed(k),
-        None => Cow::Owned(value.into_owned()),
+        Some(k) => Ns::Known(k),
+        None => Ns::Other(Arc::from(value.as_ref())),
     }
 }
 
 fn local_of(qname: &str) -> &str {
     qname.split_once(':').map_or(qname, |(_, l)| l)
-}
-
-/// 1-based line number of byte offset `at`.
-pub fn line_of(bytes: &[u8], at: usize) -> usize {
-    bytes
-        .iter()
-        .take(at)
-        .filter(|&&b| b == b'\n')
-        .count()
-        .saturating_add(1)
 }

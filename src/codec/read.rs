@@ -140,8 +140,10 @@ impl Reader<'_, '_> {
                 this_stage = Stage::Signature;
                 if msg.signature.is_some() {
                     self.report_duplicate(None, "Signature");
+                    self.ev.skip()?;
+                } else {
+                    msg.signature = Some(signature(self.ev, &child)?);
                 }
-                msg.signature = Some(signature(self.ev, &child)?);
             } else if !child.in_ns(self.ns()) {
                 self.unknown(None, root.local(), &child)?;
                 continue;
@@ -156,8 +158,10 @@ impl Reader<'_, '_> {
                 this_stage = Stage::Transfer;
                 if msg.transfer.is_some() {
                     self.report_duplicate(None, "BaseTransfer");
+                    self.ev.skip()?;
+                } else {
+                    msg.transfer = Some(self.read_record(&schema::REC_BASE_TRANSFER, None)?);
                 }
-                msg.transfer = Some(self.read_record(&schema::REC_BASE_TRANSFER, None)?);
             } else if spec.envelope && local == "BaseSubscribe" {
                 this_stage = Stage::Subscribe;
                 let rec = self.read_record(&schema::REC_BASE_SUBSCRIBE, None)?;
@@ -166,8 +170,10 @@ impl Reader<'_, '_> {
                 this_stage = Stage::Extend;
                 if msg.extend.is_some() {
                     self.report_duplicate(None, "ExtendMessage");
+                    self.ev.skip()?;
+                } else {
+                    msg.extend = Some(self.read_record(&schema::REC_EXTEND_MESSAGE, None)?);
                 }
-                msg.extend = Some(self.read_record(&schema::REC_EXTEND_MESSAGE, None)?);
             } else if let Some(fields) = root_fields
                 .as_mut()
                 .filter(|f| f.spec().field_index(local).is_some())
@@ -450,6 +456,11 @@ fn read_unsupported(
             Item::Text(t) => {
                 if let Some(o) = open.last_mut().filter(|o| o.key.is_some() && !o.children) {
                     o.text.push_str(&eol(t));
+                }
+            }
+            Item::Ref(t) => {
+                if let Some(o) = open.last_mut().filter(|o| o.key.is_some() && !o.children) {
+                    o.text.push_str(&t);
                 }
             }
             Item::End { .. } => match open.pop() {

@@ -20,6 +20,7 @@ mod official;
 mod props;
 mod push;
 mod push_email;
+mod reader;
 mod receipts;
 mod reload;
 mod replay;
