@@ -9,7 +9,8 @@
 //! interleaved; the median is reported), `DIR` (where the files go; default
 //! `/dev/shm` when it exists, so the disk is not what is measured),
 //! `COMPARE=name=binary,…` (more `customs-gateway` binaries run the same
-//! way, e.g. a build of an earlier commit).
+//! way, e.g. a build of an earlier commit), `KEEP=1` (leave the files, to
+//! profile `check` over them).
 
 mod common;
 
@@ -176,6 +177,8 @@ fn main() {
                 xmllint.as_secs_f64() / r.wall.as_secs_f64(),
             );
         }
-        let _ = std::fs::remove_dir_all(&dir);
+        if std::env::var_os("KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }
