@@ -53,5 +53,6 @@ pub mod schema;
 pub mod simulate;
 pub mod store;
 pub mod subscribe;
+pub mod tax;
 pub mod track;
 pub mod validate;

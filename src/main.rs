@@ -89,6 +89,9 @@ enum Command {
         #[arg(long, value_name = "FORMAT", default_value = "text")]
         log_format: LogFormat,
     },
+    /// Tax tools: `tax capitals`.
+    #[command(subcommand)]
+    Tax(TaxCommand),
     /// Play the import client and customs for a rehearsal: take what the
     /// gateway writes into the customs OutBox (moved to the SentBox, or the
     /// FailBox when unreadable) and answer it in the customs InBox with
@@ -117,6 +120,24 @@ enum ConfigCommand {
         #[arg(long, value_name = "FILE", default_value = "conf/gateway.toml")]
         config: PathBuf,
         /// Print one JSON object: what it would run, or {"valid": false, "error"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `tax …`.
+#[derive(Debug, Subcommand)]
+enum TaxCommand {
+    /// Write an amount in Chinese capitals (人民币大写) as the People's Bank
+    /// of China's rules do: `tax capitals 175.66` prints 壹佰柒拾伍元陆角陆分.
+    ///
+    /// Exit status: 0, or 2 when the amount is not a plain decimal number of
+    /// yuan with at most two decimals, from 0 to below 10^16.
+    Capitals {
+        /// The amount in yuan, e.g. 16409.02.
+        #[arg(value_name = "AMOUNT", allow_negative_numbers = true)]
+        amount: String,
+        /// Print one JSON object: {"amount", "capitals"}.
         #[arg(long)]
         json: bool,
     },
@@ -171,9 +192,33 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
         } => send(addr, platform, &token_file, tls_ca, json, &paths),
         Command::Config(ConfigCommand::Check { config, json }) => config_check(&config, json),
+        Command::Tax(TaxCommand::Capitals { amount, json }) => tax_capitals(&amount, json),
         Command::Admin(cmd) => {
             let code = customs_gateway::admin::cli::run(&cmd, &mut std::io::stdout().lock())?;
             Ok(ExitCode::from(code))
+        }
+    }
+}
+
+/// `tax capitals`.
+fn tax_capitals(amount: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let written = customs_gateway::model::parse_decimal(amount.trim())
+        .ok_or_else(|| format!("\"{amount}\" is not a plain decimal number of yuan (like 175.66)"))
+        .and_then(|d| customs_gateway::tax::capitals(d).map_err(|e| e.to_string()));
+    let mut out = std::io::stdout().lock();
+    match written {
+        Ok(capitals) if json => {
+            let v = serde_json::json!({ "amount": amount.trim(), "capitals": capitals });
+            writeln!(out, "{v}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(capitals) => {
+            writeln!(out, "{capitals}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(reason) => {
+            eprintln!("customs-gateway tax capitals: {reason}");
+            Ok(ExitCode::from(2))
         }
     }
 }

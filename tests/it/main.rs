@@ -27,6 +27,7 @@ mod replay;
 mod roundtrip;
 mod simulate;
 mod sourcegen;
+mod tax;
 mod tcp;
 mod unsupported;
 mod util;
