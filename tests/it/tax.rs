@@ -178,3 +178,94 @@ fn the_tax_capitals_command_prints_and_refuses() {
         assert!(err.contains("tax capitals"), "{bad}: {err}");
     }
 }
+
+/// (value, VAT rate, consumption-tax rate) → (consumption tax, VAT, total),
+/// computed by hand: normal consumption tax = value ÷ (1 − c) × c to the fen,
+/// each due at 70 %, VAT on value + the normal consumption tax.
+const CBEC: &[(&str, &str, &str, &str, &str, &str)] = &[
+    ("100", "0.13", "0", "0.00", "9.10", "9.10"),
+    // 500 ÷ 0.85 × 0.15 = 88.235… → 88.24; × 0.7 = 61.768 → 61.77;
+    // (500 + 88.24) × 0.13 × 0.7 = 53.52984 → 53.53.
+    ("500", "0.13", "0.15", "61.77", "53.53", "115.30"),
+    // 1000 ÷ 0.7 × 0.3 = 428.571… → 428.57; × 0.7 = 299.999 → 300.00;
+    // 1428.57 × 0.091 = 129.99987 → 130.00.
+    ("1000", "0.13", "0.30", "300.00", "130.00", "430.00"),
+    // 199.99 × 0.09 × 0.7 = 12.59937 → 12.60.
+    ("199.99", "0.09", "0", "0.00", "12.60", "12.60"),
+    // 5 × 0.13 × 0.7 = 0.455 exactly: half up → 0.46.
+    ("5", "0.13", "0", "0.00", "0.46", "0.46"),
+    ("0", "0.13", "0.15", "0.00", "0.00", "0.00"),
+];
+
+#[test]
+fn cross_border_tax_matches_hand_computed_cases() {
+    use customs_gateway::tax::cbec_tax;
+    let d = |s: &str| Decimal::from_str(s).unwrap();
+    for &(value, vat, c, ct, v, total) in CBEC {
+        let tax = cbec_tax(d(value), d(vat), d(c)).unwrap();
+        let got = (
+            tax.customs_duty.to_string(),
+            tax.consumption_tax.to_string(),
+            tax.vat.to_string(),
+            tax.total.to_string(),
+        );
+        assert_eq!(
+            got,
+            (
+                "0.00".to_owned(),
+                ct.to_owned(),
+                v.to_owned(),
+                total.to_owned()
+            ),
+            "{value} at {vat}/{c}"
+        );
+    }
+    for (value, vat, c) in [
+        ("-1", "0.13", "0"),
+        ("1", "1", "0"),
+        ("1", "0.13", "-0.1"),
+        ("1", "0.13", "1.5"),
+    ] {
+        assert!(
+            cbec_tax(d(value), d(vat), d(c)).is_err(),
+            "{value} {vat} {c}"
+        );
+    }
+}
+
+#[test]
+fn the_tax_cbec_command_prints_json_and_refuses_bad_rates() {
+    let out = util::gateway()
+        .args([
+            "tax",
+            "cbec",
+            "--value",
+            "500",
+            "--consumption",
+            "0.15",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (key, want) in [
+        ("customs_duty", "0.00"),
+        ("consumption_tax", "61.77"),
+        ("vat", "53.53"),
+        ("total", "115.30"),
+        ("vat_rate", "0.13"),
+    ] {
+        assert_eq!(v[key], want, "{key}: {v}");
+    }
+    let out = util::gateway()
+        .args(["tax", "cbec", "--value", "100", "--vat", "13"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .contains("VAT rate 13")
+    );
+}
