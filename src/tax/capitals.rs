@@ -84,36 +84,31 @@ fn push_digit(out: &mut String, d: u128) {
     out.push(DIGITS.get(d).copied().unwrap_or('零'));
 }
 
-/// Writes `n` (0 < n < 10^16) as groups of four digits: 亿 and 万 groups.
+/// Writes `n` (0 < n < 10^16): a part in 亿 and a part below, each below 10^8.
 fn write_integer(out: &mut String, n: u64) {
-    let yi = n / 100_000_000;
-    let rest = n % 100_000_000;
-    if yi > 0 {
-        write_below_1e8(out, yi);
-        out.push('亿');
-    }
-    if rest > 0 {
-        // A zero between the 亿 part and the rest: 壹亿零伍万.
-        if yi > 0 && rest < 10_000_000 {
-            out.push('零');
-        }
-        write_below_1e8(out, rest);
-    }
+    write_split(out, n, 100_000_000, '亿', write_below_1e8);
 }
 
-/// Writes `n` (0 < n < 10^8): a 万 group and a group of units.
+/// Writes `n` (0 < n < 10^8): a part in 万 and a part below, each below 10^4.
 fn write_below_1e8(out: &mut String, n: u64) {
-    let wan = n / 10_000;
-    let rest = n % 10_000;
-    if wan > 0 {
-        write_group(out, wan);
-        out.push('万');
+    write_split(out, n, 10_000, '万', write_group);
+}
+
+/// Writes `n` as its count of `base` followed by `unit`, then the rest,
+/// each with `part`; a 零 between them when the rest starts with zeros
+/// (壹亿零伍万, 壹万零伍佰), none when either is zero.
+fn write_split(out: &mut String, n: u64, base: u64, unit: char, part: fn(&mut String, u64)) {
+    let high = n.checked_div(base).unwrap_or(0);
+    let rest = n.checked_rem(base).unwrap_or(n);
+    if high > 0 {
+        part(out, high);
+        out.push(unit);
     }
     if rest > 0 {
-        if wan > 0 && rest < 1_000 {
+        if high > 0 && rest < base / 10 {
             out.push('零');
         }
-        write_group(out, rest);
+        part(out, rest);
     }
 }
 
