@@ -225,11 +225,8 @@ pub enum PipelineError {
 pub struct Pipeline {
     store: Store,
     engine: Engine<StoreLedger>,
-    limits: Limits,
-    senders: Vec<SenderConfig>,
-    platforms: Vec<PlatformConfig>,
-    retries: u32,
-    routing: Routing,
+    /// The settings in force (their registry handed to the engine).
+    settings: Settings,
     /// Sets the engine may have decided since they were last closed: the
     /// sets of the reports applied and the sets brought back from the
     /// store. Every other set the engine holds is undecided, so closing
@@ -299,7 +296,7 @@ impl Settings {
     }
 }
 
-/// How many of the newest documents under one business key a receipt/// How many of the newest documents under one business key a receipt
+/// How many of the newest documents under one business key a receipt
 /// looks at for the request it answers (a request rarely has more than a
 /// handful of receipts).
 const LINK_CANDIDATES: usize = 64;
@@ -320,48 +317,24 @@ struct Doc {
 
 impl Pipeline {
     /// A pipeline over `store`, its engine counting quota in the store.
-    pub fn new(store: Store, settings: Settings) -> Result<Pipeline, PipelineError> {
+    pub fn new(store: Store, mut settings: Settings) -> Result<Pipeline, PipelineError> {
         let ledger = StoreLedger::new(&store);
-        let Settings {
-            engine,
-            registry,
-            limits,
-            senders,
-            platforms,
-            retries,
-            routing,
-        } = settings;
-        let engine = Engine::with_ledger(engine, registry, ledger)?;
+        let engine =
+            Engine::with_ledger(settings.engine.clone(), settings.registry.take(), ledger)?;
         Ok(Pipeline {
             store,
             engine,
-            limits,
-            senders,
-            platforms,
-            retries,
-            routing,
+            settings,
             touched: Vec::new(),
         })
     }
 
     /// Takes a reloaded configuration, between two batches (see
     /// [`Settings`] for the slot lists).
-    pub fn reconfigure(&mut self, settings: Settings) -> Result<(), PipelineError> {
-        let Settings {
-            engine,
-            registry,
-            limits,
-            senders,
-            platforms,
-            retries,
-            routing,
-        } = settings;
-        self.engine.reconfigure(engine, registry)?;
-        self.limits = limits;
-        self.senders = senders;
-        self.platforms = platforms;
-        self.retries = retries;
-        self.routing = routing;
+    pub fn reconfigure(&mut self, mut settings: Settings) -> Result<(), PipelineError> {
+        self.engine
+            .reconfigure(settings.engine.clone(), settings.registry.take())?;
+        self.settings = settings;
         Ok(())
     }
 
@@ -377,12 +350,12 @@ impl Pipeline {
 
     /// The configured senders.
     pub fn senders(&self) -> &[SenderConfig] {
-        &self.senders
+        &self.settings.senders
     }
 
     /// The configured platforms.
     pub fn platforms(&self) -> &[PlatformConfig] {
-        &self.platforms
+        &self.settings.platforms
     }
 
     /// Brings the engine back to where the store says it was: every open
@@ -498,7 +471,7 @@ impl Pipeline {
                 return Ok(());
             }
         };
-        let limit = u64::try_from(self.limits.max_bytes).unwrap_or(u64::MAX);
+        let limit = u64::try_from(self.settings.limits.max_bytes).unwrap_or(u64::MAX);
         // A file over the limit is never read into memory: its digest is
         // streamed (it is still the idempotency key) and it is refused.
         let (bytes, sha) = if size > limit {
@@ -568,7 +541,7 @@ impl Pipeline {
             return Ok(());
         };
         let parts = if claimed.name.to_ascii_lowercase().ends_with(".zip") {
-            unzip(&claimed.name, &bytes, self.limits.max_bytes)
+            unzip(&claimed.name, &bytes, self.settings.limits.max_bytes)
         } else {
             Ok(vec![(claimed.name.clone(), bytes)])
         };
@@ -756,11 +729,13 @@ impl Pipeline {
     fn source_name(&self, origin: Origin) -> String {
         match origin {
             Origin::Sender(i) => self
+                .settings
                 .senders
                 .get(i)
                 .map_or_else(|| format!("sender-{i}"), |s| s.name.clone()),
             Origin::Customs => "customs".to_owned(),
             Origin::Platform(i) => self
+                .settings
                 .platforms
                 .get(i)
                 .map_or_else(|| format!("platform-{i}"), |p| p.id.clone()),
@@ -770,8 +745,8 @@ impl Pipeline {
     /// The enterprise codes a source may declare for.
     fn codes(&self, origin: Origin) -> &[String] {
         match origin {
-            Origin::Sender(i) => self.senders.get(i).map(|s| s.codes.as_slice()),
-            Origin::Platform(i) => self.platforms.get(i).map(|p| p.codes.as_slice()),
+            Origin::Sender(i) => self.settings.senders.get(i).map(|s| s.codes.as_slice()),
+            Origin::Platform(i) => self.settings.platforms.get(i).map(|p| p.codes.as_slice()),
             Origin::Customs => None,
         }
         .unwrap_or_default()
@@ -908,7 +883,7 @@ impl Pipeline {
         let mut rec = self.message_record(id, origin, label, &sha, now_ms);
         rec.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         tx.put_raw(key::raw(id), bytes.to_vec());
-        let decoded = match codec::decode_any_with(bytes, &self.limits) {
+        let decoded = match codec::decode_any_with(bytes, &self.settings.limits) {
             Ok(Content::Message(d)) => d,
             Ok(Content::Unsupported(u)) => {
                 rec.ty = u.root.clone();
@@ -1093,9 +1068,9 @@ impl Pipeline {
             by: by.to_owned(),
         };
         let id = format!("msg-{msg}-{n}");
-        let subs = self.routing.subs.clone();
+        let subs = self.settings.routing.subs.clone();
         let made = crate::daemon::subs::new_record(
-            &self.routing.clients,
+            &self.settings.routing.clients,
             &req,
             Some(id),
             "message",
@@ -1108,7 +1083,7 @@ impl Pipeline {
         };
         rec.message = Some(msg);
         tx.put(key::subscription(&rec.id), &rec)?;
-        self.routing.subs.publish(rec);
+        self.settings.routing.subs.publish(rec);
         Ok(Ok(()))
     }
 
@@ -1362,7 +1337,7 @@ impl Pipeline {
         let Some(raw) = tx.get_raw(&key::raw(id.msg))? else {
             return Ok(());
         };
-        let Ok(decoded) = codec::decode_with(&raw, &self.limits) else {
+        let Ok(decoded) = codec::decode_with(&raw, &self.settings.limits) else {
             warn!(message = "A stored document no longer decodes; not replayed.", document = %id);
             return Ok(());
         };
@@ -1676,7 +1651,7 @@ impl Pipeline {
                 let d = receipt_record(doc_id, ty, k, now_ms);
                 Ok(store_orphan(tx, d, now_ms, info, Vec::new())?)
             };
-        match codec::decode_any_with(bytes, &self.limits) {
+        match codec::decode_any_with(bytes, &self.settings.limits) {
             Err(e) => {
                 rec.findings.push(finding(e.rule(), "", &e.to_string()));
                 rec.documents = 1;
@@ -1868,7 +1843,7 @@ impl Pipeline {
         // declaration it answers, else another role it names (an inventory
         // receipt without ebcCode: its agentCode).
         let owner = if by_customs {
-            self.routing.customs_enterprise.clone()
+            self.settings.routing.customs_enterprise.clone()
         } else {
             let fields = crate::subscribe::owner_fields(spec.ty);
             fields
@@ -1898,7 +1873,7 @@ impl Pipeline {
             return self.unrouted(tx, id, spec.name, key, &facts.code, None, why, now_ms);
         };
         let status = crate::subscribe::status_of(spec.ty, &facts.code);
-        if status.is_none() && !self.routing.unmapped_to_all {
+        if status.is_none() && !self.settings.routing.unmapped_to_all {
             let why = format!(
                 "{} code `{}` maps onto no subscription status",
                 spec.name, facts.code
@@ -1926,12 +1901,12 @@ impl Pipeline {
         } else {
             keys.join("; ")
         };
-        let clients = self.routing.subs.recipients(
-            &self.routing.clients,
+        let clients = self.settings.routing.subs.recipients(
+            &self.settings.routing.clients,
             &owner,
             "receipts",
             status,
-            self.routing.unmapped_to_all,
+            self.settings.routing.unmapped_to_all,
             &messages,
             crate::daemon::subs::today(now_ms),
         );
@@ -2020,8 +1995,8 @@ impl Pipeline {
         let today = crate::daemon::subs::today(now_ms);
         for d in docs {
             let Some(owner) = &d.owner else { continue };
-            let clients = self.routing.subs.recipients(
-                &self.routing.clients,
+            let clients = self.settings.routing.subs.recipients(
+                &self.settings.routing.clients,
                 owner,
                 "data",
                 None,
@@ -2126,7 +2101,7 @@ impl Pipeline {
             );
             self.message_event(tx, msg, status::TRANSMISSION_FAILED, true, now_ms, &info)?;
             crate::metrics::transmission(false);
-            if f.attempt > self.retries {
+            if f.attempt > self.settings.retries {
                 f.state = "parked".to_owned();
                 let info = format!("parked after {} attempts", f.attempt);
                 self.message_event(tx, msg, status::PARKED, true, now_ms, &info)?;
