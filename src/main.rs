@@ -10,6 +10,7 @@ use customs_gateway::config::Config;
 use customs_gateway::engine::{self, Engine, Status};
 use customs_gateway::inspect;
 use customs_gateway::schema::{Severity, rule};
+use customs_gateway::tax;
 
 /// A gateway between cross-border e-commerce parties and China Customs.
 #[derive(Parser)]
@@ -144,34 +145,91 @@ enum TaxCommand {
     /// The comprehensive tax of a cross-border e-commerce retail import
     /// within the personal limits: customs duty 0, consumption tax and
     /// import VAT at 70 % of the normal levy, each rounded to the fen.
+    /// Rates come from the table in force on --date for the --hs code (the
+    /// longest matching prefix; default VAT 13 %, consumption tax 0);
+    /// --vat and --consumption override them.
     ///
     /// Exit status: 0, or 2 on a value or rate that is not a plain decimal
-    /// (rates are fractions from 0 up to 1: 0.13).
+    /// (rates are fractions from 0 up to 1: 0.13) or a rate file refused.
     Cbec {
         /// The dutiable value in yuan: transaction price, freight, insurance.
         #[arg(long, value_name = "V", allow_negative_numbers = true)]
         value: String,
-        /// The import VAT rate as a fraction.
-        #[arg(
-            long,
-            value_name = "R",
-            default_value = "0.13",
-            allow_negative_numbers = true
-        )]
-        vat: String,
-        /// The consumption-tax rate as a fraction.
-        #[arg(
-            long,
-            value_name = "R",
-            default_value = "0",
-            allow_negative_numbers = true
-        )]
-        consumption: String,
+        /// The HS code of the goods (10 digits, or a prefix).
+        #[arg(long, value_name = "CODE")]
+        hs: Option<String>,
+        /// The import VAT rate as a fraction (overrides the table).
+        #[arg(long, value_name = "R", allow_negative_numbers = true)]
+        vat: Option<String>,
+        /// The consumption-tax rate as a fraction (overrides the table).
+        #[arg(long, value_name = "R", allow_negative_numbers = true)]
+        consumption: Option<String>,
+        #[command(flatten)]
+        tables: TaxTables,
         /// Print one JSON object: {"value", "vat_rate", "consumption_rate",
-        /// "customs_duty", "consumption_tax", "vat", "total"}.
+        /// "customs_duty", "consumption_tax", "vat", "total", "hs",
+        /// "hs_row", "table"}.
         #[arg(long)]
         json: bool,
     },
+    /// The import tax of a parcel of personal postal items (行邮税): each
+    /// line's dutiable value × its tax item's rate, rounded half-up to the
+    /// fen per line (--rounding parcel: once on the sum); waived when the
+    /// parcel's tax is 50 CNY or less; the value limit is 1,000 CNY (800
+    /// from HK, MO, TW) except for one indivisible article.
+    ///
+    /// Exit status: 0 (also when over the limit: the result says so), or 2
+    /// on a line, date or rate file refused.
+    Postal {
+        /// A line: ITEM:VALUE, ITEM a tax item (1, 2, 3) with VALUE its
+        /// dutiable value in yuan, or an 8-digit article code with VALUE
+        /// the quantity of its unit (articles with a dutiable value per
+        /// unit) or its value in yuan (articles customs values case by case).
+        #[arg(long = "line", value_name = "ITEM:VALUE", required = true)]
+        lines: Vec<String>,
+        /// Where the parcel comes from: ISO code (HK, US) or customs
+        /// country code (110).
+        #[arg(long, value_name = "CC")]
+        origin: Option<String>,
+        /// The parcel holds one indivisible article (no value limit).
+        #[arg(long)]
+        indivisible: bool,
+        /// `line` (each line to the fen, then summed) or `parcel` (the sum
+        /// once); default: the rate file's `rounding`.
+        #[arg(long, value_name = "HOW")]
+        rounding: Option<String>,
+        #[command(flatten)]
+        tables: TaxTables,
+        /// Print one JSON object: {"lines": [{"item", "value", "rate",
+        /// "tax", …}], "total_value", "total_tax", "exempt", "payable",
+        /// "limit", "over_limit", "capitals", "date", "table", "rounding"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The rate tables in force on a date: postal tax items, parcel rules,
+    /// articles, cross-border rates by HS-code prefix.
+    ///
+    /// Exit status: 0, or 2 on a date or rate file refused.
+    Rates {
+        #[command(flatten)]
+        tables: TaxTables,
+        /// Print one JSON object: {"date", "postal", "parcel", "articles",
+        /// "cbec"}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which rates a tax command uses, and on which day.
+#[derive(clap::Args, Debug)]
+struct TaxTables {
+    /// The day whose tables apply (YYYY-MM-DD; default: today in China).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<String>,
+    /// A rate file of the shape of schemas/tax-rates.toml (default: the
+    /// built-in copy of it).
+    #[arg(long, value_name = "FILE")]
+    rates: Option<PathBuf>,
 }
 
 /// How log events are written (to stderr).
@@ -226,10 +284,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tax(TaxCommand::Capitals { amount, json }) => tax_capitals(&amount, json),
         Command::Tax(TaxCommand::Cbec {
             value,
+            hs,
             vat,
             consumption,
+            tables,
             json,
-        }) => tax_cbec(&value, &vat, &consumption, json),
+        }) => tax_cbec(&value, hs, vat, consumption, &tables, json),
+        Command::Tax(TaxCommand::Postal {
+            lines,
+            origin,
+            indivisible,
+            rounding,
+            tables,
+            json,
+        }) => tax_postal(&lines, origin, indivisible, rounding, &tables, json),
+        Command::Tax(TaxCommand::Rates { tables, json }) => tax_rates(&tables, json),
         Command::Admin(cmd) => {
             let code = customs_gateway::admin::cli::run(&cmd, &mut std::io::stdout().lock())?;
             Ok(ExitCode::from(code))
@@ -260,46 +329,266 @@ fn tax_capitals(amount: &str, json: bool) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// `tax cbec`.
-fn tax_cbec(value: &str, vat: &str, consumption: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let number = |what: &str, text: &str| {
-        customs_gateway::model::parse_decimal(text.trim())
-            .ok_or_else(|| format!("{what} \"{text}\" is not a plain decimal number"))
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The tables and the day a tax command computes with.
+fn tax_tables(
+    t: &TaxTables,
+) -> Result<
+    (
+        std::sync::Arc<tax::Tables>,
+        customs_gateway::subscribe::Date,
+    ),
+    String,
+> {
+    use customs_gateway::subscribe::Date;
+    let date = match &t.date {
+        Some(text) => Date::parse(text)
+            .ok_or_else(|| format!("--date \"{text}\" is not a date YYYY-MM-DD"))?,
+        None => Date::cst(now_ms()),
     };
-    let computed = number("--value", value).and_then(|v| {
-        let vat = number("--vat", vat)?;
-        let consumption = number("--consumption", consumption)?;
-        customs_gateway::tax::cbec_tax(v, vat, consumption).map_err(|e| e.to_string())
-    });
-    let tax = match computed {
-        Ok(tax) => tax,
-        Err(reason) => {
-            eprintln!("customs-gateway tax cbec: {reason}");
-            return Ok(ExitCode::from(2));
+    let tables = match &t.rates {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--rates {}: {e}", path.display()))?;
+            std::sync::Arc::new(
+                tax::Tables::from_toml(&text)
+                    .map_err(|e| format!("--rates {}: {e}", path.display()))?,
+            )
         }
+        None => tax::Tables::builtin()
+            .ok_or_else(|| "the built-in rate tables do not parse".to_owned())?,
+    };
+    Ok((tables, date))
+}
+
+/// A plain decimal from the command line.
+fn cli_decimal(what: &str, text: &str) -> Result<rust_decimal::Decimal, String> {
+    customs_gateway::model::parse_decimal(text.trim())
+        .ok_or_else(|| format!("{what} \"{text}\" is not a plain decimal number"))
+}
+
+/// Prints a refusal of a `tax` command and returns exit status 2.
+fn tax_refused(command: &str, reason: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("customs-gateway tax {command}: {reason}");
+    Ok(ExitCode::from(2))
+}
+
+/// `tax cbec`.
+fn tax_cbec(
+    value: &str,
+    hs: Option<String>,
+    vat: Option<String>,
+    consumption: Option<String>,
+    tables: &TaxTables,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let computed = (|| {
+        let (tables, date) = tax_tables(tables)?;
+        let query = tax::query::CbecQuery {
+            value: cli_decimal("--value", value)?,
+            hs,
+            vat: vat.map(|v| cli_decimal("--vat", &v)).transpose()?,
+            consumption: consumption
+                .map(|v| cli_decimal("--consumption", &v))
+                .transpose()?,
+            date,
+        };
+        tax::query::cbec(&tables, &query)
+    })();
+    let answer = match computed {
+        Ok(a) => a,
+        Err(reason) => return tax_refused("cbec", &reason),
     };
     let mut out = std::io::stdout().lock();
     if json {
-        let v = serde_json::json!({
-            "value": tax.value.to_string(),
-            "vat_rate": tax.vat_rate.to_string(),
-            "consumption_rate": tax.consumption_rate.to_string(),
-            "customs_duty": tax.customs_duty.to_string(),
-            "consumption_tax": tax.consumption_tax.to_string(),
-            "vat": tax.vat.to_string(),
-            "total": tax.total.to_string(),
-        });
-        writeln!(out, "{v}")?;
-    } else {
+        writeln!(out, "{}", tax::query::cbec_json(&answer))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tax = &answer.tax;
+    let from = match (&answer.hs, &answer.row) {
+        (Some(hs), Some(row)) => format!(" (HS {hs}: row {} {}", row.hs, row.zh),
+        (Some(hs), None) => format!(" (HS {hs}: the table's defaults"),
+        (None, _) => " (".to_owned(),
+    };
+    writeln!(
+        out,
+        "value {} at VAT {} and consumption tax {}{from}, table of {}):",
+        tax.value, tax.vat_rate, tax.consumption_rate, answer.table
+    )?;
+    writeln!(out, "  customs duty     {}", tax.customs_duty)?;
+    writeln!(out, "  consumption tax  {}", tax.consumption_tax)?;
+    writeln!(out, "  import VAT       {}", tax.vat)?;
+    writeln!(out, "  total            {}", tax.total)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tax postal`.
+fn tax_postal(
+    lines: &[String],
+    origin: Option<String>,
+    indivisible: bool,
+    rounding: Option<String>,
+    tables: &TaxTables,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let computed = (|| {
+        let (tables, date) = tax_tables(tables)?;
+        let rounding = rounding
+            .map(|r| {
+                tax::Rounding::parse(&r)
+                    .ok_or_else(|| format!("--rounding \"{r}\" is neither line nor parcel"))
+            })
+            .transpose()?;
+        let lines = lines
+            .iter()
+            .map(|l| tax::LineInput::parse(l).map_err(|e| e.to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let parcel = tax::Parcel {
+            date,
+            origin,
+            indivisible,
+            lines,
+            rounding,
+        };
+        tax::postal_tax(&tables, &parcel).map_err(|e| e.to_string())
+    })();
+    let t = match computed {
+        Ok(t) => t,
+        Err(reason) => return tax_refused("postal", &reason),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", tax::query::postal_json(&t))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(
+        out,
+        "postal items on {} (table of {}, rounding per {}):",
+        t.date,
+        t.table,
+        t.rounding.name()
+    )?;
+    for l in &t.lines {
+        let what = match (&l.article, &l.name, l.quantity, &l.unit) {
+            (Some(code), Some(name), Some(q), Some(unit)) => {
+                format!("article {code} {name}, {q} {unit}")
+            }
+            (Some(code), Some(name), _, _) => format!("article {code} {name}"),
+            _ => format!("tax item {}", l.item),
+        };
         writeln!(
             out,
-            "value {} at VAT {} and consumption tax {}:",
-            tax.value, tax.vat_rate, tax.consumption_rate
+            "  {what}: value {} x {} = {} (item {})",
+            l.value, l.rate, l.tax, l.item
         )?;
-        writeln!(out, "  customs duty     {}", tax.customs_duty)?;
-        writeln!(out, "  consumption tax  {}", tax.consumption_tax)?;
-        writeln!(out, "  import VAT       {}", tax.vat)?;
-        writeln!(out, "  total            {}", tax.total)?;
+    }
+    writeln!(
+        out,
+        "  parcel value     {} (limit {})",
+        t.total_value, t.limit
+    )?;
+    writeln!(out, "  tax              {}", t.total_tax)?;
+    if t.exempt {
+        writeln!(
+            out,
+            "  waived: a parcel's tax of 50 CNY or less is not collected"
+        )?;
+    }
+    writeln!(
+        out,
+        "  payable          {} (人民币{})",
+        t.payable, t.capitals
+    )?;
+    if t.over_limit {
+        writeln!(
+            out,
+            "  over the limit of {}: the parcel is returned or cleared as goods; the tax above applies only if customs clears it as personal articles",
+            t.limit
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tax rates`.
+fn tax_rates(tables: &TaxTables, json: bool) -> anyhow::Result<ExitCode> {
+    let (tables, date) = match tax_tables(tables) {
+        Ok(t) => t,
+        Err(reason) => return tax_refused("rates", &reason),
+    };
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", tax::query::rates_json(&tables, date))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "tax rates in force on {date}")?;
+    match tables.postal_at(date) {
+        Some(p) => {
+            writeln!(
+                out,
+                "personal postal items (行邮税), table of {} ({})",
+                p.effective_from, p.source
+            )?;
+            for i in &p.items {
+                writeln!(out, "  item {}  {}  {}", i.item, i.rate, i.en)?;
+            }
+            let r = &tables.parcel;
+            writeln!(
+                out,
+                "  waived up to {} CNY a parcel; value limit {} ({} from {}); rounding per {}",
+                r.waiver,
+                r.limit,
+                r.limit_hk_mo_tw,
+                r.hk_mo_tw.join("/"),
+                r.rounding.name()
+            )?;
+        }
+        None => writeln!(out, "personal postal items: no table in force")?,
+    }
+    writeln!(out, "articles")?;
+    for a in &tables.articles {
+        let value = a.value.map_or_else(
+            || "value set case by case".to_owned(),
+            |v| format!("{v} per {}", a.unit),
+        );
+        let rate = a
+            .rate
+            .map(|r| format!(", own rate {r}"))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {}  {}  item {}, {value}{rate}",
+            a.code, a.name, a.item
+        )?;
+    }
+    match tables.cbec_at(date) {
+        Some(c) => {
+            writeln!(
+                out,
+                "cross-border retail imports (跨境电商综合税), table of {} ({})",
+                c.effective_from, c.source
+            )?;
+            writeln!(
+                out,
+                "  default VAT {}, consumption tax {}",
+                c.vat, c.consumption
+            )?;
+            for r in &c.rates {
+                let vat = r.vat.map(|v| format!(" VAT {v}")).unwrap_or_default();
+                let ct = r
+                    .consumption
+                    .map(|v| format!(" consumption tax {v}"))
+                    .unwrap_or_default();
+                writeln!(out, "  HS {}*{vat}{ct}  {}", r.hs, r.zh)?;
+            }
+        }
+        None => writeln!(out, "cross-border retail imports: no table in force")?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -601,10 +890,7 @@ fn check(
     let limits = config.limits();
     let registry = config.load_registry()?;
     let inputs = inspect::collect(paths)?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
+    let now_ms = now_ms();
     let engine = Engine::new(config.engine.clone(), registry)?;
     let mut checker = inspect::Checker::new(engine, now_ms);
     let mut n_files = 0;

@@ -144,6 +144,7 @@ pub fn family(ty: MessageType) -> &'static str {
         T::Ceb513 | T::Ceb514 => "waybill-status",
         T::Ceb621 | T::Ceb622 => "inventory",
         T::Ceb623 | T::Ceb624 => "cancel",
+        T::Ceb816 | T::Ceb818 => "tax",
         T::Ceb900 => "format",
         T::DecResult | T::DecData | T::DecImportResponse => "declaration",
         T::CommonResponeMessage => "sas",

@@ -236,24 +236,34 @@ fn check_document(
             numbered_from_one(&mut sorted.into_iter())
         };
         if !in_sequence {
-            out.push(Diagnostic::new(
-                rule::GNUM_SEQUENCE,
-                Some(index),
-                format!(
-                    "{}/{}",
-                    line.record.element,
-                    line.record.fields.get(seq).map_or("", |f| f.name)
-                ),
-                format!(
-                    "line numbers are [{}]; they must be 1..{} without gaps or repeats",
-                    doc.lines
-                        .iter()
-                        .map(|l| l.value(seq).to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    doc.lines.len()
-                ),
-            ));
+            // Customs' own numbering in its receipt (a CEB816's TaxListRd) is
+            // reported, never refused when reading.
+            let severity = if ctx.from_customs && ctx.mode == Mode::Read {
+                Severity::Warning
+            } else {
+                rule::GNUM_SEQUENCE.severity
+            };
+            out.push(
+                Diagnostic::new(
+                    rule::GNUM_SEQUENCE,
+                    Some(index),
+                    format!(
+                        "{}/{}",
+                        line.record.element,
+                        line.record.fields.get(seq).map_or("", |f| f.name)
+                    ),
+                    format!(
+                        "line numbers are [{}]; they must be 1..{} without gaps or repeats",
+                        doc.lines
+                            .iter()
+                            .map(|l| l.value(seq).to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        doc.lines.len()
+                    ),
+                )
+                .with_severity(severity),
+            );
         }
     }
 }

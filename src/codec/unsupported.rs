@@ -1,5 +1,5 @@
 //! Customs messages the gateway recognises but does not model (CEB712,
-//! CEB816, the SAS `Package`…): read as [`Unsupported`], kept and listed,
+//! CEB711, the SAS `Package`…): read as [`Unsupported`], kept and listed,
 //! never checked field by field.
 
 use super::Charset;

@@ -258,7 +258,7 @@ impl XmlWriter {
     /// Writes field `i` of `record`: absent fields are omitted, unless the
     /// XSD requires the element (then it is written empty).
     fn field(&mut self, record: &Record, i: usize) {
-        let Some(f) = record.spec().fields.get(i) else {
+        let Some(f) = record.spec().fields.get(i).filter(|f| !f.extension) else {
             return;
         };
         if f.present && record.value(i).is_absent() {

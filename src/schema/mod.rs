@@ -175,6 +175,9 @@ pub struct FieldSpec {
     /// The element is always written, empty when the value is absent (the XSD
     /// requires it but allows it empty).
     pub present: bool,
+    /// Not in the XSD, but carried by real messages (`orderNo` in a CEB816):
+    /// read and kept, never written, so what the gateway writes stays valid.
+    pub extension: bool,
     /// Minimum length in characters.
     pub min: Option<u16>,
     /// Maximum length in characters.

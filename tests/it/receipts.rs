@@ -17,6 +17,8 @@ const RECEIPTS: &[(&str, &str)] = &[
     ("CEB514", "official-2022/CEB514Message.xml"),
     ("CEB622", "samples/receipts/CEB622-inventory-released.xml"),
     ("CEB624", "official-2022/CEB624Message.xml"),
+    ("CEB816", "samples/receipts/CEB816-tax-bill.xml"),
+    ("CEB818", "samples/receipts/CEB818-tax-summarised.xml"),
     ("CEB900", "samples/receipts/CEB900-format-error.xml"),
     ("DEC_RESULT", "samples/declaration/DEC_RESULT-L.xml"),
     ("DEC_DATA", "samples/declaration/DEC_DATA-legacy-gb2312.xml"),

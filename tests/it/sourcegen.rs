@@ -103,6 +103,8 @@ struct FieldDef {
     legacy: bool,
     #[serde(default)]
     present: bool,
+    #[serde(default)]
+    extension: bool,
     len: Option<u16>,
     min: Option<u16>,
     max: Option<u16>,
@@ -152,7 +154,7 @@ pub fn generate(dir: &Path) -> Result<String, String> {
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".toml") && n != "rules.toml")
+        .filter(|n| n.ends_with(".toml") && n != "rules.toml" && n != "tax-rates.toml")
         .collect();
     names.sort();
 
@@ -375,6 +377,12 @@ fn gen_records(
                 if !seen.insert(fd.name.clone()) {
                     return Err(format!("{file}: {}: field {} twice", rec.name, fd.name));
                 }
+                if fd.extension && (fd.required || fd.legacy || fd.present) {
+                    return Err(format!(
+                        "{file}: {}.{}: an extension field is never written, so it cannot be required, legacy or present",
+                        rec.name, fd.name
+                    ));
+                }
                 let kind = match fd.ty.as_str() {
                     "text" => "FieldKind::Text".to_owned(),
                     "xml" => "FieldKind::Xml".to_owned(),
@@ -415,8 +423,8 @@ fn gen_records(
                 };
                 writeln!(
                     out,
-                    "    FieldSpec {{ name: {:?}, zh: {:?}, kind: {kind}, required: {}, legacy: {}, present: {}, min: {min:?}, max: {max:?}, max_read: {:?}, fixed: {:?}, codes: {codes}, format: {format}, format_when: {format_when} }},",
-                    fd.name, fd.zh, fd.required || fd.legacy, fd.legacy, fd.present || fd.required || fd.legacy, fd.max_read, fd.fixed
+                    "    FieldSpec {{ name: {:?}, zh: {:?}, kind: {kind}, required: {}, legacy: {}, present: {}, extension: {}, min: {min:?}, max: {max:?}, max_read: {:?}, fixed: {:?}, codes: {codes}, format: {format}, format_when: {format_when} }},",
+                    fd.name, fd.zh, fd.required || fd.legacy, fd.legacy, fd.present || fd.required || fd.legacy, fd.extension, fd.max_read, fd.fixed
                 )
                 .map_err(|e| e.to_string())?;
             }

@@ -1,4 +1,4 @@
-//! Customs messages the gateway does not model (CEB712, CEB816, CEB626, the
+//! Customs messages the gateway does not model (CEB712, CEB711, CEB626, the
 //! SAS `Package`…) are read as unsupported: listed with their root and
 //! business key, one info diagnostic, no error. A root in a foreign
 //! namespace is still UNKNOWN_ROOT.
@@ -26,36 +26,36 @@ const CEB712: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
     </DeliveryReturn>
 </CEB712Message>"#;
 
-/// CEB816 电子税单 (TaxHeadRd as in the 2022 XSD and POSTAL-TAX.md §1.1).
-const CEB816: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<CEB816Message xmlns="http://www.chinaport.gov.cn/ceb" guid="0E4B1D9C-7A2F-4C35-8E60-1F2A3B4C5D6E" version="1.0">
-    <Tax>
-        <TaxHeadRd>
-            <guid>A1B2C3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D</guid>
-            <returnTime>20261121120000000</returnTime>
-            <invtNo>29912026I000012345</invtNo>
-            <taxNo>29912026I000012345_0</taxNo>
-            <customsTax>0</customsTax>
-            <valueAddedTax>83.12</valueAddedTax>
-            <consumptionTax>0</consumptionTax>
-            <status>1</status>
-            <entDutyNo></entDutyNo>
-            <assureCode>3301960B02</assureCode>
-            <ebcCode>3301960B02</ebcCode>
-            <logisticsCode>3301980D04</logisticsCode>
-            <agentCode>3301960B02</agentCode>
-            <customsCode>2991</customsCode>
-        </TaxHeadRd>
-        <TaxListRd>
-            <gnum>1</gnum>
-            <gcode>3304990099</gcode>
-            <taxPrice>257.00</taxPrice>
-            <customsTax>0</customsTax>
-            <valueAddedTax>29.91</valueAddedTax>
-            <consumptionTax>0</consumptionTax>
-        </TaxListRd>
-    </Tax>
-</CEB816Message>"#;
+/// CEB711 入库明细单 (DeliveryHead as in the 2022 XSD).
+const CEB711: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ceb:CEB711Message xmlns:ceb="http://www.chinaport.gov.cn/ceb" guid="0E4B1D9C-7A2F-4C35-8E60-1F2A3B4C5D6E" version="1.0">
+    <ceb:Delivery>
+        <ceb:DeliveryHead>
+            <ceb:guid>A1B2C3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D</ceb:guid>
+            <ceb:appType>1</ceb:appType>
+            <ceb:appTime>20261121120000</ceb:appTime>
+            <ceb:appStatus>2</ceb:appStatus>
+            <ceb:customsCode>2991</ceb:customsCode>
+            <ceb:copNo>RKD20261121000002</ceb:copNo>
+            <ceb:preNo></ceb:preNo>
+            <ceb:rkdNo></ceb:rkdNo>
+            <ceb:operatorCode>3301980D04</ceb:operatorCode>
+            <ceb:operatorName>示例国际物流有限公司</ceb:operatorName>
+            <ceb:ieFlag>I</ceb:ieFlag>
+            <ceb:trafMode>5</ceb:trafMode>
+            <ceb:trafNo>CA1234</ceb:trafNo>
+            <ceb:voyageNo>20261121</ceb:voyageNo>
+            <ceb:billNo>999-12345675</ceb:billNo>
+            <ceb:logisticsCode>3301980D04</ceb:logisticsCode>
+            <ceb:logisticsName>示例国际物流有限公司</ceb:logisticsName>
+            <ceb:unloadLocation>2991</ceb:unloadLocation>
+        </ceb:DeliveryHead>
+        <ceb:DeliveryList>
+            <ceb:gnum>1</ceb:gnum>
+            <ceb:logisticsNo>YT2026112100001</ceb:logisticsNo>
+        </ceb:DeliveryList>
+    </ceb:Delivery>
+</ceb:CEB711Message>"#;
 
 /// CEB626 退货申请单回执 (InvtRefundReturn as in the 2022 XSD), with the `ceb:` prefix.
 const CEB626: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -132,11 +132,11 @@ fn cases() -> Vec<Case> {
             Some(("copNo", "RKD20261121000001")),
         ),
         (
-            "CEB816",
-            CEB816,
-            "CEB816Message",
+            "CEB711",
+            CEB711,
+            "CEB711Message",
             NS_CEB,
-            Some(("invtNo", "29912026I000012345")),
+            Some(("copNo", "RKD20261121000002")),
         ),
         (
             "CEB626",
@@ -153,9 +153,9 @@ fn cases() -> Vec<Case> {
             Some(("EtpsInnerInvtNo", "浙B2M765")),
         ),
         (
-            "CEB818 without a key",
-            r#"<CEB818Message xmlns="http://www.chinaport.gov.cn/ceb" guid="x" version="1.0"><Tax><TaxHeadStatus><guid>g</guid><status>2</status></TaxHeadStatus></Tax></CEB818Message>"#,
-            "CEB818Message",
+            "CEB625 without a key",
+            r#"<CEB625Message xmlns="http://www.chinaport.gov.cn/ceb" guid="x" version="1.0"><InvtRefund><InvtRefundHead><guid>g</guid><appType>1</appType></InvtRefundHead></InvtRefund></CEB625Message>"#,
+            "CEB625Message",
             NS_CEB,
             None,
         ),
@@ -237,10 +237,10 @@ fn the_check_command_accepts_unsupported_messages() {
         types,
         [
             "CEB712Message",
-            "CEB816Message",
+            "CEB711Message",
             "CEB626Message",
             "Package",
-            "CEB818Message"
+            "CEB625Message"
         ]
     );
     let keys: Vec<&str> = report["documents"]
@@ -261,14 +261,14 @@ fn the_check_command_accepts_unsupported_messages() {
 
 #[test]
 fn a_dxp_envelope_may_carry_an_unsupported_message() {
-    let data = base64::engine::general_purpose::STANDARD.encode(CEB816);
+    let data = base64::engine::general_purpose::STANDARD.encode(CEB711);
     let xml = format!(
-        r#"<dxp:DxpMsg ver="1.0" xmlns:dxp="http://www.chinaport.gov.cn/dxp"><dxp:TransInfo><dxp:CopMsgId>1</dxp:CopMsgId><dxp:SenderId>DXPEDCCEB0000002</dxp:SenderId><dxp:ReceiverIds><dxp:ReceiverId>DXPENT0000112233</dxp:ReceiverId></dxp:ReceiverIds><dxp:CreatTime>2026-11-21T12:00:00</dxp:CreatTime><dxp:MsgType>CEB816Message</dxp:MsgType></dxp:TransInfo><dxp:Data>{data}</dxp:Data></dxp:DxpMsg>"#
+        r#"<dxp:DxpMsg ver="1.0" xmlns:dxp="http://www.chinaport.gov.cn/dxp"><dxp:TransInfo><dxp:CopMsgId>1</dxp:CopMsgId><dxp:SenderId>DXPEDCCEB0000002</dxp:SenderId><dxp:ReceiverIds><dxp:ReceiverId>DXPENT0000112233</dxp:ReceiverId></dxp:ReceiverIds><dxp:CreatTime>2026-11-21T12:00:00</dxp:CreatTime><dxp:MsgType>CEB711Message</dxp:MsgType></dxp:TransInfo><dxp:Data>{data}</dxp:Data></dxp:DxpMsg>"#
     );
     let decoded = codec::decode(xml.as_bytes()).unwrap();
     let dxp = decoded.message.dxp.as_ref().unwrap();
     assert!(dxp.inner.is_none());
-    assert_eq!(dxp.data, CEB816.as_bytes());
+    assert_eq!(dxp.data, CEB711.as_bytes());
     let codes: Vec<(&str, Severity)> = decoded
         .diagnostics
         .iter()
