@@ -51,6 +51,17 @@ pub enum ConfigError {
     },
 }
 
+/// The tax rate tables (`[tax]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TaxConfig {
+    /// A rate file of the shape of `schemas/tax-rates.toml` (relative to
+    /// this configuration file); without one the built-in copy of that
+    /// file is used. `SET_TAX_TOTAL`, `tax …` and the admin API's `/tax/…`
+    /// compute with it.
+    pub rates: Option<PathBuf>,
+}
+
 /// Input bounds (`[limits]`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -505,6 +516,8 @@ pub struct Config {
     /// The enterprise registry file (relative paths are relative to this
     /// configuration file). Without one the registration rule is skipped.
     pub registry: Option<PathBuf>,
+    /// The tax rate tables (`[tax]`).
+    pub tax: TaxConfig,
     /// The customs simulator (`simulate-customs`; inside `serve` when enabled).
     #[serde(default)]
     pub simulator: crate::simulate::SimulatorConfig,
@@ -594,6 +607,15 @@ impl Config {
             })?;
         let dir = path.parent().unwrap_or(Path::new(""));
         cfg.resolve(dir);
+        if let Some(rates) = &cfg.tax.rates {
+            let text = read(rates, "the tax rate tables (key `tax.rates`)")?;
+            let tables =
+                crate::tax::Tables::from_toml(&text).map_err(|e| ConfigError::Invalid {
+                    path: name.clone(),
+                    message: format!("tax.rates: {}: {e}", rates.display()),
+                })?;
+            cfg.engine.tax = Some(std::sync::Arc::new(tables));
+        }
         cfg.source = Some(path.to_owned());
         cfg.text_digest = {
             use sha2::Digest as _;
@@ -886,6 +908,9 @@ impl Config {
         if let Some(r) = &mut self.registry {
             fix(r);
         }
+        if let Some(r) = &mut self.tax.rates {
+            fix(r);
+        }
         fix(&mut self.store.path);
         if let Some(t) = &mut self.admin.token_file {
             fix(t);
@@ -937,6 +962,12 @@ impl Config {
         };
         let text = read(path, &what)?;
         parse(&path.display().to_string(), &text).map(Some)
+    }
+
+    /// The tax rate tables this configuration computes with: `[tax] rates`,
+    /// else the built-in ones.
+    pub fn tax_tables(&self) -> Option<std::sync::Arc<crate::tax::Tables>> {
+        self.engine.tax.clone().or_else(crate::tax::Tables::builtin)
     }
 
     /// The codec limits this configuration sets.

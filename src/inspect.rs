@@ -18,7 +18,9 @@ use std::collections::HashMap;
 
 use crate::engine::{DocKind, Engine, InboundId, MemoryLedger, QuotaLedger, SetReport};
 use crate::model::{Message, document_key};
-use crate::schema::{RuleInfo, Severity, rule};
+use crate::schema::{MessageType, RuleInfo, Severity, rule};
+use crate::tax::{Applied, BillUpdate, TaxBill};
+use crate::track;
 use crate::validate::{self, Mode};
 
 /// A usage failure of the `check` command (exit status 2). A file or folder
@@ -174,6 +176,22 @@ pub struct Checker<L: QuotaLedger = MemoryLedger> {
     diagnostics: Vec<DiagnosticReport>,
     /// Where each inbound document's report is in `documents`.
     places: HashMap<InboundId, usize>,
+    /// The tax bills (CEB816/CEB818) by taxNo, in the order first seen.
+    bills: Vec<BillReport>,
+    /// The inventories (CEB621, and the CEB622 receipts that name their
+    /// invtNo) by `invtNo=…` and `orderNo=…`: where a tax bill links to.
+    inventories: HashMap<String, String>,
+}
+
+/// A tax bill as `check` saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BillReport {
+    /// The bill after every receipt given.
+    #[serde(flatten)]
+    pub bill: TaxBill,
+    /// The file of the inventory it bills, when one was given
+    /// (matched by invtNo, else orderNo).
+    pub inventory: Option<String>,
 }
 
 /// What a [`Checker`] found.
@@ -187,6 +205,8 @@ pub struct CheckReport {
     pub sets: Vec<SetReport>,
     /// Each set member's source as a file name (`file` or `file#n`).
     pub sources: HashMap<InboundId, String>,
+    /// Every tax bill (CEB816/CEB818), in the order first seen.
+    pub bills: Vec<BillReport>,
 }
 
 impl CheckReport {
@@ -223,6 +243,8 @@ impl<L: QuotaLedger> Checker<L> {
             documents: Vec::new(),
             diagnostics: Vec::new(),
             places: HashMap::new(),
+            bills: Vec::new(),
+            inventories: HashMap::new(),
         }
     }
 
@@ -251,6 +273,29 @@ impl<L: QuotaLedger> Checker<L> {
 
     fn submit(&mut self, file: &str, message: u64, m: &Message) {
         let business = m.business();
+        let spec = business.spec;
+        if matches!(spec.ty, MessageType::Ceb621 | MessageType::Ceb622) {
+            for (n, doc) in business.documents.iter().enumerate() {
+                let id = InboundId::new(message, u32::try_from(n).unwrap_or(u32::MAX));
+                for name in ["invtNo", "orderNo"] {
+                    if let Some(v) = track::field(doc, spec, name) {
+                        let label = self.label_of(id, file);
+                        self.inventories
+                            .entry(format!("{name}={v}"))
+                            .or_insert(label);
+                    }
+                }
+            }
+        }
+        if matches!(spec.ty, MessageType::Ceb816 | MessageType::Ceb818) {
+            for (n, doc) in business.documents.iter().enumerate() {
+                let id = InboundId::new(message, u32::try_from(n).unwrap_or(u32::MAX));
+                if let Some(update) = BillUpdate::of(spec, doc) {
+                    self.bill(file, id, &document_key(spec, doc), &update);
+                }
+            }
+            return;
+        }
         if DocKind::of(business.spec).is_none() {
             return;
         }
@@ -296,6 +341,63 @@ impl<L: QuotaLedger> Checker<L> {
         }
     }
 
+    /// Applies one tax-bill receipt: a new bill, a status change, or a
+    /// `TAX_BILL_STATUS` finding when it would move the bill back.
+    fn bill(&mut self, file: &str, id: InboundId, key: &str, update: &BillUpdate) {
+        let refused = match self
+            .bills
+            .iter_mut()
+            .find(|b| b.bill.tax_no == update.tax_no)
+        {
+            Some(b) => match b.bill.apply(update) {
+                Applied::Refused(why) => Some(why),
+                Applied::Changed | Applied::Repeated => None,
+            },
+            None => match TaxBill::new(update) {
+                Ok(bill) => {
+                    self.bills.push(BillReport {
+                        bill,
+                        inventory: None,
+                    });
+                    None
+                }
+                Err(why) => Some(why),
+            },
+        };
+        if let Some(why) = refused {
+            let field = if update.ty == "CEB816" {
+                "TaxHeadRd/status"
+            } else {
+                "TaxHeadStatus/status"
+            };
+            self.diagnostics.push(DiagnosticReport {
+                file: file.to_owned(),
+                ty: update.ty.clone(),
+                key: key.to_owned(),
+                rule: rule::TAX_BILL_STATUS.code,
+                severity: rule::TAX_BILL_STATUS.severity,
+                field: field.to_owned(),
+                message: format!("tax bill {}: {why}", update.tax_no),
+            });
+            if let Some(d) = self
+                .places
+                .get(&id)
+                .and_then(|&p| self.documents.get_mut(p))
+            {
+                d.count(rule::TAX_BILL_STATUS.severity);
+            }
+        }
+    }
+
+    /// The label of a document whose message is being added (not yet
+    /// counted when its file is the last one).
+    fn label_of(&self, id: InboundId, file: &str) -> String {
+        match self.counts.last() {
+            Some(&n) if n > 1 => format!("{file}#{}", u64::from(id.document).saturating_add(1)),
+            _ => file.to_owned(),
+        }
+    }
+
     /// The file name of an inbound document (`file`, or `file#n` when its
     /// message holds several).
     fn label(&self, id: InboundId) -> String {
@@ -333,11 +435,22 @@ impl<L: QuotaLedger> Checker<L> {
                 }
             }
         }
+        let mut bills = std::mem::take(&mut self.bills);
+        for b in &mut bills {
+            let by = |name: &str, v: &Option<String>| {
+                v.as_ref()
+                    .filter(|v| !v.is_empty())
+                    .and_then(|v| self.inventories.get(&format!("{name}={v}")).cloned())
+            };
+            b.inventory = by("invtNo", &Some(b.bill.invt_no.clone()))
+                .or_else(|| by("orderNo", &b.bill.order_no));
+        }
         CheckReport {
             documents: std::mem::take(&mut self.documents),
             diagnostics: std::mem::take(&mut self.diagnostics),
             sets,
             sources,
+            bills,
         }
     }
 }

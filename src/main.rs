@@ -28,7 +28,8 @@ enum Command {
     /// that cannot be read counts as one with an error), 2 on a usage failure
     /// (a path that does not exist, a bad configuration file).
     Check {
-        /// Print exactly one JSON object: {"documents", "diagnostics", "sets"}.
+        /// Print exactly one JSON object: {"documents", "diagnostics", "sets",
+        /// "tax_bills"}.
         #[arg(long)]
         json: bool,
         /// Configuration file (TOML).
@@ -778,12 +779,14 @@ fn print_config(out: &mut impl std::io::Write, v: &serde_json::Value) -> std::io
     let e = &v["engine"];
     writeln!(
         out,
-        "  engine        amount tolerance {}, single limit {}, annual limit {}, incomplete after {} s",
+        "  engine        amount tolerance {}, single limit {}, annual limit {}, incomplete after {} s, tax tolerance {}",
         s(&e["amount_tolerance"]),
         s(&e["single_limit"]),
         s(&e["annual_limit"]),
-        s(&e["incomplete_timeout_secs"])
+        s(&e["incomplete_timeout_secs"]),
+        s(&e["tax_tolerance"])
     )?;
+    writeln!(out, "  tax rates     {}", s(&v["tax"]["rates"]))?;
     writeln!(
         out,
         "  simulator     {}",
@@ -925,6 +928,13 @@ fn check(
             "documents": documents,
             "diagnostics": diagnostics,
             "sets": sets,
+            "tax_bills": report.bills.iter().map(|b| {
+                let mut v = serde_json::to_value(b).unwrap_or_default();
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("status_label".to_owned(), b.bill.status.zh().into());
+                }
+                v
+            }).collect::<Vec<_>>(),
         });
         serde_json::to_writer_pretty(&mut out, &value)?;
         writeln!(out)?;
@@ -1013,6 +1023,26 @@ fn render_text(
     }
     for set in sets {
         write!(out, "{}", engine::describe(set, &|id| report.source(id)))?;
+    }
+    for b in &report.bills {
+        let bill = &b.bill;
+        let duty = bill
+            .ent_duty_no
+            .as_ref()
+            .map(|d| format!(", entDutyNo {d}"))
+            .unwrap_or_default();
+        let inventory = b
+            .inventory
+            .as_ref()
+            .map_or_else(|| "not among these files".to_owned(), Clone::clone);
+        writeln!(
+            out,
+            "tax bill {} (invtNo {}): {}{duty}; {} receipts; inventory: {inventory}",
+            bill.tax_no,
+            bill.invt_no,
+            bill.status.label(),
+            bill.history.len()
+        )?;
     }
     let count = |s: &str| documents.iter().filter(|d| d.status == s).count();
     let sets_with = |status: Status| sets.iter().filter(|s| s.status() == status).count();

@@ -75,6 +75,9 @@ pub fn owner_fields(ty: MessageType) -> &'static [&'static str] {
         T::Ceb411 | T::Ceb412 => &["payCode"],
         T::Ceb511 | T::Ceb512 | T::Ceb513 | T::Ceb514 => &["logisticsCode"],
         T::Ceb621 | T::Ceb622 | T::Ceb623 | T::Ceb624 => &["ebcCode", "agentCode"],
+        // A CEB816 names the e-commerce enterprise; a CEB818 names none (its
+        // owner is the inventory's).
+        T::Ceb816 => &["ebcCode"],
         T::DecData => &["TRADE_CO"],
         _ => &[],
     }

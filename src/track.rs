@@ -154,7 +154,8 @@ pub fn family(ty: MessageType) -> &'static str {
 
 /// The keys a document is found by: for each of its type's key alternatives
 /// whose fields are all present, `family|name=value,…` (the payment also by
-/// `payCode` + `payTransactionId`, which its receipt carries). A receipt is
+/// `payCode` + `payTransactionId`, which its receipt carries; the inventory
+/// also by `orderNo` alone, which its tax bill carries). A receipt is
 /// filed against the request of its family that has one of its keys.
 pub fn link_keys(spec: &MessageSpec, doc: &Document) -> Vec<String> {
     let family = family(spec.ty);
@@ -169,6 +170,10 @@ pub fn link_keys(spec: &MessageSpec, doc: &Document) -> Vec<String> {
         .collect();
     if spec.ty == MessageType::Ceb411 {
         alts.push(vec!["payCode", "payTransactionId"]);
+    }
+    // The tax bill (CEB816) of an inventory names its orderNo, not ebpCode.
+    if spec.ty == MessageType::Ceb621 {
+        alts.push(vec!["orderNo"]);
     }
     let mut out = Vec::new();
     for alt in alts {
@@ -247,6 +252,8 @@ pub fn receipt_facts(spec: &MessageSpec, doc: &Document) -> ReceiptFacts {
             "DealFlag",
             "ResponseCode",
             "RETURN_STATUS",
+            // A tax bill's status (CEB816, CEB818: 1, 2, 3).
+            "status",
         ]),
         time: get(&["returnTime", "NOTICE_DATE", "NoticeDate", "I_E_DATE"]),
         info: get(&[

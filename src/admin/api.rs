@@ -67,6 +67,8 @@ pub struct AdminLive {
     /// The configuration's generation, reloads, last refusal and the keys
     /// waiting for a restart.
     pub reload: crate::daemon::reload::ReloadStatus,
+    /// The tax rate tables `/tax/…` computes with.
+    pub tax: Option<Arc<crate::tax::Tables>>,
 }
 
 impl AdminLive {
@@ -80,6 +82,7 @@ impl AdminLive {
             clients,
             sources: Vec::new(),
             reload: Default::default(),
+            tax: crate::tax::Tables::builtin(),
         }));
         // The sender may go: the receiver keeps the last value.
         drop(tx);
@@ -157,6 +160,12 @@ pub fn router(state: AdminState) -> Router {
         .route("/outbox", get(outbox))
         .route("/replay", post(replay))
         .route("/unrouted", get(unrouted))
+        .route("/tax-bills", get(tax_bills))
+        .route("/tax-bills/{tax_no}", get(tax_bill))
+        .route("/tax/capitals", get(tax_capitals))
+        .route("/tax/cbec", get(tax_cbec))
+        .route("/tax/postal", post(tax_postal))
+        .route("/tax/rates", get(tax_rates))
         .merge(super::ui::routes())
         .fallback(|req: Request| async move {
             ApiError::NotFound(format!("no route {} {}", req.method(), req.uri().path()))
@@ -1025,4 +1034,201 @@ async fn unrouted(
     })
     .await?;
     Ok(axum::Json(v))
+}
+
+/// A tax bill's JSON: the bill (`tax_no`, `invt_no`, `order_no`,
+/// `logistics_no`, `status` (1, 2, 3), `status_label`, `ent_duty_no`,
+/// `ebc_code`, `amounts`, `history`), the inventory document it bills and
+/// its receipt documents.
+fn tax_bill_json(r: &crate::store::TaxBillRecord) -> Value {
+    let mut v = serde_json::to_value(&r.bill).unwrap_or(Value::Null);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("status_label".to_owned(), r.bill.status.zh().into());
+        obj.insert(
+            "inventory".to_owned(),
+            r.inventory.map(|d| d.to_string()).into(),
+        );
+        obj.insert(
+            "receipts".to_owned(),
+            r.receipts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .into(),
+        );
+    }
+    v
+}
+
+/// `GET /tax-bills?limit=N`: the electronic tax bills (CEB816/CEB818), by taxNo.
+async fn tax_bills(
+    State(s): State<AdminState>,
+    query: Result<Query<OrphansParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(params) = query?;
+    let limit = limit(params.limit)?;
+    let store = s.store;
+    let v = blocking(move || {
+        let all: Vec<(Vec<u8>, crate::store::TaxBillRecord)> = store.scan_first(b"T", limit)?;
+        let list: Vec<Value> = all.iter().map(|(_, r)| tax_bill_json(r)).collect();
+        Ok(json!({ "count": store.count(b"T"), "tax_bills": list }))
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+/// `GET /tax-bills/{taxNo}`: one tax bill.
+async fn tax_bill(
+    State(s): State<AdminState>,
+    tax_no: Result<Path<String>, PathRejection>,
+) -> ApiResult {
+    let Path(tax_no) = tax_no?;
+    let store = s.store;
+    let v = blocking(move || {
+        let rec: Option<crate::store::TaxBillRecord> =
+            store.get(&crate::store::key::tax_bill(&tax_no))?;
+        match rec {
+            Some(r) => Ok(json!({ "tax_bill": tax_bill_json(&r) })),
+            None => Err(ApiError::NotFound(format!("no tax bill `{tax_no}`"))),
+        }
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+/// The tables and the day a `/tax/…` question is answered with.
+fn tax_day(
+    s: &AdminState,
+    date: Option<&str>,
+) -> Result<(Arc<crate::tax::Tables>, crate::subscribe::Date), ApiError> {
+    let tables = s
+        .live
+        .borrow()
+        .tax
+        .clone()
+        .ok_or_else(|| ApiError::Unavailable("no tax rate tables are loaded".to_owned()))?;
+    let date = match date {
+        Some(d) => crate::subscribe::Date::parse(d).ok_or_else(|| {
+            ApiError::BadRequest(format!("date \"{d}\" is not a date YYYY-MM-DD"))
+        })?,
+        None => crate::subscribe::Date::cst(crate::daemon::now_ms()),
+    };
+    Ok((tables, date))
+}
+
+fn amount_param(name: &str, text: &str) -> Result<rust_decimal::Decimal, ApiError> {
+    crate::model::parse_decimal(text.trim()).ok_or_else(|| {
+        ApiError::BadRequest(format!("{name} \"{text}\" is not a plain decimal number"))
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CapitalsParams {
+    amount: String,
+}
+
+/// `GET /tax/capitals?amount=175.66`: `{"amount", "capitals"}`.
+async fn tax_capitals(query: Result<Query<CapitalsParams>, QueryRejection>) -> ApiResult {
+    let Query(p) = query?;
+    let amount = amount_param("amount", &p.amount)?;
+    let capitals = crate::tax::capitals(amount).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(axum::Json(
+        json!({ "amount": amount.to_string(), "capitals": capitals }),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CbecParams {
+    value: String,
+    hs: Option<String>,
+    vat: Option<String>,
+    consumption: Option<String>,
+    date: Option<String>,
+}
+
+/// `GET /tax/cbec?value=V[&hs=CODE][&vat=R][&consumption=R][&date=D]`: as
+/// `customs-gateway tax cbec --json`.
+async fn tax_cbec(
+    State(s): State<AdminState>,
+    query: Result<Query<CbecParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(p) = query?;
+    let (tables, date) = tax_day(&s, p.date.as_deref())?;
+    let q = crate::tax::query::CbecQuery {
+        value: amount_param("value", &p.value)?,
+        hs: p.hs,
+        vat: p.vat.map(|v| amount_param("vat", &v)).transpose()?,
+        consumption: p
+            .consumption
+            .map(|v| amount_param("consumption", &v))
+            .transpose()?,
+        date,
+    };
+    let answer = crate::tax::query::cbec(&tables, &q).map_err(ApiError::BadRequest)?;
+    Ok(axum::Json(crate::tax::query::cbec_json(&answer)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostalBody {
+    lines: Vec<String>,
+    #[serde(default)]
+    origin: Option<String>,
+    #[serde(default)]
+    indivisible: bool,
+    #[serde(default)]
+    rounding: Option<String>,
+    #[serde(default)]
+    date: Option<String>,
+}
+
+/// `POST /tax/postal` with `{"lines": ["1:100", "01010100:2"], "origin",
+/// "indivisible", "rounding", "date"}`: as `customs-gateway tax postal --json`.
+async fn tax_postal(
+    State(s): State<AdminState>,
+    body: Result<axum::Json<PostalBody>, JsonRejection>,
+) -> ApiResult {
+    let axum::Json(b) = body?;
+    let (tables, date) = tax_day(&s, b.date.as_deref())?;
+    let rounding = b
+        .rounding
+        .map(|r| {
+            crate::tax::Rounding::parse(&r).ok_or_else(|| {
+                ApiError::BadRequest(format!("rounding \"{r}\" is neither line nor parcel"))
+            })
+        })
+        .transpose()?;
+    let lines = b
+        .lines
+        .iter()
+        .map(|l| crate::tax::LineInput::parse(l).map_err(|e| ApiError::BadRequest(e.to_string())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let parcel = crate::tax::Parcel {
+        date,
+        origin: b.origin,
+        indivisible: b.indivisible,
+        lines,
+        rounding,
+    };
+    let t = crate::tax::postal_tax(&tables, &parcel)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    Ok(axum::Json(crate::tax::query::postal_json(&t)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatesParams {
+    date: Option<String>,
+}
+
+/// `GET /tax/rates[?date=D]`: as `customs-gateway tax rates --json`.
+async fn tax_rates(
+    State(s): State<AdminState>,
+    query: Result<Query<RatesParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(p) = query?;
+    let (tables, date) = tax_day(&s, p.date.as_deref())?;
+    Ok(axum::Json(crate::tax::query::rates_json(&tables, date)))
 }

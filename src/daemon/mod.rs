@@ -433,6 +433,7 @@ pub async fn run_with(
         clients: config.client.clone(),
         sources: sources(&config),
         reload: status.clone(),
+        tax: config.tax_tables(),
     }));
 
     // The admin API.
@@ -736,6 +737,7 @@ impl Reloader {
                 clients: self.running.client.clone(),
                 sources: sources(&self.running),
                 reload: self.status.clone(),
+                tax: self.running.tax_tables(),
             });
         });
     }

@@ -40,9 +40,10 @@ use crate::schema::{MessageSpec, RuleInfo, Severity, rule};
 use crate::store::records::{Disposition, VERSION};
 use crate::store::{
     DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, OutboxEntry,
-    ReceiptEvent, SetRecord, Source, Store, StoreError, StoreLedger, SubmissionRecord, Tx,
-    UnroutedRecord, key,
+    ReceiptEvent, SetRecord, Source, Store, StoreError, StoreLedger, SubmissionRecord,
+    TaxBillRecord, Tx, UnroutedRecord, key,
 };
+use crate::tax::{Applied, BillUpdate, TaxBill};
 use crate::track::{self, status};
 use crate::validate::{self, Mode, written_by_customs};
 
@@ -308,6 +309,10 @@ struct Receipt<'a> {
     id: DocId,
     /// Its message holds several documents (it is delivered alone).
     several: bool,
+    /// A tax bill: delivered to every receipts subscriber of its owner
+    /// (no subscription status names tax bills), owned by this enterprise
+    /// when neither it nor the inventory it bills names one.
+    tax_bill: Option<Option<String>>,
 }
 
 /// One document's way through the pipeline while its file is processed.
@@ -1699,6 +1704,7 @@ impl Pipeline {
                         document,
                         id: doc_id,
                         several,
+                        tax_bill: None,
                     };
                     self.file_receipt(tx, &receipt, label, now_ms, effects)?;
                 }
@@ -1720,6 +1726,9 @@ impl Pipeline {
         effects: &mut Effects,
     ) -> Result<(), PipelineError> {
         let (spec, document, doc_id) = (receipt.spec, receipt.document, receipt.id);
+        if let Some(update) = BillUpdate::of(spec, document) {
+            return self.file_tax_bill(tx, receipt, &update, label, now_ms, effects);
+        }
         let links = track::link_keys(spec, document);
         let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
         for lk in &links {
@@ -1818,6 +1827,151 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Files one electronic tax bill receipt (CEB816 电子税单, CEB818 its
+    /// status): the bill (by taxNo) moves 1 → 2 or 1 → 3 only, records its
+    /// entDutyNo once, and is linked to the inventory it bills (by invtNo,
+    /// else orderNo); the inventory's history gets the step without its
+    /// customs status changing; the receipt goes to every receipts
+    /// subscriber of the inventory's enterprise.
+    fn file_tax_bill(
+        &mut self,
+        tx: &mut Tx,
+        receipt: &Receipt<'_>,
+        update: &BillUpdate,
+        label: &str,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let (spec, document, doc_id) = (receipt.spec, receipt.document, receipt.id);
+        let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
+        for lk in track::link_keys(spec, document) {
+            tx.put_raw(key::link(&lk, doc_id), Vec::new());
+        }
+        crate::metrics::receipt(spec.name, &track::receipt_facts(spec, document).status());
+        let bill_key = key::tax_bill(&update.tax_no);
+        let (mut rec, applied) = match tx.get::<TaxBillRecord>(&bill_key)? {
+            Some(mut rec) => {
+                let applied = rec.bill.apply(update);
+                (Some(rec), applied)
+            }
+            None => match TaxBill::new(update) {
+                Ok(bill) => (
+                    Some(TaxBillRecord {
+                        v: VERSION,
+                        bill,
+                        inventory: None,
+                        receipts: Vec::new(),
+                    }),
+                    Applied::Changed,
+                ),
+                Err(why) => (None, Applied::Refused(why)),
+            },
+        };
+        let mut target = None;
+        if let Some(rec) = rec.as_mut() {
+            rec.receipts.push(doc_id);
+            if rec.inventory.is_none() {
+                rec.inventory = self.find_inventory(tx, &rec.bill)?;
+            }
+            if let Some(id) = rec.inventory {
+                target = tx.get::<DocumentRecord>(&key::document(id))?;
+            }
+        }
+        let bill_status = rec
+            .as_ref()
+            .map(|r| r.bill.status.label())
+            .unwrap_or_default();
+        let what = match &applied {
+            Applied::Changed => format!("tax bill {}: {bill_status}", update.tax_no),
+            Applied::Repeated => format!("tax bill {}: {bill_status} again", update.tax_no),
+            Applied::Refused(why) => format!("tax bill {}: {why}", update.tax_no),
+        };
+        let duty = rec
+            .as_ref()
+            .and_then(|r| r.bill.ent_duty_no.as_ref())
+            .map(|n| format!(", 缴款书 entDutyNo {n}"))
+            .unwrap_or_default();
+        let what = format!("{} {what}{duty}", spec.name);
+        let findings = match &applied {
+            Applied::Refused(why) => {
+                warn!(message = "A tax-bill receipt would move its bill back; kept in the history only.", tax_no = %update.tax_no, reason = %why);
+                vec![finding(
+                    rule::TAX_BILL_STATUS,
+                    "status",
+                    &format!("tax bill {}: {why}", update.tax_no),
+                )]
+            }
+            _ => Vec::new(),
+        };
+        match target.as_mut() {
+            Some(t) => {
+                d.answers = Some(t.id);
+                d.status = status::RECEIPT.to_owned();
+                tx.count_status(status::RECEIPT, 1)?;
+                let info = format!("answers document {} ({} {}): {what}", t.id, t.ty, t.key);
+                event(tx, &mut d, status::RECEIPT, now_ms, info, findings, None)?;
+                tx.put(key::document(doc_id), &d)?;
+                // A tax bill is no customs status: the inventory's status stays.
+                let current = t.status.clone();
+                event(tx, t, &current, now_ms, what, Vec::new(), None)?;
+                tx.put(key::document(t.id), t)?;
+            }
+            None => {
+                let info = format!(
+                    "{what} ({label}): the inventory it bills (invtNo {}) is not stored",
+                    update.invt_no
+                );
+                store_orphan(tx, d, now_ms, info, findings)?;
+            }
+        }
+        let owner = rec.as_ref().and_then(|r| r.bill.ebc_code.clone());
+        if let Some(rec) = &rec {
+            tx.put(bill_key, rec)?;
+        }
+        let routed = Receipt {
+            spec,
+            document,
+            id: doc_id,
+            several: receipt.several,
+            tax_bill: Some(owner),
+        };
+        let key = document_key(spec, document);
+        self.route_receipt(tx, &routed, &key, target.as_ref(), now_ms, effects)
+    }
+
+    /// The inventory (CEB621) a tax bill bills: the newest declared with its
+    /// invtNo, or answered by a receipt (CEB622) that names it, else the
+    /// newest with its orderNo.
+    fn find_inventory(&self, tx: &mut Tx, bill: &TaxBill) -> Result<Option<DocId>, PipelineError> {
+        let mut links = vec![format!("inventory|invtNo={}", bill.invt_no)];
+        if let Some(o) = &bill.order_no {
+            links.push(format!("inventory|orderNo={o}"));
+        }
+        for lk in &links {
+            for k in tx.keys_newest(&key::link_prefix(lk), LINK_CANDIDATES)? {
+                let Some(cand) = key::doc_id_suffix(&k) else {
+                    continue;
+                };
+                let Some(c) = tx.get::<DocumentRecord>(&key::document(cand))? else {
+                    continue;
+                };
+                let id = if c.sender == "customs" {
+                    c.answers
+                } else {
+                    Some(c.id)
+                };
+                let Some(id) = id else { continue };
+                let Some(inv) = tx.get::<DocumentRecord>(&key::document(id))? else {
+                    continue;
+                };
+                if inv.ty == crate::schema::MSG_CEB621.name && inv.sender != "customs" {
+                    return Ok(Some(inv.id));
+                }
+            }
+        }
+        Ok(None)
+    }
+
     /// Queues a receipt for every client subscribed to it: the clients of
     /// its owner (the enterprise it names in its type's declaring role,
     /// else the owner of the declaration it answers; for a `DEC_RESULT`,
@@ -1851,6 +2005,7 @@ impl Pipeline {
                 .and_then(|f| track::field(document, spec, f))
                 .or_else(|| answers.and_then(|t| t.owner.clone()))
                 .or_else(|| crate::subscribe::owner(spec, document))
+                .or_else(|| receipt.tax_bill.clone().flatten())
         };
         let Some(owner) = owner else {
             let why = if by_customs {
@@ -1872,7 +2027,12 @@ impl Pipeline {
             };
             return self.unrouted(tx, id, spec.name, key, &facts.code, None, why, now_ms);
         };
-        let status = crate::subscribe::status_of(spec.ty, &facts.code);
+        // A tax bill goes to every receipts subscriber: no status names it.
+        let status = if receipt.tax_bill.is_some() {
+            Some(crate::daemon::subs::ANY_STATUS)
+        } else {
+            crate::subscribe::status_of(spec.ty, &facts.code)
+        };
         if status.is_none() && !self.settings.routing.unmapped_to_all {
             let why = format!(
                 "{} code `{}` maps onto no subscription status",
@@ -1920,7 +2080,10 @@ impl Pipeline {
                 ty: spec.name.to_owned(),
                 key: key.clone(),
                 owner: owner.clone(),
-                status: status.unwrap_or_default().to_owned(),
+                status: match status {
+                    Some(crate::daemon::subs::ANY_STATUS) => "电子税单".to_owned(),
+                    other => other.unwrap_or_default().to_owned(),
+                },
                 code: facts.code.clone(),
                 file: format!("{}_{:012}_{}.xml", spec.name, id.msg, id.doc),
                 part: receipt.several.then_some(id.doc),

@@ -166,6 +166,7 @@ pub fn named_files(c: &Config) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
     out.extend(c.source().map(Path::to_path_buf));
     out.extend(c.registry.clone());
+    out.extend(c.tax.rates.clone());
     out.extend(c.admin.token_file.clone());
     out.extend(c.platform.iter().map(|p| p.token_file.clone()));
     if let Some(m) = &c.smtp {
@@ -658,6 +659,10 @@ pub fn describe(b: &Built, now_ms: u64) -> serde_json::Value {
             "single_limit": c.engine.single_limit.to_string(),
             "annual_limit": c.engine.annual_limit.to_string(),
             "incomplete_timeout_secs": c.engine.incomplete_timeout_secs,
+            "tax_tolerance": c.engine.tax_tolerance.to_string(),
+        },
+        "tax": {
+            "rates": c.tax.rates.as_deref().map_or_else(|| "built-in".to_owned(), path),
         },
         "registry": c.registry.as_deref().map(|r| json!({
             "file": path(r),

@@ -14,6 +14,11 @@ use crate::store::records::VERSION;
 use crate::store::{Store, StoreError, SubscriptionEvent, SubscriptionRecord, key};
 use crate::subscribe::{self, Date, State};
 
+/// The status of a receipt every receipts subscription of its owner covers,
+/// whatever statuses it names: an electronic tax bill (CEB816/CEB818), which
+/// none of the single window's statuses names.
+pub const ANY_STATUS: &str = "*";
+
 /// Why a subscription change was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SubsError {
@@ -164,7 +169,8 @@ impl Subscriptions {
     /// whose client belongs to `owner` (both: a subscription record never
     /// reaches another enterprise's client), that covers `status` (for
     /// receipts; `None` is an unmapped code, delivered only to
-    /// subscribers of every status when `unmapped_to_all`), and that is
+    /// subscribers of every status when `unmapped_to_all`; [`ANY_STATUS`]
+    /// is covered by every one), and that is
     /// either general or made by a message in `messages`. Sorted, once each.
     #[allow(clippy::too_many_arguments)]
     pub fn recipients(
@@ -201,6 +207,7 @@ impl Subscriptions {
             }
             if content == "receipts" {
                 let covered = match status {
+                    Some(ANY_STATUS) => true,
                     Some(st) => s.statuses.iter().any(|x| x == st),
                     None => {
                         unmapped_to_all

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, Visitor};
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::EngineError;
 use crate::model::parse_decimal;
+use crate::tax::Tables;
 
 /// Tolerances and limits of the cross-document check.
 ///
@@ -21,6 +23,7 @@ use crate::model::parse_decimal;
 /// single_limit = 5000
 /// annual_limit = 26000
 /// incomplete_timeout_secs = 86400
+/// tax_tolerance = "1"             # yuan: SET_TAX_TOTAL warns beyond it
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -38,6 +41,15 @@ pub struct EngineConfig {
     /// A set still incomplete after this many seconds is reported by
     /// [`super::Engine::overdue`].
     pub incomplete_timeout_secs: u64,
+    /// Largest difference between the order's `taxTotal` and the tax
+    /// computed for the inventory's lines before `SET_TAX_TOTAL` warns, in
+    /// yuan (inclusive).
+    #[serde(deserialize_with = "decimal")]
+    pub tax_tolerance: Decimal,
+    /// The rate tables `SET_TAX_TOTAL` computes with (`[tax] rates`, else
+    /// the built-in `schemas/tax-rates.toml`); not a key of `[engine]`.
+    #[serde(skip)]
+    pub tax: Option<Arc<Tables>>,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +59,8 @@ impl Default for EngineConfig {
             single_limit: Decimal::from(5000),
             annual_limit: Decimal::from(26000),
             incomplete_timeout_secs: 24 * 60 * 60,
+            tax_tolerance: Decimal::ONE,
+            tax: Tables::builtin(),
         }
     }
 }
@@ -61,11 +75,15 @@ impl EngineConfig {
 
     /// Refuses negative tolerances and non-positive limits.
     pub fn check(&self) -> Result<(), EngineError> {
-        if self.amount_tolerance.is_sign_negative() {
-            return Err(EngineError::Config(format!(
-                "amount_tolerance must not be negative (is {})",
-                self.amount_tolerance
-            )));
+        for (name, value) in [
+            ("amount_tolerance", self.amount_tolerance),
+            ("tax_tolerance", self.tax_tolerance),
+        ] {
+            if value.is_sign_negative() {
+                return Err(EngineError::Config(format!(
+                    "{name} must not be negative (is {value})"
+                )));
+            }
         }
         for (name, value) in [
             ("single_limit", self.single_limit),

@@ -159,8 +159,8 @@ keep!(INVENTORY_HEAD, REC_INVENTORY_HEAD, [
     ih::LOGISTICS_NAME, ih::CUSTOMS_CODE, ih::AGENT_CODE, ih::AGENT_NAME,
 ]);
 keep!(INVENTORY_LIST, REC_INVENTORY_LIST, [
-    il::GNUM, il::ITEM_NO, il::ITEM_NAME, il::UNIT, il::QTY, il::TOTAL_PRICE, il::UNIT1,
-    il::QTY1, il::UNIT2, il::QTY2,
+    il::GNUM, il::ITEM_NO, il::ITEM_NAME, il::GCODE, il::UNIT, il::QTY, il::TOTAL_PRICE,
+    il::UNIT1, il::QTY1, il::UNIT2, il::QTY2,
 ], shared []);
 
 /// Strings many documents share (enterprise codes and names), each kept

@@ -130,6 +130,8 @@ enum Step {
     Limits,
     /// ID card check digits of buyer and payer.
     RealName,
+    /// OrderHead/taxTotal against the tax computed for the inventory.
+    TaxTotal,
 }
 
 use Sign::{Minus, Plus};
@@ -248,6 +250,7 @@ const STEPS: &[Step] = &[
     Step::Registry,
     Step::Limits,
     Step::RealName,
+    Step::TaxTotal,
 ];
 
 /// Runs every rule over a complete set.
@@ -306,6 +309,14 @@ pub(crate) fn check(
                 ck.real_name(o.text(oh::BUYER_ID_TYPE), o.text(oh::BUYER_ID_NUMBER));
                 ck.real_name(p.text(ph::PAYER_ID_TYPE), p.text(ph::PAYER_ID_NUMBER));
                 ck.real_name(i.text(ih::BUYER_ID_TYPE), i.text(ih::BUYER_ID_NUMBER));
+            }
+            Step::TaxTotal => {
+                if let Err(reason) = ck.tax_total(o, i, rows(inventory_lines, docs.strings)) {
+                    skipped.push(Skipped {
+                        rule: rule::SET_TAX_TOTAL,
+                        reason,
+                    });
+                }
             }
         }
     }
@@ -974,6 +985,110 @@ impl Ck<'_> {
                 ),
             );
         }
+    }
+
+    /// `SET_TAX_TOTAL`: the order's taxTotal against the comprehensive tax
+    /// of the inventory's lines at the rates of their HS codes (the table
+    /// in force on the order's appTime). The dutiable value is the lines'
+    /// totalPrice plus the inventory's freight and insuredFee less the
+    /// order's discount, shared out over groups of lines with the same
+    /// rates in proportion to their totalPrice; each group's tax is
+    /// rounded to the fen as customs rounds it. A warning beyond
+    /// `tax_tolerance`. `Err` says why it could not be computed.
+    fn tax_total<'r>(
+        &mut self,
+        o: At<'_>,
+        i: At<'_>,
+        lines: impl Iterator<Item = Row<'r>>,
+    ) -> Result<(), String> {
+        let tables = self
+            .cfg
+            .tax
+            .clone()
+            .ok_or_else(|| "no tax rate tables are loaded".to_owned())?;
+        let declared = o.dec(oh::TAX_TOTAL);
+        let declared_v = declared
+            .get()
+            .ok_or_else(|| "OrderHead/taxTotal is not a number".to_owned())?;
+        let app_time = o.text(oh::APP_TIME);
+        let t = app_time.value;
+        let date = t
+            .get(0..4)
+            .zip(t.get(4..6))
+            .zip(t.get(6..8))
+            .and_then(|((y, m), d)| crate::subscribe::Date::parse(&format!("{y}-{m}-{d}")))
+            .ok_or_else(|| format!("OrderHead/appTime \"{t}\" names no date"))?;
+        let table = tables
+            .cbec_at(date)
+            .ok_or_else(|| format!("no cross-border rate table is in force on {date}"))?;
+        // Lines grouped by their (VAT, consumption tax) rates.
+        let mut groups: Vec<(Decimal, Decimal, Decimal)> = Vec::new();
+        let mut goods = Decimal::ZERO;
+        let overflow = || "the amounts are too large to compute".to_owned();
+        for l in lines {
+            let price = l
+                .dec(il::TOTAL_PRICE)
+                .ok_or_else(|| "an InventoryList/totalPrice is not a number".to_owned())?;
+            let r = table.rates_for(l.str(il::GCODE));
+            goods = goods.checked_add(price).ok_or_else(overflow)?;
+            match groups
+                .iter_mut()
+                .find(|(v, c, _)| *v == r.vat && *c == r.consumption)
+            {
+                Some(g) => g.2 = g.2.checked_add(price).ok_or_else(overflow)?,
+                None => groups.push((r.vat, r.consumption, price)),
+            }
+        }
+        let dec =
+            |at: DecAt<'_>, name: &str| at.get().ok_or_else(|| format!("{name} is not a number"));
+        let adjustment = dec(i.dec(ih::FREIGHT), "InventoryHead/freight")?
+            .checked_add(dec(i.dec(ih::INSURED_FEE), "InventoryHead/insuredFee")?)
+            .and_then(|a| a.checked_sub(o.dec(oh::DISCOUNT).get().unwrap_or_default()))
+            .ok_or_else(overflow)?;
+        let mut computed = Decimal::ZERO;
+        let mut parts = Vec::with_capacity(groups.len());
+        for (vat, consumption, sum) in &groups {
+            let share = if goods.is_zero() {
+                Decimal::ZERO
+            } else {
+                adjustment
+                    .checked_mul(*sum)
+                    .and_then(|a| a.checked_div(goods))
+                    .ok_or_else(overflow)?
+            };
+            let base = sum.checked_add(share).ok_or_else(overflow)?;
+            let base = if base.is_sign_negative() {
+                Decimal::ZERO
+            } else {
+                base
+            };
+            let tax = crate::tax::cbec_tax(base, *vat, *consumption).map_err(|e| e.to_string())?;
+            computed = computed.checked_add(tax.total).ok_or_else(overflow)?;
+            parts.push(format!(
+                "{} at VAT {vat}, consumption tax {consumption}: {}",
+                crate::tax::to_fen(base),
+                tax.total
+            ));
+        }
+        let differs = declared_v
+            .checked_sub(computed)
+            .map(|d| d.abs())
+            .is_none_or(|d| d > self.cfg.tax_tolerance);
+        if differs {
+            self.push(
+                rule::SET_TAX_TOTAL,
+                &[DocKind::Order, DocKind::Inventory],
+                vec![declared.path(), il::GCODE.path(), il::TOTAL_PRICE.path()],
+                format!(
+                    "OrderHead/taxTotal={} but the inventory's lines come to {computed} ({}; rates of the table of {}, tolerance {})",
+                    declared.shown(),
+                    parts.join("; "),
+                    table.effective_from,
+                    self.cfg.tax_tolerance
+                ),
+            );
+        }
+        Ok(())
     }
 
     fn annual_limit(&mut self, o: At<'_>, subject: &QuotaSubject, used: Decimal) {

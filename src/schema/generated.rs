@@ -15,7 +15,7 @@ use super::{
 /// Every diagnostic rule, in catalogue order (`schemas/rules.toml`).
 pub static RULES: &[RuleInfo] = &RULE_TABLE;
 
-static RULE_TABLE: [RuleInfo; 58] = [
+static RULE_TABLE: [RuleInfo; 60] = [
     RuleInfo {
         code: "EMPTY",
         category: Category::Input,
@@ -480,6 +480,22 @@ static RULE_TABLE: [RuleInfo; 58] = [
         zh: "重复单证：业务主键与业务内容均相同（guid、appTime、appType或签名可不同），只计一次，不作变更",
         national: None,
     },
+    RuleInfo {
+        code: "TAX_BILL_STATUS",
+        category: Category::Business,
+        severity: Severity::Warning,
+        en: "A tax-bill receipt (CEB816/CEB818) that would move its bill's status back or sideways (only 1 → 2 and 1 → 3 are allowed), carries an unknown status, or names another entDutyNo or invtNo than the bill has: kept in the bill's history, changes nothing",
+        zh: "电子税单状态只能由1（已生成）变为2（已汇总）或3（作废）；逆向、未知状态或缴款书编号不一致的回执仅记录，不改变税单",
+        national: None,
+    },
+    RuleInfo {
+        code: "SET_TAX_TOTAL",
+        category: Category::Set,
+        severity: Severity::Warning,
+        en: "The order's taxTotal differs from the comprehensive tax computed for the inventory's lines (rates by HS-code prefix from the table of the order's date) by more than [engine] tax_tolerance: informs, does not refuse",
+        zh: "订单代扣税款与按清单商品计算的跨境电商综合税不一致（超出容差），仅提示",
+        national: None,
+    },
 ];
 
 /// Handles on the catalogue entries, one per rule code.
@@ -601,6 +617,10 @@ pub mod rule {
     pub const SET_DOCUMENT: &RuleInfo = &RULE_TABLE[56];
     /// `SET_DUPLICATE`: The same document (same business key and business content) was received again; it counts once and changes nothing (guid, appTime, appType and signature may differ)
     pub const SET_DUPLICATE: &RuleInfo = &RULE_TABLE[57];
+    /// `TAX_BILL_STATUS`: A tax-bill receipt (CEB816/CEB818) that would move its bill's status back or sideways (only 1 → 2 and 1 → 3 are allowed), carries an unknown status, or names another entDutyNo or invtNo than the bill has: kept in the bill's history, changes nothing
+    pub const TAX_BILL_STATUS: &RuleInfo = &RULE_TABLE[58];
+    /// `SET_TAX_TOTAL`: The order's taxTotal differs from the comprehensive tax computed for the inventory's lines (rates by HS-code prefix from the table of the order's date) by more than [engine] tax_tolerance: informs, does not refuse
+    pub const SET_TAX_TOTAL: &RuleInfo = &RULE_TABLE[59];
 }
 
 /// Code list `app_status` (`schemas/common.toml`).

@@ -60,7 +60,7 @@ pub use ledger::StoreLedger;
 pub use records::{
     DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, OutboxEntry,
     ReceiptEvent, SetRecord, Source, SubmissionRecord, SubscriptionEvent, SubscriptionRecord,
-    UnroutedRecord,
+    TaxBillRecord, UnroutedRecord,
 };
 
 use crate::engine::SetKey;
@@ -249,6 +249,10 @@ pub mod key {
     /// `x` msg doc.
     pub fn orphan(id: DocId) -> Vec<u8> {
         tagged(b'x', &doc_bytes(id))
+    }
+    /// `T` taxNo: an electronic tax bill (CEB816/CEB818).
+    pub fn tax_bill(tax_no: &str) -> Vec<u8> {
+        tagged(b'T', tax_no.as_bytes())
     }
     /// `N` name.
     pub fn tally(name: &str) -> Vec<u8> {

@@ -332,6 +332,20 @@ pub struct OutboxEntry {
     pub delivered_ms: Option<u64>,
 }
 
+/// An electronic tax bill (CEB816 电子税单, its CEB818 status): the bill as
+/// its receipts left it, the inventory it bills and the receipts.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TaxBillRecord {
+    /// Layout version.
+    pub v: u32,
+    /// The bill.
+    pub bill: crate::tax::TaxBill,
+    /// The inventory (CEB621) it bills, once found.
+    pub inventory: Option<DocId>,
+    /// The CEB816/CEB818 documents, in arrival order.
+    pub receipts: Vec<DocId>,
+}
+
 /// A receipt delivered to no one: its owner or its status is unknown.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UnroutedRecord {

@@ -12,14 +12,17 @@ use crate::model::{Document, Value};
 use crate::schema::{MessageSpec, MessageType};
 use crate::track;
 
-/// The status of a tax bill.
+/// The status of a tax bill (serialised as its code).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum BillStatus {
     /// 1 已生成.
+    #[serde(rename = "1")]
     Generated,
     /// 2 已汇总.
+    #[serde(rename = "2")]
     Summarised,
     /// 3 作废.
+    #[serde(rename = "3")]
     Void,
 }
 
@@ -175,8 +178,10 @@ pub enum Applied {
     Changed,
     /// The same status again (a resend, or the CEB818 of a CEB816).
     Repeated,
-    /// Kept in the history only: the status would move back or sideways, or
-    /// the code is unknown, or `entDutyNo` differs from the one recorded.
+    /// Kept in the history; status and `entDutyNo` unchanged: the status
+    /// would move back or sideways, or the code is unknown, or `entDutyNo`
+    /// or `invtNo` differs from the bill's. (Identifiers the bill lacked,
+    /// such as `orderNo`, are still taken from a receipt of the same bill.)
     Refused(String),
 }
 
@@ -207,16 +212,22 @@ impl TaxBill {
             Applied::Refused(why) => why.clone(),
         };
         self.history.push(event(update, &text));
-        if outcome != Applied::Changed && outcome != Applied::Repeated {
+        let same_bill =
+            self.invt_no.is_empty() || update.invt_no.is_empty() || self.invt_no == update.invt_no;
+        if !same_bill {
             return outcome;
         }
-        // What a receipt adds is kept even when its status repeats.
-        if let Some(s) = BillStatus::parse(&update.code) {
-            self.status = s;
+        if matches!(outcome, Applied::Changed | Applied::Repeated) {
+            if let Some(s) = BillStatus::parse(&update.code) {
+                self.status = s;
+            }
+            if self.ent_duty_no.is_none() {
+                self.ent_duty_no.clone_from(&update.ent_duty_no);
+            }
         }
-        if self.ent_duty_no.is_none() {
-            self.ent_duty_no.clone_from(&update.ent_duty_no);
-        }
+        // The identifiers a receipt adds are kept even when its status is
+        // refused (a CEB816 resent after 已汇总 may be the first to name
+        // orderNo).
         if self.order_no.is_none() {
             self.order_no.clone_from(&update.order_no);
         }

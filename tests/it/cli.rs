@@ -224,7 +224,7 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
             "[limit]\nmax_bytes = 100\n",
             ":1:2: limit: unknown key `limit`, expected one of `store`, `admin`, `customs`, \
              `sender`, `ingest`, `tcp`, `platform`, `client`, `subscription`, `smtp`, `push`, \
-             `limits`, `engine`, `registry`, `simulator`",
+             `limits`, `engine`, `registry`, `tax`, `simulator`",
         ),
         (
             "[tcp]\nlisten = \"8471\"\n",
@@ -278,7 +278,8 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
         (
             "[engine]\namount_tolerance = \"1\"\nsingle_limt = 5000\n",
             ":3:1: engine.single_limt: unknown key `single_limt`, expected one of \
-             `amount_tolerance`, `single_limit`, `annual_limit`, `incomplete_timeout_secs`",
+             `amount_tolerance`, `single_limit`, `annual_limit`, `incomplete_timeout_secs`, \
+             `tax_tolerance`",
         ),
         (
             "[limits]\nmax_bytes = \"big\"\n",
@@ -293,6 +294,10 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
             ": limits.max_depth must be at least 4 (is 2)",
         ),
         ("[limits\n", ":1:8: unclosed table, expected `]`"),
+        (
+            "[engine]\ntax_tolerance = \"-0.5\"\n",
+            ": engine.tax_tolerance must not be negative (is -0.5)",
+        ),
     ];
     let config = dir.path().join("gateway.toml");
     let name = config.display().to_string();

@@ -1889,3 +1889,71 @@ proptest! {
         prop_assert!(named, "no violation names {}\n{}", path, describe(&report, &name_of));
     }
 }
+
+/// The set's SET_TAX_TOTAL warnings and whether it still passes.
+fn tax_total_findings(set: &Set, cfg: EngineConfig) -> (Status, Vec<String>) {
+    let mut engine = Engine::new(cfg, None).unwrap();
+    let report = set.submit(&mut engine);
+    let found = report
+        .warnings
+        .iter()
+        .filter(|v| v.rule.code == "SET_TAX_TOTAL")
+        .map(|v| {
+            assert_eq!(v.severity, customs_gateway::schema::Severity::Warning);
+            v.message.clone()
+        })
+        .collect();
+    (report.status(), found)
+}
+
+#[test]
+fn the_declared_tax_total_is_compared_with_the_inventorys_computed_tax_as_a_warning() {
+    // The sample declares 85.15 = (925.70 + 18.00 + 2.00 − 10.00) × 13 % × 70 %.
+    let sample = Set::sample();
+    assert_eq!(
+        tax_total_findings(&sample, EngineConfig::default()),
+        (Status::Pass, vec![])
+    );
+    // 0.99 off is within the default tolerance of 1; 1.01 off warns, and
+    // the set still passes.
+    let near = Set::sample().with_paid(d("1021.84"));
+    assert_eq!(
+        tax_total_findings(&near, EngineConfig::default()).1.len(),
+        0
+    );
+    let off = Set::sample().with_paid(d("1021.86"));
+    let (status, found) = tax_total_findings(&off, EngineConfig::default());
+    assert_eq!(status, Status::Pass);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].contains("OrderHead/taxTotal=86.16"),
+        "{}",
+        found[0]
+    );
+    assert!(found[0].contains("come to 85.15"), "{}", found[0]);
+    // The tolerance is configured in [engine].
+    let tight = EngineConfig::from_toml("tax_tolerance = \"0\"").unwrap();
+    assert_eq!(
+        tax_total_findings(&Set::sample().with_paid(d("1020.86")), tight.clone())
+            .1
+            .len(),
+        1
+    );
+    assert!(EngineConfig::from_toml("tax_tolerance = \"-1\"").is_err());
+    // A line of wine (HS 2204, consumption tax 10 %) changes the computation:
+    // the declared 85.15 is now short.
+    let mut wine = Set::sample();
+    wine.inventory.lines[0].set(il::GCODE, "2204210000");
+    let (status, found) = tax_total_findings(&wine, EngineConfig::default());
+    assert_eq!(status, Status::Pass);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("consumption tax 0.10"), "{}", found[0]);
+    // An order of 2018-06 is computed with the table of 2018-05-01 (VAT 16 %).
+    let mut old = Set::sample();
+    old.order.head.set(oh::APP_TIME, "20180615101500");
+    let (_, found) = tax_total_findings(&old, tight);
+    assert!(
+        found.iter().any(|m| m.contains("table of 2018-05-01")),
+        "{found:?}"
+    );
+}

@@ -28,6 +28,7 @@ mod roundtrip;
 mod simulate;
 mod sourcegen;
 mod tax;
+mod tax_bills;
 mod tcp;
 mod unsupported;
 mod util;

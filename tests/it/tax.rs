@@ -865,3 +865,46 @@ fn real_tax_bill_receipts_are_read_with_their_extra_fields_and_written_in_the_xs
     );
     assert!(update.amounts.is_none());
 }
+
+#[test]
+fn check_follows_tax_bills_and_reports_a_status_moving_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = util::root().join("samples/receipts");
+    // In this order: 已汇总 first, then the bill of status 1 again.
+    for (name, from) in [
+        ("1.xml", "CEB816-tax-bill.xml"),
+        ("2.xml", "CEB818-tax-summarised.xml"),
+        ("3.xml", "CEB816-real-shape-gbk.xml"),
+        ("4.xml", "CEB622-inventory-released.xml"),
+    ] {
+        std::fs::copy(r.join(from), dir.path().join(name)).unwrap();
+    }
+    let out = util::gateway()
+        .args(["check", "--json"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "warnings do not fail check");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bills = v["tax_bills"].as_array().unwrap();
+    assert_eq!(bills.len(), 1, "{v}");
+    let b = &bills[0];
+    assert_eq!(b["tax_no"], "29912026I000000123_0");
+    assert_eq!(
+        (b["status"].as_str(), b["status_label"].as_str()),
+        (Some("2"), Some("已汇总"))
+    );
+    assert_eq!(b["ent_duty_no"], "299120261125000017");
+    assert_eq!(b["order_no"], "GW20261121000001");
+    assert!(b["inventory"].as_str().unwrap().ends_with("4.xml"), "{b}");
+    assert_eq!(b["history"].as_array().unwrap().len(), 3);
+    let findings: Vec<&serde_json::Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "TAX_BILL_STATUS")
+        .collect();
+    assert_eq!(findings.len(), 1, "{v}");
+    assert!(findings[0]["file"].as_str().unwrap().ends_with("3.xml"));
+    assert_eq!(findings[0]["severity"], "warning");
+}
