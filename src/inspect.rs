@@ -178,9 +178,12 @@ pub struct Checker<L: QuotaLedger = MemoryLedger> {
     places: HashMap<InboundId, usize>,
     /// The tax bills (CEB816/CEB818) by taxNo, in the order first seen.
     bills: Vec<BillReport>,
-    /// The inventories (CEB621, and the CEB622 receipts that name their
-    /// invtNo) by `invtNo=…` and `orderNo=…`: where a tax bill links to.
+    /// The inventories (CEB621) given, by `copNo=…`, `orderNo=…` and
+    /// `invtNo=…`: where a tax bill links to.
     inventories: HashMap<String, String>,
+    /// invtNo → copNo, from the CEB622 receipts given (customs numbers an
+    /// inventory in its receipt, not the enterprise in its CEB621).
+    numbered: HashMap<String, String>,
 }
 
 /// A tax bill as `check` saw it.
@@ -189,8 +192,9 @@ pub struct BillReport {
     /// The bill after every receipt given.
     #[serde(flatten)]
     pub bill: TaxBill,
-    /// The file of the inventory it bills, when one was given
-    /// (matched by invtNo, else orderNo).
+    /// The file of the inventory (CEB621) it bills, when one was given:
+    /// the one whose copNo a CEB622 given numbered with the bill's invtNo,
+    /// else one carrying that invtNo, else one with the bill's orderNo.
     pub inventory: Option<String>,
 }
 
@@ -245,6 +249,7 @@ impl<L: QuotaLedger> Checker<L> {
             places: HashMap::new(),
             bills: Vec::new(),
             inventories: HashMap::new(),
+            numbered: HashMap::new(),
         }
     }
 
@@ -277,13 +282,21 @@ impl<L: QuotaLedger> Checker<L> {
         if matches!(spec.ty, MessageType::Ceb621 | MessageType::Ceb622) {
             for (n, doc) in business.documents.iter().enumerate() {
                 let id = InboundId::new(message, u32::try_from(n).unwrap_or(u32::MAX));
-                for name in ["invtNo", "orderNo"] {
-                    if let Some(v) = track::field(doc, spec, name) {
-                        let label = self.label_of(id, file);
-                        self.inventories
-                            .entry(format!("{name}={v}"))
-                            .or_insert(label);
+                let label = self.label_of(id, file);
+                let get = |name: &str| track::field(doc, spec, name);
+                if spec.ty == MessageType::Ceb621 {
+                    // The inventory itself: by copNo and orderNo (and by an
+                    // invtNo it carries).
+                    for name in ["copNo", "orderNo", "invtNo"] {
+                        if let Some(v) = get(name) {
+                            self.inventories
+                                .entry(format!("{name}={v}"))
+                                .or_insert_with(|| label.clone());
+                        }
                     }
+                } else if let (Some(invt), Some(cop)) = (get("invtNo"), get("copNo")) {
+                    // Customs' receipt: which copNo got which invtNo.
+                    self.numbered.entry(invt).or_insert(cop);
                 }
             }
         }
@@ -437,13 +450,19 @@ impl<L: QuotaLedger> Checker<L> {
         }
         let mut bills = std::mem::take(&mut self.bills);
         for b in &mut bills {
-            let by = |name: &str, v: &Option<String>| {
-                v.as_ref()
-                    .filter(|v| !v.is_empty())
-                    .and_then(|v| self.inventories.get(&format!("{name}={v}")).cloned())
-            };
-            b.inventory = by("invtNo", &Some(b.bill.invt_no.clone()))
-                .or_else(|| by("orderNo", &b.bill.order_no));
+            let find = |k: String| self.inventories.get(&k).cloned();
+            let invt = &b.bill.invt_no;
+            b.inventory = self
+                .numbered
+                .get(invt)
+                .and_then(|cop| find(format!("copNo={cop}")))
+                .or_else(|| find(format!("invtNo={invt}")))
+                .or_else(|| {
+                    b.bill
+                        .order_no
+                        .as_ref()
+                        .and_then(|o| find(format!("orderNo={o}")))
+                });
         }
         CheckReport {
             documents: std::mem::take(&mut self.documents),

@@ -499,7 +499,8 @@ fn tax_postal(
     if t.exempt {
         writeln!(
             out,
-            "  waived: a parcel's tax of 50 CNY or less is not collected"
+            "  waived: a parcel's tax of {} CNY or less is not collected",
+            t.waiver
         )?;
     }
     writeln!(

@@ -1060,18 +1060,33 @@ fn tax_bill_json(r: &crate::store::TaxBillRecord) -> Value {
     v
 }
 
-/// `GET /tax-bills?limit=N`: the electronic tax bills (CEB816/CEB818), by taxNo.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaxBillsParams {
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+/// `GET /tax-bills?limit=N&after=TAXNO`: the electronic tax bills
+/// (CEB816/CEB818) in taxNo order, a page at a time: `next` is the `after`
+/// of the next page (absent on the last).
 async fn tax_bills(
     State(s): State<AdminState>,
-    query: Result<Query<OrphansParams>, QueryRejection>,
+    query: Result<Query<TaxBillsParams>, QueryRejection>,
 ) -> ApiResult {
     let Query(params) = query?;
     let limit = limit(params.limit)?;
     let store = s.store;
     let v = blocking(move || {
-        let all: Vec<(Vec<u8>, crate::store::TaxBillRecord)> = store.scan_first(b"T", limit)?;
+        let all: Vec<(Vec<u8>, crate::store::TaxBillRecord)> = match &params.after {
+            Some(after) => store.scan_after(b"T", &crate::store::key::tax_bill(after), limit)?,
+            None => store.scan_first(b"T", limit)?,
+        };
         let list: Vec<Value> = all.iter().map(|(_, r)| tax_bill_json(r)).collect();
-        Ok(json!({ "count": store.count(b"T"), "tax_bills": list }))
+        let next = (all.len() == limit)
+            .then(|| all.last().map(|(_, r)| r.bill.tax_no.clone()))
+            .flatten();
+        Ok(json!({ "count": store.count(b"T"), "tax_bills": list, "next": next }))
     })
     .await?;
     Ok(axum::Json(v))

@@ -1894,7 +1894,7 @@ impl Pipeline {
         let what = format!("{} {what}{duty}", spec.name);
         let findings = match &applied {
             Applied::Refused(why) => {
-                warn!(message = "A tax-bill receipt would move its bill back; kept in the history only.", tax_no = %update.tax_no, reason = %why);
+                warn!(message = "A tax-bill receipt changes neither its bill's status nor its entDutyNo; kept in the history.", tax_no = %update.tax_no, reason = %why);
                 vec![finding(
                     rule::TAX_BILL_STATUS,
                     "status",
@@ -1939,37 +1939,73 @@ impl Pipeline {
         self.route_receipt(tx, &routed, &key, target.as_ref(), now_ms, effects)
     }
 
-    /// The inventory (CEB621) a tax bill bills: the newest declared with its
-    /// invtNo, or answered by a receipt (CEB622) that names it, else the
-    /// newest with its orderNo.
+    /// The inventory (CEB621) a tax bill bills: the one customs numbered
+    /// with the bill's invtNo (a CEB622 naming that invtNo answered it), else
+    /// the newest declared with the bill's orderNo — only when it belongs to
+    /// the enterprise the bill names (its ebcCode), or, when the bill names
+    /// none, when exactly one enterprise declared that orderNo. A document
+    /// refused or counted as a duplicate is never it. The link decides who
+    /// receives the bill's receipts, so no guess is made.
     fn find_inventory(&self, tx: &mut Tx, bill: &TaxBill) -> Result<Option<DocId>, PipelineError> {
-        let mut links = vec![format!("inventory|invtNo={}", bill.invt_no)];
-        if let Some(o) = &bill.order_no {
-            links.push(format!("inventory|orderNo={o}"));
-        }
-        for lk in &links {
-            for k in tx.keys_newest(&key::link_prefix(lk), LINK_CANDIDATES)? {
-                let Some(cand) = key::doc_id_suffix(&k) else {
-                    continue;
-                };
-                let Some(c) = tx.get::<DocumentRecord>(&key::document(cand))? else {
-                    continue;
-                };
-                let id = if c.sender == "customs" {
-                    c.answers
-                } else {
-                    Some(c.id)
-                };
-                let Some(id) = id else { continue };
-                let Some(inv) = tx.get::<DocumentRecord>(&key::document(id))? else {
-                    continue;
-                };
-                if inv.ty == crate::schema::MSG_CEB621.name && inv.sender != "customs" {
-                    return Ok(Some(inv.id));
-                }
+        let inventory = |tx: &mut Tx, id: DocId| -> Result<Option<DocumentRecord>, PipelineError> {
+            Ok(tx.get::<DocumentRecord>(&key::document(id))?.filter(|d| {
+                d.ty == crate::schema::MSG_CEB621.name
+                    && d.sender != "customs"
+                    && !matches!(
+                        d.status.as_str(),
+                        status::REFUSED | status::DUPLICATE | status::ORPHAN
+                    )
+            }))
+        };
+        // By invtNo: only customs' own numbering (a CEB622's answer) counts;
+        // a sender may write any invtNo into its CEB621.
+        let lk = format!("inventory|invtNo={}", bill.invt_no);
+        for k in tx.keys_newest(&key::link_prefix(&lk), LINK_CANDIDATES)? {
+            let Some(cand) = key::doc_id_suffix(&k) else {
+                continue;
+            };
+            let Some(c) = tx.get::<DocumentRecord>(&key::document(cand))? else {
+                continue;
+            };
+            if c.sender != "customs" || c.ty != crate::schema::MSG_CEB622.name {
+                continue;
+            }
+            if let Some(inv) = c.answers.map(|a| inventory(tx, a)).transpose()?.flatten() {
+                return Ok(Some(inv.id));
             }
         }
-        Ok(None)
+        // By orderNo (unique only with ebpCode, which a bill does not carry).
+        let Some(order_no) = &bill.order_no else {
+            return Ok(None);
+        };
+        let lk = format!("inventory|orderNo={order_no}");
+        let mut found: Vec<DocumentRecord> = Vec::new();
+        for k in tx.keys_newest(&key::link_prefix(&lk), LINK_CANDIDATES)? {
+            if let Some(inv) = key::doc_id_suffix(&k)
+                .map(|id| inventory(tx, id))
+                .transpose()?
+                .flatten()
+            {
+                found.push(inv);
+            }
+        }
+        let pick = match &bill.ebc_code {
+            Some(ebc) => found
+                .into_iter()
+                .find(|d| d.owner.as_deref() == Some(ebc.as_str())),
+            None => {
+                let mut owners: Vec<Option<String>> =
+                    found.iter().map(|d| d.owner.clone()).collect();
+                owners.sort();
+                owners.dedup();
+                if owners.len() == 1 {
+                    found.into_iter().next()
+                } else {
+                    None
+                }
+            }
+        };
+        Ok(pick.map(|d| d.id))
     }
 
     /// Queues a receipt for every client subscribed to it: the clients of
@@ -2000,12 +2036,17 @@ impl Pipeline {
             self.settings.routing.customs_enterprise.clone()
         } else {
             let fields = crate::subscribe::owner_fields(spec.ty);
-            fields
-                .first()
-                .and_then(|f| track::field(document, spec, f))
-                .or_else(|| answers.and_then(|t| t.owner.clone()))
-                .or_else(|| crate::subscribe::owner(spec, document))
-                .or_else(|| receipt.tax_bill.clone().flatten())
+            let named = fields.first().and_then(|f| track::field(document, spec, f));
+            match &receipt.tax_bill {
+                // A tax bill: the enterprise it names (its CEB816's ebcCode),
+                // else the inventory's owner.
+                Some(bill_owner) => named
+                    .or_else(|| bill_owner.clone())
+                    .or_else(|| answers.and_then(|t| t.owner.clone())),
+                None => named
+                    .or_else(|| answers.and_then(|t| t.owner.clone()))
+                    .or_else(|| crate::subscribe::owner(spec, document)),
+            }
         };
         let Some(owner) = owner else {
             let why = if by_customs {
@@ -2081,7 +2122,12 @@ impl Pipeline {
                 key: key.clone(),
                 owner: owner.clone(),
                 status: match status {
-                    Some(crate::daemon::subs::ANY_STATUS) => "电子税单".to_owned(),
+                    // A tax bill: its status as customs names it (已汇总).
+                    Some(crate::daemon::subs::ANY_STATUS) => {
+                        crate::tax::BillStatus::parse(&facts.code)
+                            .map_or("电子税单", crate::tax::BillStatus::zh)
+                            .to_owned()
+                    }
                     other => other.unwrap_or_default().to_owned(),
                 },
                 code: facts.code.clone(),

@@ -1007,6 +1007,8 @@ fn type_name(ty: &str) -> &'static str {
         "CEB622" => "进口清单回执",
         "CEB623" => "撤销申请单",
         "CEB624" => "撤销申请单回执",
+        "CEB816" => "电子税单",
+        "CEB818" => "电子税单状态",
         "CEB900" => "报文格式校验回执",
         "DEC_RESULT" | "DEC_DATA" => "报关单回执",
         "DecImportResponse" => "报关单导入回执",

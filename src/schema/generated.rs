@@ -484,8 +484,8 @@ static RULE_TABLE: [RuleInfo; 60] = [
         code: "TAX_BILL_STATUS",
         category: Category::Business,
         severity: Severity::Warning,
-        en: "A tax-bill receipt (CEB816/CEB818) that would move its bill's status back or sideways (only 1 → 2 and 1 → 3 are allowed), carries an unknown status, or names another entDutyNo or invtNo than the bill has: kept in the bill's history, changes nothing",
-        zh: "电子税单状态只能由1（已生成）变为2（已汇总）或3（作废）；逆向、未知状态或缴款书编号不一致的回执仅记录，不改变税单",
+        en: "A tax-bill receipt (CEB816/CEB818) that would move its bill's status back or sideways (only 1 → 2 and 1 → 3 are allowed), carries an unknown status, or names another entDutyNo or invtNo than the bill has: kept in the bill's history; the bill's status, entDutyNo and enterprise do not change",
+        zh: "电子税单状态只能由1（已生成）变为2（已汇总）或3（作废）；逆向、未知状态或缴款书编号不一致的回执仅记录，不改变税单状态、缴款书编号和企业",
         national: None,
     },
     RuleInfo {
@@ -617,7 +617,7 @@ pub mod rule {
     pub const SET_DOCUMENT: &RuleInfo = &RULE_TABLE[56];
     /// `SET_DUPLICATE`: The same document (same business key and business content) was received again; it counts once and changes nothing (guid, appTime, appType and signature may differ)
     pub const SET_DUPLICATE: &RuleInfo = &RULE_TABLE[57];
-    /// `TAX_BILL_STATUS`: A tax-bill receipt (CEB816/CEB818) that would move its bill's status back or sideways (only 1 → 2 and 1 → 3 are allowed), carries an unknown status, or names another entDutyNo or invtNo than the bill has: kept in the bill's history, changes nothing
+    /// `TAX_BILL_STATUS`: A tax-bill receipt (CEB816/CEB818) that would move its bill's status back or sideways (only 1 → 2 and 1 → 3 are allowed), carries an unknown status, or names another entDutyNo or invtNo than the bill has: kept in the bill's history; the bill's status, entDutyNo and enterprise do not change
     pub const TAX_BILL_STATUS: &RuleInfo = &RULE_TABLE[58];
     /// `SET_TAX_TOTAL`: The order's taxTotal differs from the comprehensive tax computed for the inventory's lines (rates by HS-code prefix from the table of the order's date) by more than [engine] tax_tolerance: informs, does not refuse
     pub const SET_TAX_TOTAL: &RuleInfo = &RULE_TABLE[59];

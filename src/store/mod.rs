@@ -30,6 +30,7 @@
 //! | `r` seq(u64) | [`InboxRecord`]: a receipt to write into a sender's InBox or send to a platform |
 //! | `p` platform 0x00 message-id | [`SubmissionRecord`]: a platform's message id and its first result (TCP idempotency) |
 //! | `x` msg doc | (empty): customs messages that answer no stored document |
+//! | `T` taxNo | [`TaxBillRecord`]: an electronic tax bill (CEB816/CEB818), its inventory and receipts |
 //! | `C` status | how many documents have that current status (u64) |
 //! | `N` name | how many `messages` (`m` keys) and `orphans` (`x` keys) there are (u64), kept by [`Tx::commit`] |
 //!
@@ -438,6 +439,29 @@ impl Store {
         let mut out = Vec::new();
         for kv in self.db.scan_prefix(prefix).take(n) {
             let (k, v) = kv?;
+            out.push((k.to_vec(), decode(&k, &v)?));
+        }
+        Ok(out)
+    }
+
+    /// Up to `n` values under a prefix whose keys come after `after` (a
+    /// full key), in key order: the next page of a listing.
+    pub fn scan_after<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        after: &[u8],
+        n: usize,
+    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        let mut out = Vec::new();
+        let range = (
+            std::ops::Bound::Excluded(after.to_vec()),
+            std::ops::Bound::Unbounded,
+        );
+        for kv in self.db.range::<Vec<u8>, _>(range).take(n) {
+            let (k, v) = kv?;
+            if !k.starts_with(prefix) {
+                break;
+            }
             out.push((k.to_vec(), decode(&k, &v)?));
         }
         Ok(out)

@@ -178,10 +178,11 @@ pub enum Applied {
     Changed,
     /// The same status again (a resend, or the CEB818 of a CEB816).
     Repeated,
-    /// Kept in the history; status and `entDutyNo` unchanged: the status
-    /// would move back or sideways, or the code is unknown, or `entDutyNo`
-    /// or `invtNo` differs from the bill's. (Identifiers the bill lacked,
-    /// such as `orderNo`, are still taken from a receipt of the same bill.)
+    /// Kept in the history; status, `entDutyNo` and enterprise unchanged:
+    /// the status would move back or sideways, or the code is unknown, or
+    /// `entDutyNo` or `invtNo` differs from the bill's. (`orderNo` and
+    /// `logisticsNo` the bill lacked are still taken from a receipt refused
+    /// only for its status.)
     Refused(String),
 }
 
@@ -212,30 +213,32 @@ impl TaxBill {
             Applied::Refused(why) => why.clone(),
         };
         self.history.push(event(update, &text));
-        let same_bill =
-            self.invt_no.is_empty() || update.invt_no.is_empty() || self.invt_no == update.invt_no;
-        if !same_bill {
+        let taken = matches!(outcome, Applied::Changed | Applied::Repeated);
+        // A receipt refused only for its status (a CEB816 resent after
+        // 已汇总) still names the bill rightly: the identifiers the bill
+        // lacked (orderNo, logisticsNo, amounts) are taken from it. One that
+        // contradicts the bill's invtNo or entDutyNo gives nothing, and the
+        // enterprise (which decides who receives the bill) comes only from
+        // a receipt that was taken.
+        if !taken && self.contradicts(update) {
             return outcome;
         }
-        if matches!(outcome, Applied::Changed | Applied::Repeated) {
+        if taken {
             if let Some(s) = BillStatus::parse(&update.code) {
                 self.status = s;
             }
             if self.ent_duty_no.is_none() {
                 self.ent_duty_no.clone_from(&update.ent_duty_no);
             }
+            if self.ebc_code.is_none() {
+                self.ebc_code.clone_from(&update.ebc_code);
+            }
         }
-        // The identifiers a receipt adds are kept even when its status is
-        // refused (a CEB816 resent after 已汇总 may be the first to name
-        // orderNo).
         if self.order_no.is_none() {
             self.order_no.clone_from(&update.order_no);
         }
         if self.logistics_no.is_none() {
             self.logistics_no.clone_from(&update.logistics_no);
-        }
-        if self.ebc_code.is_none() {
-            self.ebc_code.clone_from(&update.ebc_code);
         }
         if self.amounts.is_none() {
             self.amounts.clone_from(&update.amounts);
@@ -244,6 +247,18 @@ impl TaxBill {
             self.invt_no.clone_from(&update.invt_no);
         }
         outcome
+    }
+
+    /// Whether a receipt names another invtNo or entDutyNo than the bill.
+    fn contradicts(&self, update: &BillUpdate) -> bool {
+        let duty = matches!(
+            (&self.ent_duty_no, &update.ent_duty_no),
+            (Some(a), Some(b)) if a != b
+        );
+        let invt = !self.invt_no.is_empty()
+            && !update.invt_no.is_empty()
+            && self.invt_no != update.invt_no;
+        duty || invt
     }
 
     fn decide(&self, update: &BillUpdate) -> Applied {

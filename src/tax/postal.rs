@@ -110,6 +110,8 @@ pub struct PostalTax {
     pub total_value: Decimal,
     /// The parcel's tax, to the fen.
     pub total_tax: Decimal,
+    /// The waiver: a parcel's tax up to this (inclusive) is not collected.
+    pub waiver: Decimal,
     /// Waived (50 CNY or less).
     pub exempt: bool,
     /// What is due: 0 when exempt.
@@ -299,6 +301,7 @@ pub fn postal_tax(tables: &Tables, parcel: &Parcel) -> Result<PostalTax, PostalE
         lines,
         total_value,
         total_tax,
+        waiver: tables.parcel.waiver,
         exempt,
         payable,
         limit,

@@ -337,6 +337,12 @@ impl Tables {
                         ));
                     }
                 };
+                if items.iter().any(|i: &TaxItem| i.item == item) {
+                    return Err(invalid(
+                        format!("{at}.items"),
+                        format!("tax item {item} is listed twice (\"{k}\")"),
+                    ));
+                }
                 items.push(TaxItem {
                     item,
                     rate: rate(&format!("{at}.items.{k}.rate"), &i.rate)?,

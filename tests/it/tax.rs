@@ -879,6 +879,11 @@ fn check_follows_tax_bills_and_reports_a_status_moving_back() {
     ] {
         std::fs::copy(r.join(from), dir.path().join(name)).unwrap();
     }
+    std::fs::copy(
+        util::root().join("samples/set-ok/CEB621-inventory.xml"),
+        dir.path().join("5.xml"),
+    )
+    .unwrap();
     let out = util::gateway()
         .args(["check", "--json"])
         .arg(dir.path())
@@ -896,7 +901,8 @@ fn check_follows_tax_bills_and_reports_a_status_moving_back() {
     );
     assert_eq!(b["ent_duty_no"], "299120261125000017");
     assert_eq!(b["order_no"], "GW20261121000001");
-    assert!(b["inventory"].as_str().unwrap().ends_with("4.xml"), "{b}");
+    // Linked to the CEB621 (5.xml) through the CEB622 (4.xml) that numbered it.
+    assert!(b["inventory"].as_str().unwrap().ends_with("5.xml"), "{b}");
     assert_eq!(b["history"].as_array().unwrap().len(), 3);
     let findings: Vec<&serde_json::Value> = v["diagnostics"]
         .as_array()

@@ -46,16 +46,21 @@ fn tax_bills_are_stored_linked_to_their_inventory_monotonic_and_pushed_to_its_su
     let mut gw = Gateway::with_config(100, &extra);
     gw.start();
     let n = 7;
-    for (sender, name, bytes) in set_files(n, true) {
+    // Set 8: an inventory customs has not numbered yet.
+    for (sender, name, bytes) in set_files(n, true).into_iter().chain(set_files(8, true)) {
         gw.drop_file(sender, &name, &bytes);
     }
-    wait_for(&gw, 30, "the set forwarded", || {
-        names(&gw.customs("OutBox")).len() + names(&gw.customs("SentBox")).len() >= 4
+    wait_for(&gw, 30, "the sets forwarded", || {
+        names(&gw.customs("OutBox")).len() + names(&gw.customs("SentBox")).len() >= 8
     });
     let set = numbered_set(n, true);
     use customs_gateway::schema::fields::inventory_head as ih;
     let cop_no = set.inventory.head.str(ih::COP_NO).to_owned();
-    let order_no = set.inventory.head.str(ih::ORDER_NO).to_owned();
+    let order_no = numbered_set(8, true)
+        .inventory
+        .head
+        .str(ih::ORDER_NO)
+        .to_owned();
     // Customs answers the inventory with its invtNo (CEB622 放行).
     gw.drop_receipt(
         "R622.xml",
@@ -100,8 +105,10 @@ fn tax_bills_are_stored_linked_to_their_inventory_monotonic_and_pushed_to_its_su
     let refused = b["history"][2]["outcome"].as_str().unwrap();
     assert!(refused.contains("moves 1 → 2 or 1 → 3 only"), "{refused}");
 
-    // A bill of another inventory number that names the order (real
-    // receipts carry orderNo): linked by orderNo; GBK read.
+    // A bill of an inventory customs numbered in no CEB622 the gateway
+    // has, naming its order (real receipts carry orderNo): linked by
+    // orderNo to set 8's inventory, declared by the enterprise the bill
+    // names; GBK read.
     let real =
         std::fs::read(crate::util::root().join("samples/receipts/CEB816-real-shape-gbk.xml"))
             .unwrap();
@@ -115,7 +122,39 @@ fn tax_bills_are_stored_linked_to_their_inventory_monotonic_and_pushed_to_its_su
     wait_for(&gw, 30, "the bill by orderNo", || {
         bill(&gw, other).is_some()
     });
-    assert_eq!(bill(&gw, other).unwrap()["inventory"], inventory.as_str());
+    let linked = bill(&gw, other).unwrap()["inventory"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(linked, inventory);
+    let cop8 = numbered_set(8, true)
+        .inventory
+        .head
+        .str(ih::COP_NO)
+        .to_owned();
+    assert_eq!(
+        get(&gw, &format!("/documents/{linked}"))["document"]["key"],
+        format!("copNo={cop8}")
+    );
+
+    // The same order named by a bill of another enterprise (3301960A01):
+    // not linked to B02's inventory, delivered to A01's client only.
+    let foreign = text
+        .replace("29912026I000000777", "29912026I000000888")
+        .replace(
+            "<ebcCode>3301960B02</ebcCode>",
+            "<ebcCode>3301960A01</ebcCode>",
+        );
+    let (gbk, _, _) = encoding_rs::GBK.encode(&foreign);
+    gw.drop_receipt("B4b.xml", &gbk);
+    let foreign_no = "29912026I000000888_0";
+    wait_for(&gw, 30, "the foreign bill", || {
+        bill(&gw, foreign_no).is_some()
+    });
+    assert_eq!(bill(&gw, foreign_no).unwrap()["inventory"], Value::Null);
+    wait_for(&gw, 30, "the foreign bill pushed to O1", || {
+        names(&gw.path("clients/O1/InBox")).len() == 1
+    });
 
     // A bill of an inventory the gateway never saw: kept (orphan), its
     // bill unlinked, still delivered by its ebcCode.
@@ -129,7 +168,8 @@ fn tax_bills_are_stored_linked_to_their_inventory_monotonic_and_pushed_to_its_su
     wait_for(&gw, 30, "the unlinked bill", || bill(&gw, lost).is_some());
     assert_eq!(bill(&gw, lost).unwrap()["inventory"], Value::Null);
 
-    // T1 has the CEB622 and the five tax receipts; O1 (the platform) none.
+    // T1 has the CEB622 and its five tax receipts; O1 only the bill that
+    // names its enterprise.
     wait_for(&gw, 30, "the pushes", || {
         names(&gw.path("clients/T1/InBox")).len() == 6
     });
@@ -144,7 +184,7 @@ fn tax_bills_are_stored_linked_to_their_inventory_monotonic_and_pushed_to_its_su
         1,
         "{got:?}"
     );
-    assert!(names(&gw.path("clients/O1/InBox")).is_empty());
+    assert_eq!(names(&gw.path("clients/O1/InBox")).len(), 1);
 
     // The inventory's history shows the bill; its customs status stays 800.
     let doc = get(&gw, &format!("/documents/{inventory}"));
@@ -162,7 +202,14 @@ fn tax_bills_are_stored_linked_to_their_inventory_monotonic_and_pushed_to_its_su
         "{infos:?}"
     );
     let list = get(&gw, "/tax-bills");
-    assert_eq!(list["count"], 3, "{list}");
+    assert_eq!(list["count"], 4, "{list}");
+    // A page at a time.
+    let page = get(&gw, "/tax-bills?limit=3");
+    assert_eq!(page["tax_bills"].as_array().unwrap().len(), 3);
+    let next = page["next"].as_str().unwrap().to_owned();
+    let rest = get(&gw, &format!("/tax-bills?limit=3&after={next}"));
+    assert_eq!(rest["tax_bills"].as_array().unwrap().len(), 1, "{rest}");
+    assert_eq!(rest["next"], Value::Null);
     tax_api(&gw);
     assert_eq!(gw.stop().0, Some(0));
 }
