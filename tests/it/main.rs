@@ -15,6 +15,7 @@ mod gateway;
 mod generated;
 mod hostile;
 mod inputs;
+mod mail;
 mod metrics;
 mod official;
 mod props;
