@@ -207,6 +207,9 @@ enum TaxCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Personal-items tax certificates (缴纳证).
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
     /// The rate tables in force on a date: postal tax items, parcel rules,
     /// articles, cross-border rates by HS-code prefix.
     ///
@@ -218,6 +221,24 @@ enum TaxCommand {
         /// "cbec"}.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `tax certificate …`.
+#[derive(Subcommand, Debug)]
+enum CertificateCommand {
+    /// Writes a tax certificate (a TaxCertificate message file) as the
+    /// printable page of the official form (旅客行李、个人邮递物品进口税款缴纳证),
+    /// total in capitals; phone numbers masked.
+    ///
+    /// Exit status: 0, or 2 when the file is not a readable TaxCertificate.
+    Print {
+        /// A TaxCertificate message (`samples/mail/TaxCertificate.xml`).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Where to write the page (default: standard output).
+        #[arg(long, value_name = "HTML")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -300,6 +321,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         }) => tax_postal(&lines, origin, indivisible, rounding, &tables, json),
         Command::Tax(TaxCommand::Rates { tables, json }) => tax_rates(&tables, json),
+        Command::Tax(TaxCommand::Certificate(CertificateCommand::Print { file, out })) => {
+            certificate_print(&file, out.as_deref())
+        }
         Command::Admin(cmd) => {
             let code = customs_gateway::admin::cli::run(&cmd, &mut std::io::stdout().lock())?;
             Ok(ExitCode::from(code))
@@ -514,6 +538,49 @@ fn tax_postal(
             "  over the limit of {}: the parcel is returned or cleared as goods; the tax above applies only if customs clears it as personal articles",
             t.limit
         )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tax certificate print FILE`.
+fn certificate_print(
+    file: &std::path::Path,
+    out: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use customs_gateway::mail;
+    let read = std::fs::read(file)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| codec::decode(&bytes).map_err(|e| e.to_string()))
+        .and_then(|decoded| {
+            let business = decoded.message.business();
+            match business.documents.as_slice() {
+                [doc] => mail::messages::certificate(business.spec, doc),
+                docs => Err(format!(
+                    "{} certificates in one file; print one",
+                    docs.len()
+                )),
+            }
+        });
+    let certificate = match read {
+        Ok(c) => c,
+        Err(reason) => {
+            eprintln!(
+                "customs-gateway tax certificate print: {}: {reason}",
+                file.display()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let page = mail::print::certificate_html(
+        &certificate,
+        &mail::messages::printed_date(certificate.issued_ms),
+    );
+    match out {
+        Some(path) => {
+            use anyhow::Context as _;
+            std::fs::write(path, page).with_context(|| format!("{}", path.display()))?;
+        }
+        None => std::io::stdout().lock().write_all(page.as_bytes())?,
     }
     Ok(ExitCode::SUCCESS)
 }

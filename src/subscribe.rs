@@ -167,6 +167,31 @@ impl Date {
         }
     }
 
+    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`; the
+    /// inverse of [`Date::from_days`]).
+    pub fn days_since_epoch(self) -> u64 {
+        let (m, d) = (u64::from(self.m), u64::from(self.d));
+        let y = u64::from(self.y).saturating_sub(u64::from(m <= 2));
+        let era = y / 400;
+        let yoe = y.saturating_sub(era.saturating_mul(400));
+        let mp = if m > 2 {
+            m.saturating_sub(3)
+        } else {
+            m.saturating_add(9)
+        };
+        let doy = (mp.saturating_mul(153).saturating_add(2) / 5)
+            .saturating_add(d)
+            .saturating_sub(1);
+        let doe = yoe
+            .saturating_mul(365)
+            .saturating_add(yoe / 4)
+            .saturating_sub(yoe / 100)
+            .saturating_add(doy);
+        era.saturating_mul(146_097)
+            .saturating_add(doe)
+            .saturating_sub(719_468)
+    }
+
     /// The same day one year later (29 February becomes 28 February).
     pub fn one_year_later(self) -> Date {
         let y = self.y.saturating_add(1).min(9999);

@@ -572,8 +572,9 @@ pub fn eol(text: Cow<'_, str>) -> Cow<'_, str> {
 /// Known namespace URIs are static: resolving an element's namespace never
 /// allocates for them.
 fn intern(value: Cow<'_, str>) -> Ns {
-    const KNOWN: [&str; 6] = [
+    const KNOWN: [&str; 7] = [
         crate::schema::NS_CEB,
+        crate::schema::NS_MAIL,
         crate::schema::NS_DS,
         crate::schema::NS_DXP,
         crate::schema::NS_DEC,

@@ -119,7 +119,7 @@ impl Reader<'_, '_> {
     fn read(&mut self, root: &Elem<'_>) -> Result<Message, CodecError> {
         let spec = self.spec;
         let mut msg = Message::new(spec);
-        if spec.namespace == Namespace::Ceb {
+        if matches!(spec.namespace, Namespace::Ceb | Namespace::Mail) {
             msg.guid = root.attr("guid").map(|v| v.into_owned());
             msg.version = root.attr("version").map(|v| v.into_owned());
         } else if spec.namespace == Namespace::Dxp {

@@ -110,7 +110,7 @@ impl XmlWriter {
     fn message(&mut self, msg: &Message) {
         let spec = msg.spec;
         let mut attrs = String::new();
-        if spec.namespace == Namespace::Ceb {
+        if matches!(spec.namespace, Namespace::Ceb | Namespace::Mail) {
             if let Some(g) = &msg.guid {
                 let _ = write!(attrs, " guid=\"{}\"", escape(g.as_str()));
             }

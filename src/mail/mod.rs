@@ -27,4 +27,5 @@ pub mod agreement;
 pub mod certificate;
 pub mod item;
 pub mod mask;
+pub mod messages;
 pub mod print;

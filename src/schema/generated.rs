@@ -623,6 +623,19 @@ pub mod rule {
     pub const SET_TAX_TOTAL: &RuleInfo = &RULE_TABLE[59];
 }
 
+/// Code list `agreement_state` (`schemas/common.toml`).
+pub static CODES_AGREEMENT_STATE: CodeList = CodeList {
+    name: "agreement_state",
+    open: false,
+    entries: &[
+        ("签约处理中", "signing"),
+        ("签约失败", "signing failed"),
+        ("签约成功", "signed, in force"),
+        ("解约处理中", "cancelling"),
+        ("解约成功", "cancelled"),
+    ],
+};
+
 /// Code list `app_status` (`schemas/common.toml`).
 pub static CODES_APP_STATUS: CodeList = CodeList {
     name: "app_status",
@@ -985,6 +998,48 @@ pub static CODES_LOGISTICS_STATUS: CodeList = CodeList {
     entries: &[("S", "签收 signed for")],
 };
 
+/// Code list `mail_status` (`schemas/common.toml`).
+pub static CODES_MAIL_STATUS: CodeList = CodeList {
+    name: "mail_status",
+    open: false,
+    entries: &[
+        ("arrived", "已运抵 arrived"),
+        (
+            "declaration_required",
+            "待申报 supplementary declaration required",
+        ),
+        ("interview", "现场面洽 the recipient is asked to come in"),
+        ("refund_requested", "退税申请中 refund requested"),
+        ("refunded", "已退税 refunded"),
+        (
+            "rejected",
+            "未通过 declaration rejected (may be declared again)",
+        ),
+        ("released", "放行 released"),
+        (
+            "released_without_tax",
+            "免税放行 released without tax (50 CNY or less)",
+        ),
+        ("return_requested", "退运申请中 return requested"),
+        ("returned", "已退运 returned"),
+        ("tax_paid", "已缴税 tax paid"),
+        ("tax_pending", "待缴税 tax due"),
+        ("tax_review", "税款复核中 tax under review"),
+        ("under_review", "待审核 declaration under review"),
+    ],
+};
+
+/// Code list `payment_state` (`schemas/common.toml`).
+pub static CODES_PAYMENT_STATE: CodeList = CodeList {
+    name: "payment_state",
+    open: false,
+    entries: &[
+        ("支付处理中", "payment in progress"),
+        ("支付失败", "payment failed"),
+        ("支付成功", "paid"),
+    ],
+};
+
 /// Code list `return_status` (`schemas/common.toml`), open: unknown codes are kept.
 pub static CODES_RETURN_STATUS: CodeList = CodeList {
     name: "return_status",
@@ -1224,6 +1279,146 @@ pub static CODES_WRAP_TYPE: CodeList = CodeList {
         ("6", "包 bag"),
         ("7", "其它 other"),
     ],
+};
+
+static FIELDS_AGREEMENT_RESULT: [FieldSpec; 8] = [
+    FieldSpec {
+        name: "agreementNo",
+        zh: "协议书号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "payerPhone",
+        zh: "缴款人电话",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(50),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Phone),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "customsCode",
+        zh: "关区",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: Some(4),
+        max: Some(4),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "bankCode",
+        zh: "付款行行号",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "account",
+        zh: "开户账号（脱敏）",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "state",
+        zh: "签约状态",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(10),
+        max_read: None,
+        fixed: None,
+        codes: Some(&CODES_AGREEMENT_STATE),
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "note",
+        zh: "状态说明",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(200),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "stateTime",
+        zh: "时间",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+];
+
+/// Record `AgreementResult` (三方协议状态), `schemas/AgreementResult.toml`.
+pub static REC_AGREEMENT_RESULT: RecordSpec = RecordSpec {
+    name: "AgreementResult",
+    element: "AgreementResult",
+    title_zh: "三方协议状态",
+    fields: &FIELDS_AGREEMENT_RESULT,
+    checks: &[],
 };
 
 static FIELDS_ORDER_HEAD: [FieldSpec; 30] = [
@@ -6830,6 +7025,975 @@ pub static REC_RESPONSE: RecordSpec = RecordSpec {
     checks: &[],
 };
 
+static FIELDS_DECLARATION_HEAD: [FieldSpec; 7] = [
+    FieldSpec {
+        name: "declNo",
+        zh: "申报编号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "mailNo",
+        zh: "邮件号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientName",
+        zh: "收件人姓名",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(100),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientPhone",
+        zh: "收件人电话",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(50),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Phone),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "origin",
+        zh: "寄件国家或地区",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: Some(2),
+        max: Some(3),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "declareTime",
+        zh: "申报时间",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "note",
+        zh: "备注",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(1000),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+];
+
+/// Record `DeclarationHead` (补充申报表头), `schemas/MailDeclaration.toml`.
+pub static REC_DECLARATION_HEAD: RecordSpec = RecordSpec {
+    name: "DeclarationHead",
+    element: "DeclarationHead",
+    title_zh: "补充申报表头",
+    fields: &FIELDS_DECLARATION_HEAD,
+    checks: &[],
+};
+
+static FIELDS_DECLARATION_LIST: [FieldSpec; 7] = [
+    FieldSpec {
+        name: "gnum",
+        zh: "序号",
+        kind: FieldKind::Int { digits: 9 },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "articleCode",
+        zh: "物品税号",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: Some(8),
+        max: Some(8),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Digits),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "description",
+        zh: "物品名称及规格",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(250),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "quantity",
+        zh: "数量",
+        kind: FieldKind::Decimal {
+            digits: 19,
+            scale: 5,
+        },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "unit",
+        zh: "单位",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "price",
+        zh: "单价",
+        kind: FieldKind::Decimal {
+            digits: 19,
+            scale: 5,
+        },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "currency",
+        zh: "币制",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(3),
+        max: Some(3),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+];
+
+/// Record `DeclarationList` (补充申报表体), `schemas/MailDeclaration.toml`.
+pub static REC_DECLARATION_LIST: RecordSpec = RecordSpec {
+    name: "DeclarationList",
+    element: "DeclarationList",
+    title_zh: "补充申报表体",
+    fields: &FIELDS_DECLARATION_LIST,
+    checks: &[],
+};
+
+static FIELDS_MAIL_DECLARATION_RESULT: [FieldSpec; 8] = [
+    FieldSpec {
+        name: "declNo",
+        zh: "申报编号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "mailNo",
+        zh: "邮件号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientPhone",
+        zh: "收件人电话",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(50),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Phone),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "status",
+        zh: "审核结果",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(30),
+        max_read: None,
+        fixed: None,
+        codes: Some(&CODES_MAIL_STATUS),
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "reason",
+        zh: "审核意见",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(1000),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "certificateNo",
+        zh: "缴纳证编号",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "totalTax",
+        zh: "应征税额",
+        kind: FieldKind::Decimal {
+            digits: 19,
+            scale: 5,
+        },
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "resultTime",
+        zh: "审核时间",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+];
+
+/// Record `MailDeclarationResult` (补充申报审核结果), `schemas/MailDeclarationResult.toml`.
+pub static REC_MAIL_DECLARATION_RESULT: RecordSpec = RecordSpec {
+    name: "MailDeclarationResult",
+    element: "MailDeclarationResult",
+    title_zh: "补充申报审核结果",
+    fields: &FIELDS_MAIL_DECLARATION_RESULT,
+    checks: &[],
+};
+
+static FIELDS_MAIL_NOTICE: [FieldSpec; 9] = [
+    FieldSpec {
+        name: "mailNo",
+        zh: "邮件号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientName",
+        zh: "收件人姓名",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(100),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientPhone",
+        zh: "收件人电话",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(50),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Phone),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientIdNumber",
+        zh: "收件人证件号码（脱敏）",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(30),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "origin",
+        zh: "寄件国家或地区",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: Some(2),
+        max: Some(3),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "arrivalTime",
+        zh: "运抵时间",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "status",
+        zh: "通关状态",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(30),
+        max_read: None,
+        fixed: None,
+        codes: Some(&CODES_MAIL_STATUS),
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "reason",
+        zh: "原因",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(1000),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "noticeTime",
+        zh: "通知时间",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+];
+
+/// Record `MailNotice` (邮件通关状态通知), `schemas/MailNotice.toml`.
+pub static REC_MAIL_NOTICE: RecordSpec = RecordSpec {
+    name: "MailNotice",
+    element: "MailNotice",
+    title_zh: "邮件通关状态通知",
+    fields: &FIELDS_MAIL_NOTICE,
+    checks: &[],
+};
+
+static FIELDS_PAYMENT_RESULT: [FieldSpec; 9] = [
+    FieldSpec {
+        name: "certificateNo",
+        zh: "缴纳证编号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "serialNo",
+        zh: "交易流水号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "agreementNo",
+        zh: "协议书号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "bankCode",
+        zh: "付款行行号",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "requestTime",
+        zh: "申请扣税时间",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "state",
+        zh: "支付状态",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(10),
+        max_read: None,
+        fixed: None,
+        codes: Some(&CODES_PAYMENT_STATE),
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "note",
+        zh: "状态说明",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(200),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "reason",
+        zh: "失败原因",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(200),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "resultTime",
+        zh: "时间",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+];
+
+/// Record `PaymentResult` (税款支付结果), `schemas/PaymentResult.toml`.
+pub static REC_PAYMENT_RESULT: RecordSpec = RecordSpec {
+    name: "PaymentResult",
+    element: "PaymentResult",
+    title_zh: "税款支付结果",
+    fields: &FIELDS_PAYMENT_RESULT,
+    checks: &[],
+};
+
+static FIELDS_CERTIFICATE_HEAD: [FieldSpec; 8] = [
+    FieldSpec {
+        name: "certificateNo",
+        zh: "海关编号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "mailNo",
+        zh: "作业单号（邮件号）",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "portCode",
+        zh: "申报口岸",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(4),
+        max: Some(4),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientName",
+        zh: "纳税人姓名",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(100),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientPhone",
+        zh: "纳税人电话",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(50),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Phone),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "totalTax",
+        zh: "进口税合计",
+        kind: FieldKind::Decimal {
+            digits: 19,
+            scale: 5,
+        },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "kind",
+        zh: "类型",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: Some("邮递物品"),
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "issueTime",
+        zh: "填发日期",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+];
+
+/// Record `CertificateHead` (缴纳证表头), `schemas/TaxCertificate.toml`.
+pub static REC_CERTIFICATE_HEAD: RecordSpec = RecordSpec {
+    name: "CertificateHead",
+    element: "CertificateHead",
+    title_zh: "缴纳证表头",
+    fields: &FIELDS_CERTIFICATE_HEAD,
+    checks: &[],
+};
+
+static FIELDS_CERTIFICATE_LIST: [FieldSpec; 6] = [
+    FieldSpec {
+        name: "gnum",
+        zh: "序号",
+        kind: FieldKind::Int { digits: 9 },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "description",
+        zh: "品名和规格",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(250),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "quantity",
+        zh: "数量",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "dutiableValue",
+        zh: "完税价格",
+        kind: FieldKind::Decimal {
+            digits: 19,
+            scale: 5,
+        },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "rate",
+        zh: "税率",
+        kind: FieldKind::Decimal {
+            digits: 19,
+            scale: 5,
+        },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "tax",
+        zh: "进口税金额",
+        kind: FieldKind::Decimal {
+            digits: 19,
+            scale: 5,
+        },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+];
+
+/// Record `CertificateList` (缴纳证表体), `schemas/TaxCertificate.toml`.
+pub static REC_CERTIFICATE_LIST: RecordSpec = RecordSpec {
+    name: "CertificateList",
+    element: "CertificateList",
+    title_zh: "缴纳证表体",
+    fields: &FIELDS_CERTIFICATE_LIST,
+    checks: &[],
+};
+
 static FIELDS_BASE_TRANSFER: [FieldSpec; 5] = [
     FieldSpec {
         name: "copCode",
@@ -7060,6 +8224,35 @@ pub static REC_EXTEND_MESSAGE: RecordSpec = RecordSpec {
 
 /// Typed handles on every field of every record (`fields::order_head::ACTURAL_PAID`).
 pub mod fields {
+    /// Fields of `AgreementResult` (三方协议状态).
+    pub mod agreement_result {
+        use super::super::{FIELDS_AGREEMENT_RESULT, REC_AGREEMENT_RESULT};
+        use crate::schema::{Field, Text};
+        /// `<agreementNo>` (协议书号).
+        pub const AGREEMENT_NO: Field<Text> =
+            Field::new(&REC_AGREEMENT_RESULT, 0, &FIELDS_AGREEMENT_RESULT[0]);
+        /// `<payerPhone>` (缴款人电话).
+        pub const PAYER_PHONE: Field<Text> =
+            Field::new(&REC_AGREEMENT_RESULT, 1, &FIELDS_AGREEMENT_RESULT[1]);
+        /// `<customsCode>` (关区).
+        pub const CUSTOMS_CODE: Field<Text> =
+            Field::new(&REC_AGREEMENT_RESULT, 2, &FIELDS_AGREEMENT_RESULT[2]);
+        /// `<bankCode>` (付款行行号).
+        pub const BANK_CODE: Field<Text> =
+            Field::new(&REC_AGREEMENT_RESULT, 3, &FIELDS_AGREEMENT_RESULT[3]);
+        /// `<account>` (开户账号（脱敏）).
+        pub const ACCOUNT: Field<Text> =
+            Field::new(&REC_AGREEMENT_RESULT, 4, &FIELDS_AGREEMENT_RESULT[4]);
+        /// `<state>` (签约状态).
+        pub const STATE: Field<Text> =
+            Field::new(&REC_AGREEMENT_RESULT, 5, &FIELDS_AGREEMENT_RESULT[5]);
+        /// `<note>` (状态说明).
+        pub const NOTE: Field<Text> =
+            Field::new(&REC_AGREEMENT_RESULT, 6, &FIELDS_AGREEMENT_RESULT[6]);
+        /// `<stateTime>` (时间).
+        pub const STATE_TIME: Field<Text> =
+            Field::new(&REC_AGREEMENT_RESULT, 7, &FIELDS_AGREEMENT_RESULT[7]);
+    }
     /// Fields of `OrderHead` (电子订单表头).
     pub mod order_head {
         use super::super::{FIELDS_ORDER_HEAD, REC_ORDER_HEAD};
@@ -8100,6 +9293,222 @@ pub mod fields {
         /// `<OriHead>` (原报文头).
         pub const ORI_HEAD: Field<Text> = Field::new(&REC_RESPONSE, 6, &FIELDS_RESPONSE[6]);
     }
+    /// Fields of `DeclarationHead` (补充申报表头).
+    pub mod declaration_head {
+        use super::super::{FIELDS_DECLARATION_HEAD, REC_DECLARATION_HEAD};
+        use crate::schema::{Field, Text};
+        /// `<declNo>` (申报编号).
+        pub const DECL_NO: Field<Text> =
+            Field::new(&REC_DECLARATION_HEAD, 0, &FIELDS_DECLARATION_HEAD[0]);
+        /// `<mailNo>` (邮件号).
+        pub const MAIL_NO: Field<Text> =
+            Field::new(&REC_DECLARATION_HEAD, 1, &FIELDS_DECLARATION_HEAD[1]);
+        /// `<recipientName>` (收件人姓名).
+        pub const RECIPIENT_NAME: Field<Text> =
+            Field::new(&REC_DECLARATION_HEAD, 2, &FIELDS_DECLARATION_HEAD[2]);
+        /// `<recipientPhone>` (收件人电话).
+        pub const RECIPIENT_PHONE: Field<Text> =
+            Field::new(&REC_DECLARATION_HEAD, 3, &FIELDS_DECLARATION_HEAD[3]);
+        /// `<origin>` (寄件国家或地区).
+        pub const ORIGIN: Field<Text> =
+            Field::new(&REC_DECLARATION_HEAD, 4, &FIELDS_DECLARATION_HEAD[4]);
+        /// `<declareTime>` (申报时间).
+        pub const DECLARE_TIME: Field<Text> =
+            Field::new(&REC_DECLARATION_HEAD, 5, &FIELDS_DECLARATION_HEAD[5]);
+        /// `<note>` (备注).
+        pub const NOTE: Field<Text> =
+            Field::new(&REC_DECLARATION_HEAD, 6, &FIELDS_DECLARATION_HEAD[6]);
+    }
+    /// Fields of `DeclarationList` (补充申报表体).
+    pub mod declaration_list {
+        use super::super::{FIELDS_DECLARATION_LIST, REC_DECLARATION_LIST};
+        use crate::schema::{Dec, Field, Int, Text};
+        /// `<gnum>` (序号).
+        pub const GNUM: Field<Int> =
+            Field::new(&REC_DECLARATION_LIST, 0, &FIELDS_DECLARATION_LIST[0]);
+        /// `<articleCode>` (物品税号).
+        pub const ARTICLE_CODE: Field<Text> =
+            Field::new(&REC_DECLARATION_LIST, 1, &FIELDS_DECLARATION_LIST[1]);
+        /// `<description>` (物品名称及规格).
+        pub const DESCRIPTION: Field<Text> =
+            Field::new(&REC_DECLARATION_LIST, 2, &FIELDS_DECLARATION_LIST[2]);
+        /// `<quantity>` (数量).
+        pub const QUANTITY: Field<Dec> =
+            Field::new(&REC_DECLARATION_LIST, 3, &FIELDS_DECLARATION_LIST[3]);
+        /// `<unit>` (单位).
+        pub const UNIT: Field<Text> =
+            Field::new(&REC_DECLARATION_LIST, 4, &FIELDS_DECLARATION_LIST[4]);
+        /// `<price>` (单价).
+        pub const PRICE: Field<Dec> =
+            Field::new(&REC_DECLARATION_LIST, 5, &FIELDS_DECLARATION_LIST[5]);
+        /// `<currency>` (币制).
+        pub const CURRENCY: Field<Text> =
+            Field::new(&REC_DECLARATION_LIST, 6, &FIELDS_DECLARATION_LIST[6]);
+    }
+    /// Fields of `MailDeclarationResult` (补充申报审核结果).
+    pub mod mail_declaration_result {
+        use super::super::{FIELDS_MAIL_DECLARATION_RESULT, REC_MAIL_DECLARATION_RESULT};
+        use crate::schema::{Dec, Field, Text};
+        /// `<declNo>` (申报编号).
+        pub const DECL_NO: Field<Text> = Field::new(
+            &REC_MAIL_DECLARATION_RESULT,
+            0,
+            &FIELDS_MAIL_DECLARATION_RESULT[0],
+        );
+        /// `<mailNo>` (邮件号).
+        pub const MAIL_NO: Field<Text> = Field::new(
+            &REC_MAIL_DECLARATION_RESULT,
+            1,
+            &FIELDS_MAIL_DECLARATION_RESULT[1],
+        );
+        /// `<recipientPhone>` (收件人电话).
+        pub const RECIPIENT_PHONE: Field<Text> = Field::new(
+            &REC_MAIL_DECLARATION_RESULT,
+            2,
+            &FIELDS_MAIL_DECLARATION_RESULT[2],
+        );
+        /// `<status>` (审核结果).
+        pub const STATUS: Field<Text> = Field::new(
+            &REC_MAIL_DECLARATION_RESULT,
+            3,
+            &FIELDS_MAIL_DECLARATION_RESULT[3],
+        );
+        /// `<reason>` (审核意见).
+        pub const REASON: Field<Text> = Field::new(
+            &REC_MAIL_DECLARATION_RESULT,
+            4,
+            &FIELDS_MAIL_DECLARATION_RESULT[4],
+        );
+        /// `<certificateNo>` (缴纳证编号).
+        pub const CERTIFICATE_NO: Field<Text> = Field::new(
+            &REC_MAIL_DECLARATION_RESULT,
+            5,
+            &FIELDS_MAIL_DECLARATION_RESULT[5],
+        );
+        /// `<totalTax>` (应征税额).
+        pub const TOTAL_TAX: Field<Dec> = Field::new(
+            &REC_MAIL_DECLARATION_RESULT,
+            6,
+            &FIELDS_MAIL_DECLARATION_RESULT[6],
+        );
+        /// `<resultTime>` (审核时间).
+        pub const RESULT_TIME: Field<Text> = Field::new(
+            &REC_MAIL_DECLARATION_RESULT,
+            7,
+            &FIELDS_MAIL_DECLARATION_RESULT[7],
+        );
+    }
+    /// Fields of `MailNotice` (邮件通关状态通知).
+    pub mod mail_notice {
+        use super::super::{FIELDS_MAIL_NOTICE, REC_MAIL_NOTICE};
+        use crate::schema::{Field, Text};
+        /// `<mailNo>` (邮件号).
+        pub const MAIL_NO: Field<Text> = Field::new(&REC_MAIL_NOTICE, 0, &FIELDS_MAIL_NOTICE[0]);
+        /// `<recipientName>` (收件人姓名).
+        pub const RECIPIENT_NAME: Field<Text> =
+            Field::new(&REC_MAIL_NOTICE, 1, &FIELDS_MAIL_NOTICE[1]);
+        /// `<recipientPhone>` (收件人电话).
+        pub const RECIPIENT_PHONE: Field<Text> =
+            Field::new(&REC_MAIL_NOTICE, 2, &FIELDS_MAIL_NOTICE[2]);
+        /// `<recipientIdNumber>` (收件人证件号码（脱敏）).
+        pub const RECIPIENT_ID_NUMBER: Field<Text> =
+            Field::new(&REC_MAIL_NOTICE, 3, &FIELDS_MAIL_NOTICE[3]);
+        /// `<origin>` (寄件国家或地区).
+        pub const ORIGIN: Field<Text> = Field::new(&REC_MAIL_NOTICE, 4, &FIELDS_MAIL_NOTICE[4]);
+        /// `<arrivalTime>` (运抵时间).
+        pub const ARRIVAL_TIME: Field<Text> =
+            Field::new(&REC_MAIL_NOTICE, 5, &FIELDS_MAIL_NOTICE[5]);
+        /// `<status>` (通关状态).
+        pub const STATUS: Field<Text> = Field::new(&REC_MAIL_NOTICE, 6, &FIELDS_MAIL_NOTICE[6]);
+        /// `<reason>` (原因).
+        pub const REASON: Field<Text> = Field::new(&REC_MAIL_NOTICE, 7, &FIELDS_MAIL_NOTICE[7]);
+        /// `<noticeTime>` (通知时间).
+        pub const NOTICE_TIME: Field<Text> =
+            Field::new(&REC_MAIL_NOTICE, 8, &FIELDS_MAIL_NOTICE[8]);
+    }
+    /// Fields of `PaymentResult` (税款支付结果).
+    pub mod payment_result {
+        use super::super::{FIELDS_PAYMENT_RESULT, REC_PAYMENT_RESULT};
+        use crate::schema::{Field, Text};
+        /// `<certificateNo>` (缴纳证编号).
+        pub const CERTIFICATE_NO: Field<Text> =
+            Field::new(&REC_PAYMENT_RESULT, 0, &FIELDS_PAYMENT_RESULT[0]);
+        /// `<serialNo>` (交易流水号).
+        pub const SERIAL_NO: Field<Text> =
+            Field::new(&REC_PAYMENT_RESULT, 1, &FIELDS_PAYMENT_RESULT[1]);
+        /// `<agreementNo>` (协议书号).
+        pub const AGREEMENT_NO: Field<Text> =
+            Field::new(&REC_PAYMENT_RESULT, 2, &FIELDS_PAYMENT_RESULT[2]);
+        /// `<bankCode>` (付款行行号).
+        pub const BANK_CODE: Field<Text> =
+            Field::new(&REC_PAYMENT_RESULT, 3, &FIELDS_PAYMENT_RESULT[3]);
+        /// `<requestTime>` (申请扣税时间).
+        pub const REQUEST_TIME: Field<Text> =
+            Field::new(&REC_PAYMENT_RESULT, 4, &FIELDS_PAYMENT_RESULT[4]);
+        /// `<state>` (支付状态).
+        pub const STATE: Field<Text> =
+            Field::new(&REC_PAYMENT_RESULT, 5, &FIELDS_PAYMENT_RESULT[5]);
+        /// `<note>` (状态说明).
+        pub const NOTE: Field<Text> = Field::new(&REC_PAYMENT_RESULT, 6, &FIELDS_PAYMENT_RESULT[6]);
+        /// `<reason>` (失败原因).
+        pub const REASON: Field<Text> =
+            Field::new(&REC_PAYMENT_RESULT, 7, &FIELDS_PAYMENT_RESULT[7]);
+        /// `<resultTime>` (时间).
+        pub const RESULT_TIME: Field<Text> =
+            Field::new(&REC_PAYMENT_RESULT, 8, &FIELDS_PAYMENT_RESULT[8]);
+    }
+    /// Fields of `CertificateHead` (缴纳证表头).
+    pub mod certificate_head {
+        use super::super::{FIELDS_CERTIFICATE_HEAD, REC_CERTIFICATE_HEAD};
+        use crate::schema::{Dec, Field, Text};
+        /// `<certificateNo>` (海关编号).
+        pub const CERTIFICATE_NO: Field<Text> =
+            Field::new(&REC_CERTIFICATE_HEAD, 0, &FIELDS_CERTIFICATE_HEAD[0]);
+        /// `<mailNo>` (作业单号（邮件号）).
+        pub const MAIL_NO: Field<Text> =
+            Field::new(&REC_CERTIFICATE_HEAD, 1, &FIELDS_CERTIFICATE_HEAD[1]);
+        /// `<portCode>` (申报口岸).
+        pub const PORT_CODE: Field<Text> =
+            Field::new(&REC_CERTIFICATE_HEAD, 2, &FIELDS_CERTIFICATE_HEAD[2]);
+        /// `<recipientName>` (纳税人姓名).
+        pub const RECIPIENT_NAME: Field<Text> =
+            Field::new(&REC_CERTIFICATE_HEAD, 3, &FIELDS_CERTIFICATE_HEAD[3]);
+        /// `<recipientPhone>` (纳税人电话).
+        pub const RECIPIENT_PHONE: Field<Text> =
+            Field::new(&REC_CERTIFICATE_HEAD, 4, &FIELDS_CERTIFICATE_HEAD[4]);
+        /// `<totalTax>` (进口税合计).
+        pub const TOTAL_TAX: Field<Dec> =
+            Field::new(&REC_CERTIFICATE_HEAD, 5, &FIELDS_CERTIFICATE_HEAD[5]);
+        /// `<kind>` (类型).
+        pub const KIND: Field<Text> =
+            Field::new(&REC_CERTIFICATE_HEAD, 6, &FIELDS_CERTIFICATE_HEAD[6]);
+        /// `<issueTime>` (填发日期).
+        pub const ISSUE_TIME: Field<Text> =
+            Field::new(&REC_CERTIFICATE_HEAD, 7, &FIELDS_CERTIFICATE_HEAD[7]);
+    }
+    /// Fields of `CertificateList` (缴纳证表体).
+    pub mod certificate_list {
+        use super::super::{FIELDS_CERTIFICATE_LIST, REC_CERTIFICATE_LIST};
+        use crate::schema::{Dec, Field, Int, Text};
+        /// `<gnum>` (序号).
+        pub const GNUM: Field<Int> =
+            Field::new(&REC_CERTIFICATE_LIST, 0, &FIELDS_CERTIFICATE_LIST[0]);
+        /// `<description>` (品名和规格).
+        pub const DESCRIPTION: Field<Text> =
+            Field::new(&REC_CERTIFICATE_LIST, 1, &FIELDS_CERTIFICATE_LIST[1]);
+        /// `<quantity>` (数量).
+        pub const QUANTITY: Field<Text> =
+            Field::new(&REC_CERTIFICATE_LIST, 2, &FIELDS_CERTIFICATE_LIST[2]);
+        /// `<dutiableValue>` (完税价格).
+        pub const DUTIABLE_VALUE: Field<Dec> =
+            Field::new(&REC_CERTIFICATE_LIST, 3, &FIELDS_CERTIFICATE_LIST[3]);
+        /// `<rate>` (税率).
+        pub const RATE: Field<Dec> =
+            Field::new(&REC_CERTIFICATE_LIST, 4, &FIELDS_CERTIFICATE_LIST[4]);
+        /// `<tax>` (进口税金额).
+        pub const TAX: Field<Dec> =
+            Field::new(&REC_CERTIFICATE_LIST, 5, &FIELDS_CERTIFICATE_LIST[5]);
+    }
     /// Fields of `BaseTransfer` (基础报文传输实体).
     pub mod base_transfer {
         use super::super::{FIELDS_BASE_TRANSFER, REC_BASE_TRANSFER};
@@ -8148,6 +9557,27 @@ pub mod fields {
             Field::new(&REC_EXTEND_MESSAGE, 2, &FIELDS_EXTEND_MESSAGE[2]);
     }
 }
+
+/// `AgreementResult`: three-party agreement state (customs, treasury or bank to the payer) (三方协议状态), `schemas/AgreementResult.toml`.
+pub static MSG_AGREEMENT_RESULT: MessageSpec = MessageSpec {
+    ty: MessageType::AgreementResult,
+    name: "AgreementResult",
+    root: "AgreementResult",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Receipt,
+    title_en: "three-party agreement state (customs, treasury or bank to the payer)",
+    title_zh: "三方协议状态",
+    group: None,
+    root_is_head: true,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_AGREEMENT_RESULT,
+    line: None,
+    key: &[&[0]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
 
 /// `CEB311`: e-commerce order (电子订单), `schemas/CEB311.toml`.
 pub static MSG_CEB311: MessageSpec = MessageSpec {
@@ -8615,9 +10045,126 @@ pub static MSG_DXP_REP: MessageSpec = MessageSpec {
     root_fields: None,
 };
 
+/// `MailDeclaration`: supplementary declaration of a mail item (the recipient to customs) (邮件补充申报), `schemas/MailDeclaration.toml`.
+pub static MSG_MAIL_DECLARATION: MessageSpec = MessageSpec {
+    ty: MessageType::MailDeclaration,
+    name: "MailDeclaration",
+    root: "MailDeclaration",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Request,
+    title_en: "supplementary declaration of a mail item (the recipient to customs)",
+    title_zh: "邮件补充申报",
+    group: Some("Declaration"),
+    root_is_head: false,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_DECLARATION_HEAD,
+    line: Some(LineSpec {
+        record: &REC_DECLARATION_LIST,
+        min: 1,
+        max: 99,
+        sequence: Some(0),
+    }),
+    key: &[&[0], &[1]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
+
+/// `MailDeclarationResult`: review result of a supplementary declaration (customs to the recipient) (补充申报审核结果), `schemas/MailDeclarationResult.toml`.
+pub static MSG_MAIL_DECLARATION_RESULT: MessageSpec = MessageSpec {
+    ty: MessageType::MailDeclarationResult,
+    name: "MailDeclarationResult",
+    root: "MailDeclarationResult",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Receipt,
+    title_en: "review result of a supplementary declaration (customs to the recipient)",
+    title_zh: "补充申报审核结果",
+    group: None,
+    root_is_head: true,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_MAIL_DECLARATION_RESULT,
+    line: None,
+    key: &[&[0], &[1]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
+
+/// `MailNotice`: mail-item status notice (customs or the postal operator to the gateway, the gateway to the recipient) (邮件通关状态通知), `schemas/MailNotice.toml`.
+pub static MSG_MAIL_NOTICE: MessageSpec = MessageSpec {
+    ty: MessageType::MailNotice,
+    name: "MailNotice",
+    root: "MailNotice",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Receipt,
+    title_en: "mail-item status notice (customs or the postal operator to the gateway, the gateway to the recipient)",
+    title_zh: "邮件通关状态通知",
+    group: None,
+    root_is_head: true,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_MAIL_NOTICE,
+    line: None,
+    key: &[&[0]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
+
+/// `PaymentResult`: tax payment step or result (customs, treasury or bank to the payer) (税款支付结果), `schemas/PaymentResult.toml`.
+pub static MSG_PAYMENT_RESULT: MessageSpec = MessageSpec {
+    ty: MessageType::PaymentResult,
+    name: "PaymentResult",
+    root: "PaymentResult",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Receipt,
+    title_en: "tax payment step or result (customs, treasury or bank to the payer)",
+    title_zh: "税款支付结果",
+    group: None,
+    root_is_head: true,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_PAYMENT_RESULT,
+    line: None,
+    key: &[&[1], &[0]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
+
+/// `TaxCertificate`: personal-items tax certificate (旅客行李、个人邮递物品进口税款缴纳证) (进口税款缴纳证), `schemas/TaxCertificate.toml`.
+pub static MSG_TAX_CERTIFICATE: MessageSpec = MessageSpec {
+    ty: MessageType::TaxCertificate,
+    name: "TaxCertificate",
+    root: "TaxCertificate",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Receipt,
+    title_en: "personal-items tax certificate (旅客行李、个人邮递物品进口税款缴纳证)",
+    title_zh: "进口税款缴纳证",
+    group: Some("Certificate"),
+    root_is_head: false,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_CERTIFICATE_HEAD,
+    line: Some(LineSpec {
+        record: &REC_CERTIFICATE_LIST,
+        min: 1,
+        max: 99,
+        sequence: Some(0),
+    }),
+    key: &[&[0], &[1]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
+
 /// Every message type the gateway reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MessageType {
+    /// `AgreementResult`: three-party agreement state (customs, treasury or bank to the payer).
+    AgreementResult,
     /// `CEB311`: e-commerce order.
     Ceb311,
     /// `CEB312`: e-commerce order receipt.
@@ -8660,10 +10207,21 @@ pub enum MessageType {
     DxpMsg,
     /// `DxpRep`: DXP transmission response.
     DxpRep,
+    /// `MailDeclaration`: supplementary declaration of a mail item (the recipient to customs).
+    MailDeclaration,
+    /// `MailDeclarationResult`: review result of a supplementary declaration (customs to the recipient).
+    MailDeclarationResult,
+    /// `MailNotice`: mail-item status notice (customs or the postal operator to the gateway, the gateway to the recipient).
+    MailNotice,
+    /// `PaymentResult`: tax payment step or result (customs, treasury or bank to the payer).
+    PaymentResult,
+    /// `TaxCertificate`: personal-items tax certificate (旅客行李、个人邮递物品进口税款缴纳证).
+    TaxCertificate,
 }
 
 /// Every message spec, in file-name order.
 pub static MESSAGES: &[&MessageSpec] = &[
+    &MSG_AGREEMENT_RESULT,
     &MSG_CEB311,
     &MSG_CEB312,
     &MSG_CEB411,
@@ -8685,4 +10243,9 @@ pub static MESSAGES: &[&MessageSpec] = &[
     &MSG_DEC_IMPORT_RESPONSE,
     &MSG_DXP_MSG,
     &MSG_DXP_REP,
+    &MSG_MAIL_DECLARATION,
+    &MSG_MAIL_DECLARATION_RESULT,
+    &MSG_MAIL_NOTICE,
+    &MSG_PAYMENT_RESULT,
+    &MSG_TAX_CERTIFICATE,
 ];

@@ -241,6 +241,9 @@ pub enum Namespace {
     Dec,
     /// `http://www.chinaport.gov.cn/dxp`
     Dxp,
+    /// [`NS_MAIL`]: the gateway's own messages for personal postal items
+    /// and their tax payment (no public format exists).
+    Mail,
     /// No namespace.
     None,
 }
@@ -251,6 +254,9 @@ pub const NS_CEB: &str = "http://www.chinaport.gov.cn/ceb";
 pub const NS_DEC: &str = "http://www.chinaport.gov.cn/dec";
 /// The DXP envelope namespace URI.
 pub const NS_DXP: &str = "http://www.chinaport.gov.cn/dxp";
+/// The namespace of the gateway's own messages for personal postal items
+/// and the personal-items tax payment (`schemas/Mail*.toml`).
+pub const NS_MAIL: &str = "urn:customs-gateway:mail:1";
 /// The XML-DSig namespace URI.
 pub const NS_DS: &str = "http://www.w3.org/2000/09/xmldsig#";
 
@@ -261,6 +267,7 @@ impl Namespace {
             Namespace::Ceb => NS_CEB,
             Namespace::Dec => NS_DEC,
             Namespace::Dxp => NS_DXP,
+            Namespace::Mail => NS_MAIL,
             Namespace::None => "",
         }
     }

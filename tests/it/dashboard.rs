@@ -37,7 +37,7 @@ fn chromium() -> PathBuf {
 
 /// Runs headless chromium with `args` and `url` (a fresh profile each
 /// time): its stdout. Fails after 90 s.
-fn chromium_run(args: &[&str], url: &str) -> String {
+pub(crate) fn chromium_run(args: &[&str], url: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let out_file = profile.path().join("stdout");
     let mut child = Command::new(chromium())

@@ -392,3 +392,60 @@ fn the_certificate_page_lays_out_the_official_form_with_the_total_in_capitals() 
     }
     assert!(!html.contains("13712343382"), "the phone is masked");
 }
+
+#[test]
+fn the_printed_certificate_renders_in_chromium_with_the_total_in_capitals() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("certificate.html");
+    let out = crate::util::gateway()
+        .args(["tax", "certificate", "print"])
+        .arg(crate::util::root().join("samples/mail/TaxCertificate.xml"))
+        .arg("--out")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!("file://{}", page.display());
+    let dom = crate::dashboard::chromium_run(&["--dump-dom"], &url);
+    let text_of = |id: &str| {
+        let start = dom
+            .find(&format!("id=\"{id}\">"))
+            .unwrap_or_else(|| panic!("no #{id} in {dom}"));
+        let rest = &dom[start + id.len() + 6..];
+        rest[..rest.find('<').unwrap()].to_owned()
+    };
+    assert_eq!(text_of("capitals"), "壹佰柒拾伍元陆角陆分");
+    assert_eq!(text_of("total"), "175.66");
+    assert_eq!(text_of("no"), "51002021X40000006501");
+    assert_eq!(text_of("mail-no"), "EA123456789CN");
+    assert_eq!(text_of("date"), "2026年11月21日");
+    assert!(dom.contains("137****3382") && !dom.contains("13712343382"));
+    // Printable: chromium prints it to a PDF.
+    let pdf = dir.path().join("certificate.pdf");
+    crate::dashboard::chromium_run(&[&format!("--print-to-pdf={}", pdf.display())], &url);
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF"), "no PDF");
+    // A file that is no certificate is refused with the reason.
+    let out = crate::util::gateway()
+        .args(["tax", "certificate", "print"])
+        .arg(crate::util::root().join("samples/mail/MailNotice-arrived.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a tax certificate"));
+}
+
+#[test]
+fn certificate_times_are_read_in_china_standard_time() {
+    use customs_gateway::mail::messages::{printed_date, time14_ms};
+    // 2026-11-21 10:20:00 in Beijing.
+    assert_eq!(time14_ms("20261121102000"), Some(T));
+    assert_eq!(printed_date(T), "2026年11月21日");
+    assert_eq!(time14_ms("20261121250000"), None);
+    assert_eq!(time14_ms("2026112110200"), None);
+    assert_eq!(time14_ms("20260230102000"), None);
+}

@@ -576,6 +576,7 @@ fn gen_messages(
             "ceb" => "Namespace::Ceb",
             "dec" => "Namespace::Dec",
             "dxp" => "Namespace::Dxp",
+            "mail" => "Namespace::Mail",
             "none" => "Namespace::None",
             other => return Err(format!("{file}: namespace {other}")),
         };

@@ -40,7 +40,7 @@ pub fn xsd_for(spec: &MessageSpec) -> Option<PathBuf> {
         Namespace::Ceb => Some(xsd.join("ceb-import-2022.xsd")),
         Namespace::Dec => Some(xsd.join("DecImportResponse.xsd")),
         Namespace::Dxp => Some(xsd.join("dxp-terminal-2022.xsd")),
-        Namespace::None => None,
+        Namespace::Mail | Namespace::None => None,
     }
 }
 
