@@ -166,6 +166,12 @@ pub fn router(state: AdminState) -> Router {
         .route("/tax/cbec", get(tax_cbec))
         .route("/tax/postal", post(tax_postal))
         .route("/tax/rates", get(tax_rates))
+        .route("/mail", get(mail_items))
+        .route("/mail/{mail_no}", get(mail_item))
+        .route("/tax/certificates", get(certificates))
+        .route("/tax/certificates/{no}", get(certificate))
+        .route("/tax/certificates/{no}/print", get(certificate_print))
+        .route("/tax/agreements", get(agreements))
         .merge(super::ui::routes())
         .fallback(|req: Request| async move {
             ApiError::NotFound(format!("no route {} {}", req.method(), req.uri().path()))
@@ -1246,4 +1252,288 @@ async fn tax_rates(
     let Query(p) = query?;
     let (tables, date) = tax_day(&s, p.date.as_deref())?;
     Ok(axum::Json(crate::tax::query::rates_json(&tables, date)))
+}
+
+// ---------------------------------------------------------------------------
+// Personal postal items: what a recipient sees, by their phone.
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneParams {
+    phone: String,
+    #[serde(default)]
+    months: Option<String>,
+}
+
+/// The phone a request asks as (required, digits compared).
+fn asker(p: &PhoneParams) -> Result<String, ApiError> {
+    let digits = crate::mail::mask::phone_digits(&p.phone);
+    if digits.is_empty() {
+        return Err(ApiError::BadRequest(
+            "phone: the recipient's phone number is required".to_owned(),
+        ));
+    }
+    Ok(digits)
+}
+
+/// The first moment of the calendar month `months − 1` months before now's
+/// (China Standard Time), in ms: lists cover `months` calendar months.
+fn since_ms(months: &Option<String>, now_ms: u64) -> Result<u64, ApiError> {
+    let n: u64 = match months {
+        None => 3,
+        Some(t) => match t.trim().parse::<u64>() {
+            Ok(v @ 1..=24) => v,
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "months \"{t}\" is not a number of months from 1 to 24"
+                )));
+            }
+        },
+    };
+    let today = crate::subscribe::Date::cst(now_ms).to_string();
+    let y: u64 = today.get(0..4).and_then(|s| s.parse().ok()).unwrap_or(1970);
+    let m: u64 = today.get(5..7).and_then(|s| s.parse().ok()).unwrap_or(1);
+    let index = (y * 12 + m - 1).saturating_sub(n - 1);
+    let first = format!("{:04}-{:02}-01", index / 12, index % 12 + 1);
+    let day = crate::subscribe::Date::parse(&first).map_or(0, |d| d.days_since_epoch());
+    Ok((day * 86_400_000).saturating_sub(8 * 3_600_000))
+}
+
+fn step_json(status: &str, label: &str, note: &str, at_ms: u64) -> Value {
+    json!({ "status": status, "label": label, "note": note, "at": iso_utc(at_ms) })
+}
+
+fn mail_json(r: &crate::store::MailRecord) -> Value {
+    let item = &r.item;
+    json!({
+        "mail_no": item.mail_no,
+        "status": item.status.code(),
+        "status_label": item.status.zh(),
+        "recipient": r.name,
+        "phone": crate::mail::mask::phone(&r.phone),
+        "certificates": r.certificates,
+        "history": item.history.iter().map(|s| step_json(s.status.code(), s.status.zh(), &s.reason, s.at_ms)).collect::<Vec<_>>(),
+        "updated": item.history.last().map(|s| iso_utc(s.at_ms)),
+    })
+}
+
+fn certificate_json(r: &crate::store::CertificateRecord) -> Value {
+    use crate::mail::mask;
+    let c = &r.certificate;
+    json!({
+        "certificate_no": c.no,
+        "mail_no": c.mail_no,
+        "port": c.port,
+        "name": c.name,
+        "phone": mask::phone(&c.phone),
+        "kind": c.kind,
+        "total": crate::tax::to_fen(c.total).to_string(),
+        "capitals": crate::tax::capitals(crate::tax::to_fen(c.total)).ok(),
+        "state": c.state.zh(),
+        "issued": iso_utc(c.issued_ms),
+        "lines": c.lines.iter().map(|l| json!({
+            "description": l.description,
+            "quantity": l.quantity,
+            "value": crate::tax::to_fen(l.value).to_string(),
+            "rate": l.rate.to_string(),
+            "tax": crate::tax::to_fen(l.tax).to_string(),
+        })).collect::<Vec<_>>(),
+        "payments": c.payments.iter().map(|p| json!({
+            "serial": p.serial,
+            "agreement": p.agreement,
+            "bank_code": p.bank_code,
+            "requested": iso_utc(p.requested_ms),
+            "state": p.state.zh(),
+            "reason": p.reason,
+            "steps": p.steps.iter().map(|s| json!({ "note": s.note, "at": iso_utc(s.at_ms) })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn agreement_json(r: &crate::store::AgreementRecord) -> Value {
+    use crate::mail::mask;
+    let a = &r.agreement;
+    json!({
+        "agreement_no": a.no,
+        "phone": mask::phone(&a.phone),
+        "payer": a.payer,
+        "customs": a.customs,
+        "bank_code": a.bank_code,
+        "account": mask::account(&a.account),
+        "state": a.state.zh(),
+        "steps": a.steps.iter().map(|s| step_json(s.state.zh(), s.state.zh(), &s.note, s.at_ms)).collect::<Vec<_>>(),
+    })
+}
+
+/// Every record under `prefix` addressed to `phone`, changed since `since`.
+fn owned<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    prefix: &[u8],
+    phone: &str,
+    of: impl Fn(&T) -> (&str, u64),
+    since: u64,
+) -> Result<Vec<T>, ApiError> {
+    let all: Vec<(Vec<u8>, T)> = store.scan(prefix)?;
+    Ok(all
+        .into_iter()
+        .map(|(_, r)| r)
+        .filter(|r| {
+            let (p, at) = of(r);
+            crate::mail::mask::may_see(phone, p) && at >= since
+        })
+        .collect())
+}
+
+fn mail_updated(r: &crate::store::MailRecord) -> (&str, u64) {
+    (&r.phone, r.item.history.last().map_or(0, |s| s.at_ms))
+}
+
+fn certificate_updated(r: &crate::store::CertificateRecord) -> (&str, u64) {
+    let c = &r.certificate;
+    let last = c
+        .payments
+        .iter()
+        .flat_map(|p| p.steps.iter().map(|s| s.at_ms))
+        .max()
+        .unwrap_or(c.issued_ms);
+    (&c.phone, last.max(c.issued_ms))
+}
+
+/// `GET /mail?phone=P[&months=N]`: the recipient's mail items changed in
+/// the last N calendar months (default 3).
+async fn mail_items(
+    State(s): State<AdminState>,
+    query: Result<Query<PhoneParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(p) = query?;
+    let phone = asker(&p)?;
+    let since = since_ms(&p.months, crate::daemon::now_ms())?;
+    let store = s.store;
+    let v = blocking(move || {
+        let list = owned(&store, b"Y", &phone, mail_updated, since)?;
+        Ok(json!({ "mail": list.iter().map(mail_json).collect::<Vec<_>>() }))
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+/// `GET /mail/{mailNo}?phone=P`: one mail item, only for its recipient's phone.
+async fn mail_item(
+    State(s): State<AdminState>,
+    mail_no: Result<Path<String>, PathRejection>,
+    query: Result<Query<PhoneParams>, QueryRejection>,
+) -> ApiResult {
+    let Path(mail_no) = mail_no?;
+    let Query(p) = query?;
+    let phone = asker(&p)?;
+    let store = s.store;
+    let v = blocking(move || {
+        let rec: Option<crate::store::MailRecord> =
+            store.get(&crate::store::key::mail_item(&mail_no))?;
+        match rec.filter(|r| crate::mail::mask::may_see(&phone, &r.phone)) {
+            Some(r) => Ok(json!({ "mail": mail_json(&r) })),
+            // The same answer whether the item exists or is someone else's.
+            None => Err(ApiError::NotFound(format!(
+                "no mail item {mail_no} addressed to {}",
+                crate::mail::mask::phone(&phone)
+            ))),
+        }
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+/// `GET /tax/certificates?phone=P[&months=N]`.
+async fn certificates(
+    State(s): State<AdminState>,
+    query: Result<Query<PhoneParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(p) = query?;
+    let phone = asker(&p)?;
+    let since = since_ms(&p.months, crate::daemon::now_ms())?;
+    let store = s.store;
+    let v = blocking(move || {
+        let list = owned(&store, b"Z", &phone, certificate_updated, since)?;
+        Ok(json!({ "certificates": list.iter().map(certificate_json).collect::<Vec<_>>() }))
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+fn held_certificate(
+    store: &Store,
+    no: &str,
+    phone: &str,
+) -> Result<crate::store::CertificateRecord, ApiError> {
+    let rec: Option<crate::store::CertificateRecord> =
+        store.get(&crate::store::key::certificate(no))?;
+    rec.filter(|r| crate::mail::mask::may_see(phone, &r.certificate.phone))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no certificate {no} addressed to {}",
+                crate::mail::mask::phone(phone)
+            ))
+        })
+}
+
+/// `GET /tax/certificates/{no}?phone=P`.
+async fn certificate(
+    State(s): State<AdminState>,
+    no: Result<Path<String>, PathRejection>,
+    query: Result<Query<PhoneParams>, QueryRejection>,
+) -> ApiResult {
+    let Path(no) = no?;
+    let Query(p) = query?;
+    let phone = asker(&p)?;
+    let store = s.store;
+    let v = blocking(move || {
+        let r = held_certificate(&store, &no, &phone)?;
+        Ok(json!({ "certificate": certificate_json(&r) }))
+    })
+    .await?;
+    Ok(axum::Json(v))
+}
+
+/// `GET /tax/certificates/{no}/print?phone=P`: the printable page.
+async fn certificate_print(
+    State(s): State<AdminState>,
+    no: Result<Path<String>, PathRejection>,
+    query: Result<Query<PhoneParams>, QueryRejection>,
+) -> Result<axum::response::Html<String>, ApiError> {
+    let Path(no) = no?;
+    let Query(p) = query?;
+    let phone = asker(&p)?;
+    let store = s.store;
+    let page = blocking(move || {
+        let r = held_certificate(&store, &no, &phone)?;
+        let c = &r.certificate;
+        Ok(crate::mail::print::certificate_html(
+            c,
+            &crate::mail::messages::printed_date(c.issued_ms),
+        ))
+    })
+    .await?;
+    Ok(axum::response::Html(page))
+}
+
+/// `GET /tax/agreements?phone=P`: the payer's three-party agreements.
+async fn agreements(
+    State(s): State<AdminState>,
+    query: Result<Query<PhoneParams>, QueryRejection>,
+) -> ApiResult {
+    let Query(p) = query?;
+    let phone = asker(&p)?;
+    let store = s.store;
+    let v = blocking(move || {
+        let list = owned(
+            &store,
+            b"G",
+            &phone,
+            |r: &crate::store::AgreementRecord| (r.agreement.phone.as_str(), u64::MAX),
+            0,
+        )?;
+        Ok(json!({ "agreements": list.iter().map(agreement_json).collect::<Vec<_>>() }))
+    })
+    .await?;
+    Ok(axum::Json(v))
 }

@@ -39,9 +39,9 @@ use crate::protocol::{AckDocument, Diagnostic, Header, Outcome, Stored};
 use crate::schema::{MessageSpec, RuleInfo, Severity, rule};
 use crate::store::records::{Disposition, VERSION};
 use crate::store::{
-    DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, OutboxEntry,
-    ReceiptEvent, SetRecord, Source, Store, StoreError, StoreLedger, SubmissionRecord,
-    TaxBillRecord, Tx, UnroutedRecord, key,
+    AgreementRecord, CertificateRecord, DocId, DocumentRecord, Event, Finding, ForwardRecord,
+    InboxRecord, MailRecord, MessageRecord, OutboxEntry, ReceiptEvent, SetRecord, Source, Store,
+    StoreError, StoreLedger, SubmissionRecord, TaxBillRecord, Tx, UnroutedRecord, key,
 };
 use crate::tax::{Applied, BillUpdate, TaxBill};
 use crate::track::{self, status};
@@ -309,10 +309,19 @@ struct Receipt<'a> {
     id: DocId,
     /// Its message holds several documents (it is delivered alone).
     several: bool,
-    /// A tax bill: delivered to every receipts subscriber of its owner
-    /// (no subscription status names tax bills), owned by this enterprise
-    /// when neither it nor the inventory it bills names one.
-    tax_bill: Option<Option<String>>,
+    /// A message no subscription status names (a tax bill, a postal-items
+    /// message): delivered to every receipts subscriber of its owner.
+    direct: Option<Direct>,
+}
+
+/// Where a message no subscription status names goes.
+#[derive(Debug, Clone)]
+struct Direct {
+    /// Its owner when the message names none in its type's owner field
+    /// (the enterprise a tax bill recorded; a recipient's phone).
+    owner: Option<String>,
+    /// What the push names as its status (已汇总, 待缴税 …).
+    status: String,
 }
 
 /// One document's way through the pipeline while its file is processed.
@@ -1704,7 +1713,7 @@ impl Pipeline {
                         document,
                         id: doc_id,
                         several,
-                        tax_bill: None,
+                        direct: None,
                     };
                     self.file_receipt(tx, &receipt, label, now_ms, effects)?;
                 }
@@ -1728,6 +1737,17 @@ impl Pipeline {
         let (spec, document, doc_id) = (receipt.spec, receipt.document, receipt.id);
         if let Some(update) = BillUpdate::of(spec, document) {
             return self.file_tax_bill(tx, receipt, &update, label, now_ms, effects);
+        }
+        match crate::mail::messages::update_of(spec, document) {
+            Ok(Some(update)) => return self.file_mail(tx, receipt, update, label, now_ms, effects),
+            Ok(None) => {}
+            Err(why) => {
+                let d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
+                let info = format!("{} ({label}) cannot be applied: {why}", spec.name);
+                let f = finding(rule::MAIL_STATE, "", &why);
+                store_orphan(tx, d, now_ms, info, vec![f])?;
+                return Ok(());
+            }
         }
         let links = track::link_keys(spec, document);
         let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
@@ -1933,10 +1953,311 @@ impl Pipeline {
             document,
             id: doc_id,
             several: receipt.several,
-            tax_bill: Some(owner),
+            direct: Some(Direct {
+                owner,
+                status: crate::tax::BillStatus::parse(&update.code)
+                    .map_or("电子税单", crate::tax::BillStatus::zh)
+                    .to_owned(),
+            }),
         };
         let key = document_key(spec, document);
         self.route_receipt(tx, &routed, &key, target.as_ref(), now_ms, effects)
+    }
+
+    /// Files one postal-items message from customs, the treasury or a bank
+    /// (a mail item's status, a declaration's review, a certificate, an
+    /// agreement's or a payment's state): the item, certificate or
+    /// agreement moves as its state machine allows, or the message is kept
+    /// with a `MAIL_STATE` finding and changes nothing; every one goes to
+    /// the person it concerns (clients registered under their phone).
+    fn file_mail(
+        &mut self,
+        tx: &mut Tx,
+        receipt: &Receipt<'_>,
+        update: crate::mail::messages::MailUpdate,
+        label: &str,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        use crate::mail::messages::MailUpdate as U;
+        let (spec, document, doc_id) = (receipt.spec, receipt.document, receipt.id);
+        let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
+        for lk in track::link_keys(spec, document) {
+            tx.put_raw(key::link(&lk, doc_id), Vec::new());
+        }
+        let mut phone = update.phone().to_owned();
+        // (what it did, or why it changed nothing; the status the push names)
+        let (result, shown): (Result<String, String>, String) = match update {
+            U::Notice {
+                mail_no,
+                name,
+                phone: p,
+                status,
+                reason,
+                at_ms,
+            }
+            | U::Reviewed {
+                mail_no,
+                phone: p,
+                status,
+                reason,
+                at_ms,
+                name,
+            } => {
+                let k = key::mail_item(&mail_no);
+                let r = match tx.get::<MailRecord>(&k)? {
+                    Some(mut rec) if rec.item.status == status => {
+                        rec.docs.push(doc_id);
+                        tx.put(k, &rec)?;
+                        Ok(format!("mail item {mail_no}: {} again", status.label()))
+                    }
+                    Some(mut rec) => match rec.item.advance(status, &reason, at_ms) {
+                        Ok(()) => {
+                            rec.docs.push(doc_id);
+                            tx.put(k, &rec)?;
+                            Ok(format!("mail item {mail_no}: {}", status.label()))
+                        }
+                        Err(why) => Err(why),
+                    },
+                    None => {
+                        // The first the gateway hears of it, at the status given.
+                        let mut item =
+                            crate::mail::item::MailItem::arrived(&mail_no, &reason, at_ms);
+                        if status != crate::mail::item::MailStatus::Arrived {
+                            item.status = status;
+                            if let Some(step) = item.history.first_mut() {
+                                step.status = status;
+                            }
+                        }
+                        let rec = MailRecord {
+                            v: VERSION,
+                            item,
+                            name,
+                            phone: p,
+                            certificates: Vec::new(),
+                            docs: vec![doc_id],
+                        };
+                        tx.put(k, &rec)?;
+                        Ok(format!("mail item {mail_no}: {}", status.label()))
+                    }
+                };
+                (r, status.zh().to_owned())
+            }
+            U::Certificate(c) => {
+                let c = *c;
+                let k = key::certificate(&c.no);
+                let shown = c.state.zh().to_owned();
+                let r = if let Some(mut rec) = tx.get::<CertificateRecord>(&k)? {
+                    rec.docs.push(doc_id);
+                    tx.put(k, &rec)?;
+                    Ok(format!("certificate {} again", c.no))
+                } else {
+                    let mut what = format!("certificate {}: {} {}", c.no, c.total, c.state.zh());
+                    let ik = key::mail_item(&c.mail_no);
+                    if let Some(mut item) = tx.get::<MailRecord>(&ik)? {
+                        if !item.certificates.contains(&c.no) {
+                            item.certificates.push(c.no.clone());
+                        }
+                        let pending = crate::mail::item::MailStatus::TaxPending;
+                        if item.item.status != pending {
+                            match item.item.advance(
+                                pending,
+                                &format!("缴纳证 {}", c.no),
+                                c.issued_ms,
+                            ) {
+                                Ok(()) => what.push_str(&format!(
+                                    "; mail item {}: {}",
+                                    c.mail_no,
+                                    pending.label()
+                                )),
+                                Err(why) => what.push_str(&format!("; {why}")),
+                            }
+                        }
+                        tx.put(ik, &item)?;
+                    }
+                    tx.put(
+                        k,
+                        &CertificateRecord {
+                            v: VERSION,
+                            certificate: c,
+                            docs: vec![doc_id],
+                        },
+                    )?;
+                    Ok(what)
+                };
+                (r, shown)
+            }
+            U::Agreement {
+                no,
+                phone: p,
+                customs,
+                bank_code,
+                account,
+                state,
+                note,
+                at_ms,
+            } => {
+                use crate::mail::agreement::{Agreement, notes};
+                let k = key::agreement(&no);
+                let (mut rec, fresh) = match tx.get::<AgreementRecord>(&k)? {
+                    Some(rec) => (rec, false),
+                    None => (
+                        AgreementRecord {
+                            v: VERSION,
+                            agreement: Agreement::sign(
+                                &no, &p, "", &customs, &bank_code, &account, at_ms,
+                            ),
+                            docs: Vec::new(),
+                        },
+                        true,
+                    ),
+                };
+                let just_submitted = fresh
+                    && state == crate::mail::agreement::AgreementState::Signing
+                    && (note.is_empty() || note == notes::SUBMITTED);
+                let r = if just_submitted {
+                    Ok(())
+                } else {
+                    let event =
+                        crate::mail::messages::agreement_event(rec.agreement.state, state, &note);
+                    rec.agreement.apply(&event, at_ms)
+                };
+                let r = match r {
+                    Ok(()) => {
+                        rec.docs.push(doc_id);
+                        tx.put(k, &rec)?;
+                        Ok(format!(
+                            "agreement {no}: {} ({note})",
+                            rec.agreement.state.zh()
+                        ))
+                    }
+                    Err(why) => {
+                        if !fresh {
+                            rec.docs.push(doc_id);
+                            tx.put(k, &rec)?;
+                        }
+                        Err(why)
+                    }
+                };
+                (r, state.zh().to_owned())
+            }
+            U::Payment {
+                certificate_no,
+                serial,
+                agreement_no,
+                state,
+                note,
+                reason,
+                at_ms,
+            } => {
+                use crate::mail::certificate::{PaymentState, steps};
+                let k = key::certificate(&certificate_no);
+                let r = match tx.get::<CertificateRecord>(&k)? {
+                    None => Err(format!(
+                        "certificate {certificate_no} is not held by the gateway"
+                    )),
+                    Some(mut rec) => {
+                        phone.clone_from(&rec.certificate.phone);
+                        let c = &mut rec.certificate;
+                        let in_progress = c.payments.last().is_some_and(|p| {
+                            p.state == PaymentState::Processing && p.serial == serial
+                        });
+                        let started = if in_progress {
+                            Ok(())
+                        } else {
+                            // A payment the gateway hears of first from the bank.
+                            match tx.get::<AgreementRecord>(&key::agreement(&agreement_no))? {
+                                Some(a) => {
+                                    let repay = c.state == crate::mail::certificate::CertificateState::PaymentFailed;
+                                    c.pay(&a.agreement, &serial, repay, at_ms)
+                                }
+                                None => Err(format!(
+                                    "agreement {agreement_no} is not held by the gateway"
+                                )),
+                            }
+                        };
+                        let done = started.and_then(|()| match state {
+                            PaymentState::Processing
+                                if note.is_empty() || note == steps::SUBMITTED =>
+                            {
+                                Ok(())
+                            }
+                            PaymentState::Processing => c.payment_step(&note, at_ms),
+                            PaymentState::Succeeded => c.payment_result(None, at_ms),
+                            PaymentState::Failed | PaymentState::Repaid => {
+                                let why = if reason.is_empty() {
+                                    note.clone()
+                                } else {
+                                    reason.clone()
+                                };
+                                c.payment_result(Some(&why), at_ms)
+                            }
+                        });
+                        match done {
+                            Ok(()) => {
+                                let mut what = format!(
+                                    "certificate {certificate_no}: {} (payment {serial})",
+                                    c.state.zh()
+                                );
+                                let paid =
+                                    c.state == crate::mail::certificate::CertificateState::Paid;
+                                let mail_no = c.mail_no.clone();
+                                rec.docs.push(doc_id);
+                                tx.put(k, &rec)?;
+                                if paid {
+                                    let ik = key::mail_item(&mail_no);
+                                    if let Some(mut item) = tx.get::<MailRecord>(&ik)? {
+                                        let to = crate::mail::item::MailStatus::TaxPaid;
+                                        match item.item.advance(
+                                            to,
+                                            &format!("缴纳证 {certificate_no} 支付成功"),
+                                            at_ms,
+                                        ) {
+                                            Ok(()) => what.push_str(&format!(
+                                                "; mail item {mail_no}: {}",
+                                                to.label()
+                                            )),
+                                            Err(why) => what.push_str(&format!("; {why}")),
+                                        }
+                                        tx.put(ik, &item)?;
+                                    }
+                                }
+                                Ok(what)
+                            }
+                            Err(why) => Err(why),
+                        }
+                    }
+                };
+                (r, state.zh().to_owned())
+            }
+        };
+        let (info, findings) = match &result {
+            Ok(what) => (format!("{} ({label}): {what}", spec.name), Vec::new()),
+            Err(why) => {
+                warn!(message = "A postal-items message changes nothing; kept in the history.", document = %doc_id, reason = %why);
+                (
+                    format!("{} ({label}) changes nothing: {why}", spec.name),
+                    vec![finding(rule::MAIL_STATE, "", why)],
+                )
+            }
+        };
+        d.status = status::RECEIPT.to_owned();
+        tx.count_status(status::RECEIPT, 1)?;
+        event(tx, &mut d, status::RECEIPT, now_ms, info, findings, None)?;
+        tx.put(key::document(doc_id), &d)?;
+        let owner = crate::mail::mask::phone_digits(&phone);
+        let routed = Receipt {
+            spec,
+            document,
+            id: doc_id,
+            several: receipt.several,
+            direct: Some(Direct {
+                owner: (!owner.is_empty()).then_some(owner),
+                status: shown,
+            }),
+        };
+        let key = document_key(spec, document);
+        self.route_receipt(tx, &routed, &key, None, now_ms, effects)
     }
 
     /// The inventory (CEB621) a tax bill bills: the one customs numbered
@@ -2037,11 +2358,12 @@ impl Pipeline {
         } else {
             let fields = crate::subscribe::owner_fields(spec.ty);
             let named = fields.first().and_then(|f| track::field(document, spec, f));
-            match &receipt.tax_bill {
+            match &receipt.direct {
                 // A tax bill: the enterprise it names (its CEB816's ebcCode),
-                // else the inventory's owner.
-                Some(bill_owner) => named
-                    .or_else(|| bill_owner.clone())
+                // else the inventory's owner; a postal-items message: the
+                // recipient's phone.
+                Some(direct) => named
+                    .or_else(|| direct.owner.clone())
                     .or_else(|| answers.and_then(|t| t.owner.clone())),
                 None => named
                     .or_else(|| answers.and_then(|t| t.owner.clone()))
@@ -2069,7 +2391,7 @@ impl Pipeline {
             return self.unrouted(tx, id, spec.name, key, &facts.code, None, why, now_ms);
         };
         // A tax bill goes to every receipts subscriber: no status names it.
-        let status = if receipt.tax_bill.is_some() {
+        let status = if receipt.direct.is_some() {
             Some(crate::daemon::subs::ANY_STATUS)
         } else {
             crate::subscribe::status_of(spec.ty, &facts.code)
@@ -2121,14 +2443,9 @@ impl Pipeline {
                 ty: spec.name.to_owned(),
                 key: key.clone(),
                 owner: owner.clone(),
-                status: match status {
-                    // A tax bill: its status as customs names it (已汇总).
-                    Some(crate::daemon::subs::ANY_STATUS) => {
-                        crate::tax::BillStatus::parse(&facts.code)
-                            .map_or("电子税单", crate::tax::BillStatus::zh)
-                            .to_owned()
-                    }
-                    other => other.unwrap_or_default().to_owned(),
+                status: match &receipt.direct {
+                    Some(direct) => direct.status.clone(),
+                    None => status.unwrap_or_default().to_owned(),
                 },
                 code: facts.code.clone(),
                 file: format!("{}_{:012}_{}.xml", spec.name, id.msg, id.doc),

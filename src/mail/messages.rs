@@ -6,7 +6,9 @@ use crate::model::Document;
 use crate::schema::fields::{certificate_head as ch, certificate_list as cl};
 use crate::schema::{MessageSpec, MessageType};
 
-use super::certificate::{Certificate, CertificateLine, CertificateState};
+use super::agreement::{AgreementEvent, AgreementState};
+use super::certificate::{Certificate, CertificateLine, CertificateState, PaymentState};
+use super::item::MailStatus;
 
 /// `YYYYMMDDhhmmss` (China Standard Time) as ms since the Unix epoch;
 /// `None` when it is not such a time.
@@ -94,5 +96,189 @@ pub fn printed_date(issued_ms: u64) -> String {
             day.trim_start_matches('0')
         ),
         _ => d,
+    }
+}
+
+/// What one of the gateway's postal-items messages from customs, the
+/// treasury or a bank says, in the state machines' terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailUpdate {
+    /// A mail item's status (MailNotice).
+    Notice {
+        /// 邮件号.
+        mail_no: String,
+        /// 收件人姓名.
+        name: String,
+        /// 收件人电话.
+        phone: String,
+        /// The status.
+        status: MailStatus,
+        /// Why.
+        reason: String,
+        /// When (ms since the Unix epoch).
+        at_ms: u64,
+    },
+    /// The review of a declaration (MailDeclarationResult).
+    Reviewed {
+        /// 邮件号.
+        mail_no: String,
+        /// 收件人姓名 (not in the message: empty).
+        name: String,
+        /// 收件人电话.
+        phone: String,
+        /// The status it gives the item.
+        status: MailStatus,
+        /// 审核意见.
+        reason: String,
+        /// When.
+        at_ms: u64,
+    },
+    /// A tax certificate (TaxCertificate).
+    Certificate(Box<Certificate>),
+    /// An agreement's state (AgreementResult).
+    Agreement {
+        /// 协议书号.
+        no: String,
+        /// 缴款人电话.
+        phone: String,
+        /// 关区.
+        customs: String,
+        /// 付款行行号.
+        bank_code: String,
+        /// 开户账号 as the message gives it.
+        account: String,
+        /// The state.
+        state: AgreementState,
+        /// 状态说明.
+        note: String,
+        /// When.
+        at_ms: u64,
+    },
+    /// A payment's step or result (PaymentResult).
+    Payment {
+        /// 缴纳证编号.
+        certificate_no: String,
+        /// 交易流水号.
+        serial: String,
+        /// 协议书号.
+        agreement_no: String,
+        /// 支付处理中 (a step), 支付成功 or 支付失败.
+        state: PaymentState,
+        /// 状态说明.
+        note: String,
+        /// The bank's reason of a failure.
+        reason: String,
+        /// When.
+        at_ms: u64,
+    },
+}
+
+impl MailUpdate {
+    /// The phone of the person it concerns (who receives it).
+    pub fn phone(&self) -> &str {
+        match self {
+            MailUpdate::Notice { phone, .. }
+            | MailUpdate::Reviewed { phone, .. }
+            | MailUpdate::Agreement { phone, .. } => phone,
+            MailUpdate::Certificate(c) => &c.phone,
+            MailUpdate::Payment { .. } => "",
+        }
+    }
+}
+
+/// The update a postal-items message from customs, the treasury or a bank
+/// makes; `Ok(None)` for a type that is not one; `Err` says why a message
+/// of such a type cannot be applied.
+pub fn update_of(spec: &MessageSpec, doc: &Document) -> Result<Option<MailUpdate>, String> {
+    use crate::schema::fields::{
+        agreement_result as ar, mail_declaration_result as dr, mail_notice as mn,
+        payment_result as pr,
+    };
+    let h = &doc.head;
+    let text = |f: crate::schema::Field<crate::schema::Text>| h.str(f).trim().to_owned();
+    let time = |f: crate::schema::Field<crate::schema::Text>| {
+        time14_ms(h.str(f)).ok_or_else(|| {
+            format!(
+                "{}/{} \"{}\" is not a time YYYYMMDDhhmmss",
+                spec.head.element,
+                f.spec().name,
+                h.str(f)
+            )
+        })
+    };
+    let status = |f: crate::schema::Field<crate::schema::Text>| {
+        MailStatus::parse(h.str(f))
+            .ok_or_else(|| format!("status \"{}\" is not a mail-item status", h.str(f).trim()))
+    };
+    let update = match spec.ty {
+        MessageType::MailNotice => MailUpdate::Notice {
+            mail_no: text(mn::MAIL_NO),
+            name: text(mn::RECIPIENT_NAME),
+            phone: text(mn::RECIPIENT_PHONE),
+            status: status(mn::STATUS)?,
+            reason: text(mn::REASON),
+            at_ms: time(mn::NOTICE_TIME)?,
+        },
+        MessageType::MailDeclarationResult => MailUpdate::Reviewed {
+            mail_no: text(dr::MAIL_NO),
+            name: String::new(),
+            phone: text(dr::RECIPIENT_PHONE),
+            status: status(dr::STATUS)?,
+            reason: text(dr::REASON),
+            at_ms: time(dr::RESULT_TIME)?,
+        },
+        MessageType::TaxCertificate => MailUpdate::Certificate(Box::new(certificate(spec, doc)?)),
+        MessageType::AgreementResult => MailUpdate::Agreement {
+            no: text(ar::AGREEMENT_NO),
+            phone: text(ar::PAYER_PHONE),
+            customs: text(ar::CUSTOMS_CODE),
+            bank_code: text(ar::BANK_CODE),
+            account: text(ar::ACCOUNT),
+            state: match h.str(ar::STATE).trim() {
+                "签约处理中" => AgreementState::Signing,
+                "签约成功" => AgreementState::Signed,
+                "签约失败" => AgreementState::SignFailed,
+                "解约处理中" => AgreementState::Cancelling,
+                "解约成功" => AgreementState::Cancelled,
+                other => return Err(format!("state \"{other}\" is not an agreement state")),
+            },
+            note: text(ar::NOTE),
+            at_ms: time(ar::STATE_TIME)?,
+        },
+        MessageType::PaymentResult => MailUpdate::Payment {
+            certificate_no: text(pr::CERTIFICATE_NO),
+            serial: text(pr::SERIAL_NO),
+            agreement_no: text(pr::AGREEMENT_NO),
+            state: match h.str(pr::STATE).trim() {
+                "支付处理中" => PaymentState::Processing,
+                "支付成功" => PaymentState::Succeeded,
+                "支付失败" => PaymentState::Failed,
+                other => return Err(format!("state \"{other}\" is not a payment state")),
+            },
+            note: text(pr::NOTE),
+            reason: text(pr::REASON),
+            at_ms: time(pr::RESULT_TIME)?,
+        },
+        _ => return Ok(None),
+    };
+    Ok(Some(update))
+}
+
+/// The agreement event an AgreementResult of `state` with `note` makes on an
+/// agreement now in `current`.
+pub fn agreement_event(
+    current: AgreementState,
+    state: AgreementState,
+    note: &str,
+) -> AgreementEvent {
+    match state {
+        AgreementState::Signing | AgreementState::Cancelling if state == current => {
+            AgreementEvent::Progress(note.to_owned())
+        }
+        AgreementState::Signing => AgreementEvent::Progress(note.to_owned()),
+        AgreementState::Signed => AgreementEvent::Succeeded,
+        AgreementState::SignFailed => AgreementEvent::Failed(note.to_owned()),
+        AgreementState::Cancelling => AgreementEvent::Cancel,
+        AgreementState::Cancelled => AgreementEvent::CancelDone,
     }
 }

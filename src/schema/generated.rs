@@ -15,7 +15,7 @@ use super::{
 /// Every diagnostic rule, in catalogue order (`schemas/rules.toml`).
 pub static RULES: &[RuleInfo] = &RULE_TABLE;
 
-static RULE_TABLE: [RuleInfo; 60] = [
+static RULE_TABLE: [RuleInfo; 61] = [
     RuleInfo {
         code: "EMPTY",
         category: Category::Input,
@@ -496,6 +496,14 @@ static RULE_TABLE: [RuleInfo; 60] = [
         zh: "订单代扣税款与按清单商品计算的跨境电商综合税不一致（超出容差），仅提示",
         national: None,
     },
+    RuleInfo {
+        code: "MAIL_STATE",
+        category: Category::Business,
+        severity: Severity::Warning,
+        en: "A postal-items message asks for a move its mail item, agreement or certificate cannot make from its current state (or names one the gateway does not hold): kept in the history, changes nothing",
+        zh: "邮件、三方协议或缴纳证的当前状态不允许该变更（或所指对象不存在）：仅记录，不作变更",
+        national: None,
+    },
 ];
 
 /// Handles on the catalogue entries, one per rule code.
@@ -621,6 +629,8 @@ pub mod rule {
     pub const TAX_BILL_STATUS: &RuleInfo = &RULE_TABLE[58];
     /// `SET_TAX_TOTAL`: The order's taxTotal differs from the comprehensive tax computed for the inventory's lines (rates by HS-code prefix from the table of the order's date) by more than [engine] tax_tolerance: informs, does not refuse
     pub const SET_TAX_TOTAL: &RuleInfo = &RULE_TABLE[59];
+    /// `MAIL_STATE`: A postal-items message asks for a move its mail item, agreement or certificate cannot make from its current state (or names one the gateway does not hold): kept in the history, changes nothing
+    pub const MAIL_STATE: &RuleInfo = &RULE_TABLE[60];
 }
 
 /// Code list `agreement_state` (`schemas/common.toml`).

@@ -31,6 +31,9 @@
 //! | `p` platform 0x00 message-id | [`SubmissionRecord`]: a platform's message id and its first result (TCP idempotency) |
 //! | `x` msg doc | (empty): customs messages that answer no stored document |
 //! | `T` taxNo | [`TaxBillRecord`]: an electronic tax bill (CEB816/CEB818), its inventory and receipts |
+//! | `Y` mailNo | [`MailRecord`]: a personal postal item, its status history and recipient |
+//! | `Z` certificateNo | [`CertificateRecord`]: a personal-items tax certificate and its payments |
+//! | `G` agreementNo | [`AgreementRecord`]: a three-party agreement and its steps |
 //! | `C` status | how many documents have that current status (u64) |
 //! | `N` name | how many `messages` (`m` keys) and `orphans` (`x` keys) there are (u64), kept by [`Tx::commit`] |
 //!
@@ -59,9 +62,9 @@ use thiserror::Error;
 
 pub use ledger::StoreLedger;
 pub use records::{
-    DocId, DocumentRecord, Event, Finding, ForwardRecord, InboxRecord, MessageRecord, OutboxEntry,
-    ReceiptEvent, SetRecord, Source, SubmissionRecord, SubscriptionEvent, SubscriptionRecord,
-    TaxBillRecord, UnroutedRecord,
+    AgreementRecord, CertificateRecord, DocId, DocumentRecord, Event, Finding, ForwardRecord,
+    InboxRecord, MailRecord, MessageRecord, OutboxEntry, ReceiptEvent, SetRecord, Source,
+    SubmissionRecord, SubscriptionEvent, SubscriptionRecord, TaxBillRecord, UnroutedRecord,
 };
 
 use crate::engine::SetKey;
@@ -254,6 +257,18 @@ pub mod key {
     /// `T` taxNo: an electronic tax bill (CEB816/CEB818).
     pub fn tax_bill(tax_no: &str) -> Vec<u8> {
         tagged(b'T', tax_no.as_bytes())
+    }
+    /// `Y` mailNo: a personal postal item.
+    pub fn mail_item(mail_no: &str) -> Vec<u8> {
+        tagged(b'Y', mail_no.as_bytes())
+    }
+    /// `Z` certificateNo: a personal-items tax certificate.
+    pub fn certificate(no: &str) -> Vec<u8> {
+        tagged(b'Z', no.as_bytes())
+    }
+    /// `G` agreementNo: a three-party agreement.
+    pub fn agreement(no: &str) -> Vec<u8> {
+        tagged(b'G', no.as_bytes())
     }
     /// `N` name.
     pub fn tally(name: &str) -> Vec<u8> {

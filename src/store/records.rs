@@ -346,6 +346,45 @@ pub struct TaxBillRecord {
     pub receipts: Vec<DocId>,
 }
 
+/// A personal postal item (by mail number).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MailRecord {
+    /// Layout version.
+    pub v: u32,
+    /// The item and its status history.
+    pub item: crate::mail::item::MailItem,
+    /// 收件人姓名.
+    pub name: String,
+    /// 收件人电话 (kept whole; masked in every output).
+    pub phone: String,
+    /// Its certificates' numbers.
+    pub certificates: Vec<String>,
+    /// The messages about it, in arrival order.
+    pub docs: Vec<DocId>,
+}
+
+/// A personal-items tax certificate (by certificate number).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CertificateRecord {
+    /// Layout version.
+    pub v: u32,
+    /// The certificate and its payments.
+    pub certificate: crate::mail::certificate::Certificate,
+    /// The messages about it, in arrival order.
+    pub docs: Vec<DocId>,
+}
+
+/// A three-party agreement (by agreement number).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AgreementRecord {
+    /// Layout version.
+    pub v: u32,
+    /// The agreement and its steps.
+    pub agreement: crate::mail::agreement::Agreement,
+    /// The messages about it, in arrival order.
+    pub docs: Vec<DocId>,
+}
+
 /// A receipt delivered to no one: its owner or its status is unknown.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct UnroutedRecord {

@@ -16,6 +16,7 @@ mod generated;
 mod hostile;
 mod inputs;
 mod mail;
+mod mail_daemon;
 mod metrics;
 mod official;
 mod props;

@@ -1,0 +1,187 @@
+//! Personal postal items through the real daemon: the messages customs,
+//! the treasury and the bank send (into the customs InBox) move the mail
+//! item, the agreement and the certificate as their state machines allow,
+//! are pushed to the recipient's client (registered under their phone),
+//! and the admin API shows each recipient only what is addressed to their
+//! phone, masked.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::gateway::{Gateway, names, wait_for};
+use crate::push::{folder_client, get, subscription};
+
+const PHONE: &str = "13712343382";
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(crate::util::root().join("samples/mail").join(name)).unwrap()
+}
+
+fn status_of(gw: &Gateway, path: &str) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .get(format!("http://{}{path}", gw.admin))
+        .call()
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(Value::String(body)),
+    )
+}
+
+#[test]
+fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
+    let extra = format!(
+        "{}{}",
+        folder_client("R1", PHONE),
+        subscription("R1", &["放行"], "+1y"),
+    );
+    let mut gw = Gateway::with_config(100, &extra);
+    gw.start();
+    let under_review =
+        std::fs::read_to_string(crate::util::root().join("samples/mail/MailNotice-arrived.xml"))
+            .unwrap()
+            .replace("4E01", "4E0A")
+            .replace("<status>arrived</status>", "<status>under_review</status>")
+            .replace(
+                "邮件已运抵成都邮局海关监管场所",
+                "补充申报已受理，待海关审核",
+            )
+            .replace("20261121083500", "20261121093100");
+    let steps: Vec<(&str, Vec<u8>)> = vec![
+        ("01.xml", sample("MailNotice-arrived.xml")),
+        ("02.xml", sample("MailNotice-declaration-required.xml")),
+        ("03.xml", under_review.into_bytes()),
+        ("04.xml", sample("MailDeclarationResult-tax-pending.xml")),
+        ("05.xml", sample("TaxCertificate.xml")),
+        ("06.xml", sample("AgreementResult-signed.xml")),
+        ("07.xml", sample("PaymentResult-failed.xml")),
+        ("08.xml", sample("PaymentResult-paid.xml")),
+        ("09.xml", sample("MailNotice-released.xml")),
+        // Customs says 待缴税 again after release: refused, kept, changes nothing.
+        (
+            "10.xml",
+            String::from_utf8(sample("MailDeclarationResult-tax-pending.xml"))
+                .unwrap()
+                .replace("4E04", "4E0B")
+                .replace("20261121101500", "20261121120000")
+                .into_bytes(),
+        ),
+    ];
+    for (i, (name, bytes)) in steps.iter().enumerate() {
+        gw.drop_receipt(name, bytes);
+        wait_for(&gw, 30, "archived", || {
+            names(&gw.customs("Archive")).len() == i + 1
+        });
+    }
+    // The item: every status in order, released.
+    let (code, v) = status_of(&gw, &format!("/mail/EA123456789CN?phone={PHONE}"));
+    assert_eq!(code, 200, "{v}");
+    let m = &v["mail"];
+    assert_eq!(
+        (m["status"].as_str(), m["status_label"].as_str()),
+        (Some("released"), Some("放行")),
+        "{m}"
+    );
+    let statuses: Vec<&str> = m["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "arrived",
+            "declaration_required",
+            "under_review",
+            "tax_pending",
+            "tax_paid",
+            "released"
+        ]
+    );
+    assert_eq!(m["phone"], "137****3382");
+    // The certificate: paid on the second try, the first shows 已重新支付.
+    let (_, v) = status_of(
+        &gw,
+        &format!("/tax/certificates/51002021X40000006501?phone={PHONE}"),
+    );
+    let c = &v["certificate"];
+    assert_eq!(c["state"], "支付成功", "{c}");
+    assert_eq!(c["capitals"], "壹佰柒拾伍元陆角陆分");
+    let payments = c["payments"].as_array().unwrap();
+    assert_eq!(payments.len(), 2);
+    assert_eq!(
+        (
+            payments[0]["state"].as_str(),
+            payments[0]["reason"].as_str()
+        ),
+        (Some("已重新支付"), Some("帐户余额不足"))
+    );
+    assert_eq!(payments[1]["state"], "支付成功");
+    assert_eq!(
+        payments[1]["steps"].as_array().unwrap().last().unwrap()["note"],
+        "支付成功 交易成功"
+    );
+    // The agreement, its account masked.
+    let (_, v) = status_of(&gw, &format!("/tax/agreements?phone={PHONE}"));
+    let a = &v["agreements"][0];
+    assert_eq!(
+        (a["state"].as_str(), a["account"].as_str()),
+        (Some("签约成功"), Some("62****5839"))
+    );
+    // The refused 待缴税 after release is kept with its reason.
+    let docs = get(&gw, "/messages?type=MailDeclarationResult&limit=10");
+    let newest = docs[0]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{docs}"))
+        .to_owned();
+    let shown = get(&gw, &format!("/documents/{newest}"));
+    let text = shown["history"].to_string();
+    assert!(
+        text.contains("MAIL_STATE") && text.contains("it cannot move to tax_pending"),
+        "{text}"
+    );
+    // Another phone sees nothing, and is told the same as for a number that does not exist.
+    let (code, v) = status_of(&gw, "/mail/EA123456789CN?phone=13900000000");
+    assert_eq!(code, 404);
+    assert!(
+        v.to_string()
+            .contains("no mail item EA123456789CN addressed to 139****0000"),
+        "{v}"
+    );
+    let (_, v) = status_of(&gw, "/mail?phone=13900000000");
+    assert_eq!(v["mail"].as_array().unwrap().len(), 0);
+    let (_, v) = status_of(&gw, "/tax/certificates?phone=13900000000");
+    assert_eq!(v["certificates"].as_array().unwrap().len(), 0);
+    let (code, _) = status_of(
+        &gw,
+        "/tax/certificates/51002021X40000006501/print?phone=13900000000",
+    );
+    assert_eq!(code, 404);
+    let (code, _) = status_of(&gw, "/mail?phone=");
+    assert_eq!(code, 400);
+    // The recipient's list covers the last calendar months by default; the
+    // parcel (November 2026) is outside one month from now only if now is
+    // after December 2026, so ask for 24.
+    let (_, v) = status_of(&gw, &format!("/mail?phone={PHONE}&months=24"));
+    assert_eq!(v["mail"].as_array().unwrap().len(), 1);
+    // Every message went to the recipient's client (subscribed to 放行
+    // only: postal-items messages are not named by a status).
+    wait_for(&gw, 30, "the pushes", || {
+        names(&gw.path("clients/R1/InBox")).len() == 10
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let all: String = names(&gw.path("clients/R1/InBox"))
+        .iter()
+        .map(|f| std::fs::read_to_string(gw.path("clients/R1/InBox").join(f)).unwrap())
+        .collect();
+    assert!(!all.contains("62222"), "no whole account number in a push");
+    assert_eq!(gw.stop().0, Some(0));
+}
