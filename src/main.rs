@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use customs_gateway::admin::mail_cli::MailQuery;
 use customs_gateway::codec::{self, EncodeOptions};
 use customs_gateway::config::Config;
 use customs_gateway::engine::{self, Engine, Status};
@@ -91,9 +92,13 @@ enum Command {
         #[arg(long, value_name = "FORMAT", default_value = "text")]
         log_format: LogFormat,
     },
-    /// Tax tools: `tax capitals`.
+    /// Tax tools: calculators, rate tables, certificates and agreements.
     #[command(subcommand)]
     Tax(TaxCommand),
+    /// Personal postal items, as their recipient sees them (asked of the
+    /// running daemon by the recipient's phone).
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Play the import client and customs for a rehearsal: take what the
     /// gateway writes into the customs OutBox (moved to the SentBox, or the
     /// FailBox when unreadable) and answer it in the customs InBox with
@@ -210,6 +215,9 @@ enum TaxCommand {
     /// Personal-items tax certificates (缴纳证).
     #[command(subcommand)]
     Certificate(CertificateCommand),
+    /// Three-party agreements (三方协议).
+    #[command(subcommand)]
+    Agreement(AgreementCommand),
     /// The rate tables in force on a date: postal tax items, parcel rules,
     /// articles, cross-border rates by HS-code prefix.
     ///
@@ -224,21 +232,92 @@ enum TaxCommand {
     },
 }
 
+/// Who asks, how to answer, which daemon.
+#[derive(clap::Args, Debug)]
+struct RecipientArgs {
+    /// The recipient's (payer's) phone: only what is addressed to it is shown.
+    #[arg(long, value_name = "PHONE")]
+    phone: String,
+    /// Print the admin API's JSON answer.
+    #[arg(long)]
+    json: bool,
+    /// Configuration file naming the daemon's admin API.
+    #[arg(long, value_name = "FILE", default_value = "conf/gateway.toml")]
+    config: PathBuf,
+}
+
+/// `mail …`.
+#[derive(Subcommand, Debug)]
+enum MailCommand {
+    /// A mail item's customs status and history (exit 1: none addressed to
+    /// this phone).
+    Status {
+        /// The mail number (邮件号).
+        #[arg(value_name = "MAILNO")]
+        mail_no: String,
+        #[command(flatten)]
+        who: RecipientArgs,
+    },
+    /// The recipient's mail items of the last calendar months.
+    List {
+        /// Calendar months covered (1–24, default 3).
+        #[arg(long)]
+        months: Option<u32>,
+        #[command(flatten)]
+        who: RecipientArgs,
+    },
+}
+
 /// `tax certificate …`.
 #[derive(Subcommand, Debug)]
 enum CertificateCommand {
-    /// Writes a tax certificate (a TaxCertificate message file) as the
-    /// printable page of the official form (旅客行李、个人邮递物品进口税款缴纳证),
-    /// total in capitals; phone numbers masked.
+    /// The recipient's tax certificates of the last calendar months.
+    List {
+        /// Calendar months covered (1–24, default 3).
+        #[arg(long)]
+        months: Option<u32>,
+        #[command(flatten)]
+        who: RecipientArgs,
+    },
+    /// One certificate: lines, total in capitals, state and every payment
+    /// with its steps (exit 1: none addressed to this phone).
+    Show {
+        /// The certificate number (海关编号, 51002021X40000006501).
+        #[arg(value_name = "NO")]
+        no: String,
+        #[command(flatten)]
+        who: RecipientArgs,
+    },
+    /// Writes a certificate as the printable page of the official form
+    /// (旅客行李、个人邮递物品进口税款缴纳证), total in capitals, phone masked:
+    /// a stored certificate by its number (with --phone, from the daemon),
+    /// or a TaxCertificate message file.
     ///
-    /// Exit status: 0, or 2 when the file is not a readable TaxCertificate.
+    /// Exit status: 0; 1 when no certificate of that number is addressed to
+    /// the phone; 2 when the file is not a readable TaxCertificate.
     Print {
-        /// A TaxCertificate message (`samples/mail/TaxCertificate.xml`).
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
+        /// A certificate number, or a TaxCertificate message file.
+        #[arg(value_name = "NO|FILE")]
+        source: String,
         /// Where to write the page (default: standard output).
         #[arg(long, value_name = "HTML")]
         out: Option<PathBuf>,
+        /// The recipient's phone (for a stored certificate).
+        #[arg(long, value_name = "PHONE")]
+        phone: Option<String>,
+        /// Configuration file naming the daemon's admin API.
+        #[arg(long, value_name = "FILE", default_value = "conf/gateway.toml")]
+        config: PathBuf,
+    },
+}
+
+/// `tax agreement …`.
+#[derive(Subcommand, Debug)]
+enum AgreementCommand {
+    /// The payer's three-party agreements, each step with its 状态说明.
+    List {
+        #[command(flatten)]
+        who: RecipientArgs,
     },
 }
 
@@ -321,9 +400,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         }) => tax_postal(&lines, origin, indivisible, rounding, &tables, json),
         Command::Tax(TaxCommand::Rates { tables, json }) => tax_rates(&tables, json),
-        Command::Tax(TaxCommand::Certificate(CertificateCommand::Print { file, out })) => {
-            certificate_print(&file, out.as_deref())
+        Command::Tax(TaxCommand::Certificate(CertificateCommand::Print {
+            source,
+            out,
+            phone,
+            config,
+        })) => {
+            let file = PathBuf::from(&source);
+            match phone {
+                Some(phone) if !file.is_file() => {
+                    let q = MailQuery::Print { no: source, out };
+                    recipient(&config, &phone, false, &q)
+                }
+                _ => certificate_print(&file, out.as_deref()),
+            }
         }
+        Command::Tax(TaxCommand::Certificate(CertificateCommand::List { months, who })) => {
+            recipient(
+                &who.config,
+                &who.phone,
+                who.json,
+                &MailQuery::Certificates { months },
+            )
+        }
+        Command::Tax(TaxCommand::Certificate(CertificateCommand::Show { no, who })) => recipient(
+            &who.config,
+            &who.phone,
+            who.json,
+            &MailQuery::Certificate { no },
+        ),
+        Command::Tax(TaxCommand::Agreement(AgreementCommand::List { who })) => {
+            recipient(&who.config, &who.phone, who.json, &MailQuery::Agreements)
+        }
+        Command::Mail(MailCommand::Status { mail_no, who }) => recipient(
+            &who.config,
+            &who.phone,
+            who.json,
+            &MailQuery::Status { mail_no },
+        ),
+        Command::Mail(MailCommand::List { months, who }) => recipient(
+            &who.config,
+            &who.phone,
+            who.json,
+            &MailQuery::List { months },
+        ),
         Command::Admin(cmd) => {
             let code = customs_gateway::admin::cli::run(&cmd, &mut std::io::stdout().lock())?;
             Ok(ExitCode::from(code))
@@ -540,6 +660,29 @@ fn tax_postal(
         )?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A recipient's question to the daemon: exit 0, 1 (nothing addressed to
+/// the phone) or 2 (the daemon cannot be asked).
+fn recipient(
+    config: &std::path::Path,
+    phone: &str,
+    json: bool,
+    query: &MailQuery,
+) -> anyhow::Result<ExitCode> {
+    match customs_gateway::admin::mail_cli::run(
+        config,
+        phone,
+        json,
+        query,
+        &mut std::io::stdout().lock(),
+    ) {
+        Ok(code) => Ok(ExitCode::from(code)),
+        Err(e) => {
+            eprintln!("customs-gateway: {e}");
+            Ok(ExitCode::from(2))
+        }
+    }
 }
 
 /// `tax certificate print FILE`.

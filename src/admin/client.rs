@@ -271,6 +271,34 @@ impl Client {
         self.answer(response)
     }
 
+    /// `GET path?query…`: the JSON answer (for the postal-items views).
+    pub fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ClientError> {
+        self.get(path, query)
+    }
+
+    /// `GET path?query…` of a page: its text, or the error the API's JSON
+    /// answer stands for.
+    pub fn get_page(&self, path: &str, query: &[(&str, &str)]) -> Result<String, ClientError> {
+        let url = format!("http://{}{path}", self.addr);
+        let mut request = self.agent.get(&url);
+        if let Some(token) = &self.token {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in query {
+            request = request.query(*k, *v);
+        }
+        let mut response = request.call().map_err(|e| self.transport(e))?;
+        if response.status().as_u16() != 200 {
+            return self.answer(response).map(|v| v.to_string());
+        }
+        response
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER_BYTES)
+            .read_to_string()
+            .map_err(|e| self.transport(e))
+    }
+
     fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ClientError> {
         let url = format!("http://{}{path}", self.addr);
         debug!(message = "Asking the admin API.", url, query = ?query);

@@ -187,6 +187,7 @@ pub mod cli;
 pub mod client;
 pub mod dashboard;
 pub mod health;
+pub mod mail_cli;
 mod time;
 pub mod ui;
 

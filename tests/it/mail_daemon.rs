@@ -183,5 +183,105 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
         .map(|f| std::fs::read_to_string(gw.path("clients/R1/InBox").join(f)).unwrap())
         .collect();
     assert!(!all.contains("62222"), "no whole account number in a push");
+    cli(&gw);
     assert_eq!(gw.stop().0, Some(0));
+}
+
+/// The recipient's CLI against the running daemon.
+fn cli(gw: &Gateway) {
+    let run = |args: &[&str]| {
+        let out = crate::util::gateway()
+            .args(args)
+            .arg("--config")
+            .arg(&gw.config)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run(&["mail", "status", "EA123456789CN", "--phone", PHONE]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("放行") && text.contains("137****3382") && !text.contains(PHONE),
+        "{text}"
+    );
+    let (code, text) = run(&["mail", "status", "EA123456789CN", "--phone", "13900000000"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("no mail item EA123456789CN addressed to 139****0000"),
+        "{text}"
+    );
+    let (code, text) = run(&["mail", "list", "--phone", PHONE, "--months", "24", "--json"]);
+    assert_eq!(code, Some(0));
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["mail"][0]["status"], "released");
+    let (code, text) = run(&[
+        "tax",
+        "certificate",
+        "show",
+        "51002021X40000006501",
+        "--phone",
+        PHONE,
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    for want in [
+        "支付成功",
+        "已重新支付",
+        "帐户余额不足",
+        "壹佰柒拾伍元陆角陆分",
+        "102100099996",
+    ] {
+        assert!(text.contains(want), "{want}: {text}");
+    }
+    let (code, text) = run(&["tax", "agreement", "list", "--phone", PHONE]);
+    assert_eq!(code, Some(0));
+    assert!(
+        text.contains("签约成功") && text.contains("62****5839"),
+        "{text}"
+    );
+    let (_, text) = run(&[
+        "tax",
+        "agreement",
+        "list",
+        "--phone",
+        "13900000000",
+        "--json",
+    ]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap()["agreements"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    // The page, written by the CLI and served by the admin listener, in Chromium.
+    let page = gw.path("certificate.html");
+    let (code, text) = run(&[
+        "tax",
+        "certificate",
+        "print",
+        "51002021X40000006501",
+        "--phone",
+        PHONE,
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        std::fs::read_to_string(&page)
+            .unwrap()
+            .contains("壹佰柒拾伍元陆角陆分")
+    );
+    let url = format!(
+        "http://{}/tax/certificates/51002021X40000006501/print?phone={PHONE}",
+        gw.admin
+    );
+    let dom = crate::dashboard::chromium_run(&["--dump-dom"], &url);
+    assert!(
+        dom.contains("<span id=\"capitals\">壹佰柒拾伍元陆角陆分</span>"),
+        "{dom}"
+    );
+    assert!(dom.contains("<span id=\"state\">支付成功</span>"), "{dom}");
 }
