@@ -38,7 +38,7 @@ use tracing::{debug, info, warn};
 use crate::codec::{self, Content, Limits};
 use crate::config::Config;
 use crate::engine::{DocKind, time17};
-use crate::model::{Document, Message};
+use crate::model::{Document, Message, Record};
 use crate::schema::fields::{inventory_head as ih, inventory_return as ir};
 use crate::schema::{Field, Text};
 
@@ -204,6 +204,8 @@ pub struct Simulator {
     limits: Limits,
     rng: fastrand::Rng,
     schedule: Schedule,
+    /// The rate tables it assesses supplementary declarations with.
+    tax: Option<std::sync::Arc<crate::tax::Tables>>,
 }
 
 impl Simulator {
@@ -248,6 +250,7 @@ impl Simulator {
                 v: SCHEDULE_VERSION,
                 pending: Vec::new(),
             },
+            tax: config.tax_tables(),
         };
         s.schedule = s.load()?;
         Ok(s)
@@ -396,6 +399,9 @@ impl Simulator {
 
     /// The answers to every document of `msg` (the file `source`).
     fn answer(&mut self, source: &str, msg: &Message, now_ms: u64) -> Vec<Answer> {
+        if msg.spec.ty == crate::schema::MessageType::MailDeclaration {
+            return self.answer_declaration(source, msg, now_ms);
+        }
         let Some(kind) = DocKind::of(msg.spec) else {
             warn!(message = "Not a declaration the simulator answers; sent without an answer.", file = %source, r#type = msg.spec.name);
             return Vec::new();
@@ -444,6 +450,167 @@ impl Simulator {
                     }),
                     Err(error) => {
                         warn!(message = "The document cannot be answered (its values do not fit the receipt).", file = %source, document = i, %error);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Customs' review of a mail item's supplementary declaration, after
+    /// `release_after_ms`: assessed with the postal tax calculator, the item
+    /// is 待缴税 with a tax certificate (缴纳证), or 免税放行 when the tax is 50
+    /// CNY or less; a declaration whose values cannot be assessed (prices
+    /// in another currency, an unknown article) is 未通过 with the reason.
+    fn answer_declaration(&mut self, source: &str, msg: &Message, now_ms: u64) -> Vec<Answer> {
+        use crate::mail::item::MailStatus;
+        use crate::schema::fields::{
+            certificate_head as ch, certificate_list as cl, declaration_head as dh,
+            declaration_list as dl, mail_declaration_result as dr,
+        };
+        use crate::schema::{MSG_MAIL_DECLARATION_RESULT, MSG_TAX_CERTIFICATE};
+        let due = now_ms.saturating_add(self.config.release_after_ms.max(1));
+        let Some(time) = crate::mail::messages::time14(due) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for doc in &msg.documents {
+            let h = &doc.head;
+            // (line, description, quantity text) per declared line.
+            let mut lines = Vec::new();
+            let mut refused = None;
+            for l in &doc.lines {
+                let (Some(qty), Some(price)) = (l.dec(dl::QUANTITY), l.dec(dl::PRICE)) else {
+                    refused = Some("数量或单价无效".to_owned());
+                    break;
+                };
+                if l.str(dl::CURRENCY).trim() != "142" {
+                    refused = Some(format!(
+                        "请以人民币（142）申报价格，第{}项为{}",
+                        lines.len() + 1,
+                        l.str(dl::CURRENCY).trim()
+                    ));
+                    break;
+                }
+                let code = l.str(dl::ARTICLE_CODE).trim();
+                let tables = self.tax.as_deref();
+                let line = match tables.and_then(|t| t.article(code)) {
+                    Some(a) if a.value.is_some() => crate::tax::LineInput {
+                        item: a.code.clone(),
+                        number: qty,
+                    },
+                    Some(a) => crate::tax::LineInput {
+                        item: a.code.clone(),
+                        number: qty * price,
+                    },
+                    None => crate::tax::LineInput {
+                        item: "2".to_owned(),
+                        number: qty * price,
+                    },
+                };
+                let quantity = format!("{qty} {}", l.str(dl::UNIT).trim());
+                lines.push((line, l.str(dl::DESCRIPTION).trim().to_owned(), quantity));
+            }
+            let assessed = match (&refused, self.tax.as_deref()) {
+                (None, Some(tables)) => crate::tax::postal_tax(
+                    tables,
+                    &crate::tax::Parcel {
+                        date: crate::subscribe::Date::cst(due),
+                        origin: None,
+                        indivisible: false,
+                        lines: lines.iter().map(|(l, _, _)| l.clone()).collect(),
+                        rounding: None,
+                    },
+                )
+                .map_err(|e| e.to_string()),
+                (Some(why), _) => Err(why.clone()),
+                (None, None) => Err("no tax rate tables".to_owned()),
+            };
+            let mut result = Record::new(MSG_MAIL_DECLARATION_RESULT.head);
+            result.set(dr::DECL_NO, h.str(dh::DECL_NO));
+            result.set(dr::MAIL_NO, h.str(dh::MAIL_NO));
+            result.set(dr::RECIPIENT_PHONE, h.str(dh::RECIPIENT_PHONE));
+            result.set(dr::RESULT_TIME, time.as_str());
+            let mut certificate = None;
+            match &assessed {
+                Err(why) => {
+                    result.set(dr::STATUS, MailStatus::Rejected.code());
+                    result.set(dr::REASON, format!("审核不通过：{why}"));
+                }
+                Ok(t) if t.exempt => {
+                    result.set(dr::STATUS, MailStatus::ReleasedWithoutTax.code());
+                    result.set(
+                        dr::REASON,
+                        format!("应征税额{}元，{}元及以下免征，放行", t.total_tax, t.waiver),
+                    );
+                    result.set_dec(dr::TOTAL_TAX, t.total_tax);
+                }
+                Ok(t) => {
+                    let port = "5100";
+                    let no = format!(
+                        "{port}{}X4{:010}",
+                        time.get(..4).unwrap_or("1970"),
+                        self.rng.u64(..10_000_000_000)
+                    );
+                    result.set(dr::STATUS, MailStatus::TaxPending.code());
+                    result.set(dr::REASON, "审核通过，应征进口税");
+                    result.set(dr::CERTIFICATE_NO, no.as_str());
+                    result.set_dec(dr::TOTAL_TAX, t.total_tax);
+                    let mut head = Record::new(MSG_TAX_CERTIFICATE.head);
+                    head.set(ch::CERTIFICATE_NO, no.as_str());
+                    head.set(ch::MAIL_NO, h.str(dh::MAIL_NO));
+                    head.set(ch::PORT_CODE, port);
+                    head.set(ch::RECIPIENT_NAME, h.str(dh::RECIPIENT_NAME));
+                    head.set(ch::RECIPIENT_PHONE, h.str(dh::RECIPIENT_PHONE));
+                    head.set_dec(ch::TOTAL_TAX, t.total_tax);
+                    head.set(ch::KIND, "邮递物品");
+                    head.set(ch::ISSUE_TIME, time.as_str());
+                    let mut cert_lines = Vec::new();
+                    for (n, (computed, (_, description, quantity))) in
+                        t.lines.iter().zip(&lines).enumerate()
+                    {
+                        let mut l = Record::new(&crate::schema::REC_CERTIFICATE_LIST);
+                        l.set_int(cl::GNUM, i64::try_from(n).unwrap_or(0) + 1);
+                        l.set(cl::DESCRIPTION, description.as_str());
+                        l.set(cl::QUANTITY, quantity.as_str());
+                        l.set_dec(cl::DUTIABLE_VALUE, computed.value);
+                        l.set_dec(cl::RATE, computed.rate);
+                        l.set_dec(cl::TAX, crate::tax::to_fen(computed.tax));
+                        cert_lines.push(l);
+                    }
+                    certificate = Some(Document {
+                        head,
+                        lines: cert_lines,
+                    });
+                }
+            }
+            let mut messages = vec![Document {
+                head: result,
+                lines: Vec::new(),
+            }];
+            messages.extend(certificate);
+            for (n, document) in messages.into_iter().enumerate() {
+                let spec = if n == 0 {
+                    &MSG_MAIL_DECLARATION_RESULT
+                } else {
+                    &MSG_TAX_CERTIFICATE
+                };
+                let guid = self.guid();
+                let mut m = Message::new(spec);
+                m.guid = Some(guid.clone());
+                m.version = Some("1.0".to_owned());
+                m.documents.push(document);
+                match codec::encode(&m, &codec::EncodeOptions::default()) {
+                    Ok(bytes) => out.push(Answer {
+                        // The result first, its certificate just after.
+                        due_ms: due.saturating_add(n as u64),
+                        source: source.to_owned(),
+                        status: spec.name.to_owned(),
+                        file: format!("{}_{guid}.xml", spec.name),
+                        xml: String::from_utf8_lossy(&bytes).into_owned(),
+                    }),
+                    Err(error) => {
+                        warn!(message = "The declaration cannot be answered.", file = %source, %error);
                     }
                 }
             }

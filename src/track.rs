@@ -34,6 +34,9 @@ pub mod status {
     pub const DELETED: &str = "deleted";
     /// Replaced by an appType 2 document.
     pub const REPLACED: &str = "replaced";
+    /// A supplementary declaration of a mail item, taken (its item is under
+    /// review) and queued for customs.
+    pub const DECLARED: &str = "declared";
     /// Written into the customs import client's OutBox.
     pub const FORWARDED: &str = "forwarded";
     /// The import client moved it to its SentBox: sent to customs.
@@ -293,6 +296,12 @@ pub fn out_of_scope(
     codes: &[String],
 ) -> Option<(String, String)> {
     let spec = message.spec;
+    // A mail item's supplementary declaration is an individual's, not an
+    // enterprise's: the pipeline lets only the item's recipient (by phone)
+    // declare it.
+    if spec.ty == MessageType::MailDeclaration {
+        return None;
+    }
     let allowed = |c: &str| codes.iter().any(|k| k == c);
     let parties = sending_parties(spec.ty);
     let found: Vec<(&str, String)> = parties

@@ -918,7 +918,8 @@ impl Pipeline {
         rec.encoding = decoded.charset.label().to_owned();
         rec.signed = business.signature.is_some() || message.signature.is_some();
         rec.documents = u32::try_from(business.documents.len()).unwrap_or(u32::MAX);
-        if written_by_customs(spec) || DocKind::of(spec).is_none() {
+        let mail = spec.ty == crate::schema::MessageType::MailDeclaration;
+        if written_by_customs(spec) || (DocKind::of(spec).is_none() && !mail) {
             let why = format!("{} is not a declaration the gateway forwards", spec.name);
             rec.documents = 0;
             return refuse_message(
@@ -997,6 +998,10 @@ impl Pipeline {
                 continue;
             }
             tx.put(key::document(doc_id), &doc.rec)?;
+            if mail {
+                self.declare_mail(tx, doc, spec, document, label, now_ms, effects, reasons)?;
+                continue;
+            }
             self.submit(tx, doc, spec, document, label, now_ms, effects, reasons)?;
         }
         if reasons.is_empty() {
@@ -1556,6 +1561,192 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Takes a mail item's supplementary declaration (补充申报): only the
+    /// item's recipient (by phone) may declare, only while the item waits
+    /// for one (待申报, or 未通过 to declare again). The declaration is
+    /// assessed with the postal tax calculator (the estimate goes into the
+    /// item's history), the item moves to 待审核 and the declaration is
+    /// queued for customs. Anything else is refused with the reason.
+    #[allow(clippy::too_many_arguments)]
+    fn declare_mail(
+        &mut self,
+        tx: &mut Tx,
+        mut doc: Doc,
+        spec: &'static MessageSpec,
+        document: &Document,
+        label: &str,
+        now_ms: u64,
+        effects: &mut Effects,
+        reasons: &mut Vec<String>,
+    ) -> Result<(), PipelineError> {
+        use crate::mail::{item::MailStatus, mask};
+        use crate::schema::fields::declaration_head as dh;
+        let h = &document.head;
+        let mail_no = h.str(dh::MAIL_NO).trim().to_owned();
+        let decl_no = h.str(dh::DECL_NO).trim().to_owned();
+        let phone = h.str(dh::RECIPIENT_PHONE).trim().to_owned();
+        let k = key::mail_item(&mail_no);
+        let mut refusal = None;
+        let held = tx.get::<MailRecord>(&k)?;
+        match &held {
+            None => {
+                refusal = Some((
+                    "DeclarationHead/mailNo",
+                    format!(
+                        "mail item {mail_no} is not held by the gateway: a supplementary declaration answers customs' notice of 待申报"
+                    ),
+                ));
+            }
+            Some(rec) if !mask::may_see(&phone, &rec.phone) => {
+                refusal = Some((
+                    "DeclarationHead/recipientPhone",
+                    format!(
+                        "only the recipient of mail item {mail_no} may declare it; {} is not the recipient's phone",
+                        mask::phone(&phone)
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        let mut rec = match (held, refusal) {
+            (Some(rec), None) => rec,
+            (_, Some((field, why))) => {
+                let f = vec![finding(rule::MAIL_STATE, field, &why)];
+                self.refuse(
+                    tx, &mut doc, spec, document, f, label, now_ms, effects, reasons,
+                )?;
+                tx.put(key::document(doc.rec.id), &doc.rec)?;
+                return Ok(());
+            }
+            (None, None) => return Ok(()),
+        };
+        let estimate = self.assess_mail(document, now_ms);
+        let reason = format!("补充申报 {decl_no}: {estimate}");
+        if let Err(why) = rec.item.advance(MailStatus::UnderReview, &reason, now_ms) {
+            let f = vec![finding(rule::MAIL_STATE, "DeclarationHead/mailNo", &why)];
+            self.refuse(
+                tx, &mut doc, spec, document, f, label, now_ms, effects, reasons,
+            )?;
+            tx.put(key::document(doc.rec.id), &doc.rec)?;
+            return Ok(());
+        }
+        rec.docs.push(doc.rec.id);
+        tx.put(k, &rec)?;
+        doc.rec.owner = Some(mask::phone_digits(&rec.phone));
+        set_status(tx, &mut doc.rec, status::DECLARED)?;
+        event(
+            tx,
+            &mut doc.rec,
+            status::DECLARED,
+            now_ms,
+            format!(
+                "mail item {mail_no}: {}; {estimate}",
+                MailStatus::UnderReview.label()
+            ),
+            Vec::new(),
+            None,
+        )?;
+        tx.put(key::document(doc.rec.id), &doc.rec)?;
+        self.queue_forward(tx, doc.rec.id.msg, spec.name, now_ms, effects)
+    }
+
+    /// The postal tax a supplementary declaration comes to by the gateway's
+    /// calculator (an estimate: customs assesses).
+    fn assess_mail(&self, document: &Document, now_ms: u64) -> String {
+        use crate::schema::fields::declaration_list as dl;
+        let Some(tables) = self
+            .settings
+            .engine
+            .tax
+            .clone()
+            .or_else(crate::tax::Tables::builtin)
+        else {
+            return "no tax rate tables: not assessed".to_owned();
+        };
+        let mut lines = Vec::with_capacity(document.lines.len());
+        for l in &document.lines {
+            if l.str(dl::CURRENCY).trim() != "142" {
+                return format!(
+                    "prices in currency {}: assessed by customs only",
+                    l.str(dl::CURRENCY).trim()
+                );
+            }
+            let (Some(qty), Some(price)) = (l.dec(dl::QUANTITY), l.dec(dl::PRICE)) else {
+                return "a quantity or price is not a number: not assessed".to_owned();
+            };
+            let value = qty.checked_mul(price).unwrap_or_default();
+            let code = l.str(dl::ARTICLE_CODE).trim();
+            let line = match tables.article(code) {
+                Some(a) if a.value.is_some() => crate::tax::LineInput {
+                    item: a.code.clone(),
+                    number: qty,
+                },
+                Some(a) => crate::tax::LineInput {
+                    item: a.code.clone(),
+                    number: value,
+                },
+                // Not in the article table: 其他物品, tax item 2.
+                None => crate::tax::LineInput {
+                    item: "2".to_owned(),
+                    number: value,
+                },
+            };
+            lines.push(line);
+        }
+        let parcel = crate::tax::Parcel {
+            date: crate::subscribe::Date::cst(now_ms),
+            origin: None,
+            indivisible: false,
+            lines,
+            rounding: None,
+        };
+        match crate::tax::postal_tax(&tables, &parcel) {
+            Ok(t) if t.exempt => {
+                format!("estimated tax {} (≤ {} CNY, waived)", t.total_tax, t.waiver)
+            }
+            Ok(t) => format!(
+                "estimated tax {}{}",
+                t.total_tax,
+                if t.over_limit {
+                    " (over the parcel's value limit)"
+                } else {
+                    ""
+                }
+            ),
+            Err(e) => format!("not assessed: {e}"),
+        }
+    }
+
+    /// Queues a stored message for customs (the customs OutBox).
+    fn queue_forward(
+        &mut self,
+        tx: &mut Tx,
+        msg: u64,
+        ty: &str,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let file = forward_name(msg, ty, 1);
+        let f = ForwardRecord {
+            v: VERSION,
+            msg,
+            ty: ty.to_owned(),
+            state: "queued".to_owned(),
+            attempt: 1,
+            file: file.clone(),
+            at_ms: now_ms,
+        };
+        tx.put(key::forward(msg), &f)?;
+        effects.forwards.push(ForwardJob {
+            msg,
+            ty: ty.to_owned(),
+            file,
+            attempt: 1,
+            check_written: false,
+        });
+        Ok(())
+    }
+
     /// Queues a message for customs once every document in it belongs to
     /// a passed set.
     fn forward_if_ready(
@@ -1579,25 +1770,7 @@ impl Pipeline {
             }
         }
         self.route_data(tx, &rec, &docs, now_ms, effects)?;
-        let file = forward_name(msg, &rec.ty, 1);
-        let f = ForwardRecord {
-            v: VERSION,
-            msg,
-            ty: rec.ty.clone(),
-            state: "queued".to_owned(),
-            attempt: 1,
-            file: file.clone(),
-            at_ms: now_ms,
-        };
-        tx.put(key::forward(msg), &f)?;
-        effects.forwards.push(ForwardJob {
-            msg,
-            ty: rec.ty,
-            file,
-            attempt: 1,
-            check_written: false,
-        });
-        Ok(())
+        self.queue_forward(tx, msg, &rec.ty, now_ms, effects)
     }
 
     /// Closes the decided sets among those touched since the last call

@@ -38,6 +38,12 @@ pub fn time14_ms(text: &str) -> Option<u64> {
     secs.checked_mul(1000)
 }
 
+/// ms since the Unix epoch as `YYYYMMDDhhmmss` in China Standard Time.
+pub fn time14(ms: u64) -> Option<String> {
+    let t = crate::engine::time17(ms)?;
+    t.get(..14).map(str::to_owned)
+}
+
 /// The certificate a `TaxCertificate` document states (未支付, no payment
 /// yet), or why it cannot be read as one.
 pub fn certificate(spec: &MessageSpec, doc: &Document) -> Result<Certificate, String> {

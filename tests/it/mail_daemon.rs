@@ -285,3 +285,66 @@ fn cli(gw: &Gateway) {
     );
     assert!(dom.contains("<span id=\"state\">支付成功</span>"), "{dom}");
 }
+
+#[test]
+fn a_declaration_by_the_recipient_is_assessed_forwarded_and_answered_by_the_simulator() {
+    let extra = format!(
+        "{}{}[simulator]\nenabled = true\nrelease_after_ms = 300\ninterval_ms = 50\nseed = 7\n",
+        folder_client("R1", PHONE),
+        subscription("R1", &["放行"], "+1y"),
+    );
+    let mut gw = Gateway::with_config(100, &extra);
+    gw.start();
+    gw.drop_receipt("01.xml", &sample("MailNotice-arrived.xml"));
+    gw.drop_receipt("02.xml", &sample("MailNotice-declaration-required.xml"));
+    wait_for(&gw, 30, "the notices", || {
+        names(&gw.customs("Archive")).len() == 2
+    });
+    // Someone else's declaration of the item is refused, with the reason.
+    let declaration = String::from_utf8(sample("MailDeclaration.xml")).unwrap();
+    let foreign = declaration
+        .replace(
+            "<recipientPhone>13712343382</recipientPhone>",
+            "<recipientPhone>13900000000</recipientPhone>",
+        )
+        .replace("BCSB2026112100001", "BCSB2026112100009");
+    gw.drop_file(crate::gateway::ECOM, "foreign.xml", foreign.as_bytes());
+    wait_for(&gw, 30, "the foreign declaration refused", || {
+        !names(&gw.sender(crate::gateway::ECOM, "FailBox")).is_empty()
+    });
+    let failed = std::fs::read_to_string(
+        gw.sender(crate::gateway::ECOM, "FailBox")
+            .join("foreign.xml.reason.txt"),
+    )
+    .unwrap();
+    assert!(
+        failed.contains("only the recipient of mail item EA123456789CN may declare it"),
+        "{failed}"
+    );
+    // The recipient's own declaration: under review, then the simulator's
+    // review comes back with a certificate.
+    gw.drop_file(crate::gateway::ECOM, "decl.xml", declaration.as_bytes());
+    wait_for(&gw, 30, "the certificate", || {
+        let m = status_of(&gw, &format!("/mail/EA123456789CN?phone={PHONE}")).1;
+        m["mail"]["status"] == "tax_pending" && m["mail"]["certificates"][0].is_string()
+    });
+    let (_, v) = status_of(&gw, &format!("/mail/EA123456789CN?phone={PHONE}"));
+    let history = v["mail"]["history"].to_string();
+    // 奶粉 2 千克 at 200 (item 1, 13 %) + 白酒 247.32 as other articles (item 2, 20 %).
+    assert!(history.contains("estimated tax 101.46"), "{history}");
+    let certificate = v["mail"]["certificates"][0].as_str().unwrap().to_owned();
+    let (_, c) = status_of(
+        &gw,
+        &format!("/tax/certificates/{certificate}?phone={PHONE}"),
+    );
+    assert_eq!(c["certificate"]["total"], "101.46", "{c}");
+    assert_eq!(c["certificate"]["state"], "未支付");
+    assert_eq!(c["certificate"]["lines"][1]["rate"], "0.20");
+    // The declaration went to customs (the simulator took it from the OutBox).
+    assert!(
+        names(&gw.customs("SentBox"))
+            .iter()
+            .any(|f| f.contains("MailDeclaration"))
+    );
+    assert_eq!(gw.stop().0, Some(0));
+}
