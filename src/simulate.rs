@@ -60,6 +60,13 @@ pub struct SimulatorConfig {
     pub seed: Option<u64>,
     /// How often it looks at the OutBox and the schedule, in milliseconds.
     pub interval_ms: u64,
+    /// The probability that the bank refuses a three-party agreement
+    /// (签约失败, 签约申请银行审批不通过).
+    pub agreement_fail: f64,
+    /// The probability that the bank refuses a tax payment (支付失败,
+    /// 帐户余额不足). Drawn from their own sequence (the seed's), one draw
+    /// per payment, so a seed fixes which payments fail.
+    pub payment_fail: f64,
 }
 
 impl Default for SimulatorConfig {
@@ -71,6 +78,8 @@ impl Default for SimulatorConfig {
             inspect: 0.0,
             seed: None,
             interval_ms: 200,
+            agreement_fail: 0.0,
+            payment_fail: 0.0,
         }
     }
 }
@@ -78,7 +87,12 @@ impl Default for SimulatorConfig {
 impl SimulatorConfig {
     /// Checks the values: one sentence naming the key.
     pub fn check(&self) -> Result<(), String> {
-        for (key, p) in [("refuse", self.refuse), ("inspect", self.inspect)] {
+        for (key, p) in [
+            ("refuse", self.refuse),
+            ("inspect", self.inspect),
+            ("agreement_fail", self.agreement_fail),
+            ("payment_fail", self.payment_fail),
+        ] {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!(
                     "simulator.{key} must be a probability between 0 and 1 (is {p})"
@@ -206,6 +220,8 @@ pub struct Simulator {
     schedule: Schedule,
     /// The rate tables it assesses supplementary declarations with.
     tax: Option<std::sync::Arc<crate::tax::Tables>>,
+    /// The bank's draws (agreements, payments), apart from the others.
+    bank: fastrand::Rng,
 }
 
 impl Simulator {
@@ -251,6 +267,10 @@ impl Simulator {
                 pending: Vec::new(),
             },
             tax: config.tax_tables(),
+            bank: match config.simulator.seed {
+                Some(seed) => fastrand::Rng::with_seed(seed ^ 0xBA4C_0000_0000_0001),
+                None => fastrand::Rng::new(),
+            },
         };
         s.schedule = s.load()?;
         Ok(s)
@@ -399,8 +419,15 @@ impl Simulator {
 
     /// The answers to every document of `msg` (the file `source`).
     fn answer(&mut self, source: &str, msg: &Message, now_ms: u64) -> Vec<Answer> {
-        if msg.spec.ty == crate::schema::MessageType::MailDeclaration {
-            return self.answer_declaration(source, msg, now_ms);
+        match msg.spec.ty {
+            crate::schema::MessageType::MailDeclaration => {
+                return self.answer_declaration(source, msg, now_ms);
+            }
+            crate::schema::MessageType::AgreementRequest
+            | crate::schema::MessageType::PaymentRequest => {
+                return self.answer_bank(source, msg, now_ms);
+            }
+            _ => {}
         }
         let Some(kind) = DocKind::of(msg.spec) else {
             warn!(message = "Not a declaration the simulator answers; sent without an answer.", file = %source, r#type = msg.spec.name);
@@ -606,11 +633,133 @@ impl Simulator {
                         due_ms: due.saturating_add(n as u64),
                         source: source.to_owned(),
                         status: spec.name.to_owned(),
-                        file: format!("{}_{guid}.xml", spec.name),
+                        file: format!("Mail_{:013}_{guid}.xml", due.saturating_add(n as u64)),
                         xml: String::from_utf8_lossy(&bytes).into_owned(),
                     }),
                     Err(error) => {
                         warn!(message = "The declaration cannot be answered.", file = %source, %error);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Customs, treasury and bank on a three-party agreement or a tax
+    /// payment: the steps the single window shows, one `release_after_ms`
+    /// apart, then the bank's answer (a refusal with `agreement_fail` or
+    /// `payment_fail`).
+    fn answer_bank(&mut self, source: &str, msg: &Message, now_ms: u64) -> Vec<Answer> {
+        use crate::mail::agreement::notes;
+        use crate::mail::certificate::steps;
+        use crate::schema::fields::{
+            agreement_request as aq, agreement_result as ar, payment_request as pq,
+            payment_result as pr,
+        };
+        use crate::schema::{MSG_AGREEMENT_RESULT, MSG_PAYMENT_RESULT, MessageType};
+        let step = self.config.release_after_ms.max(1);
+        let mut out = Vec::new();
+        for doc in &msg.documents {
+            let h = &doc.head;
+            // (state, note, reason) at each step.
+            let plan: Vec<(&str, String, String)> = if msg.spec.ty == MessageType::AgreementRequest
+            {
+                if h.str(aq::ACTION).trim() == "cancel" {
+                    vec![("解约成功", notes::CANCELLED.to_owned(), String::new())]
+                } else {
+                    let refused = self.bank.f64() < self.config.agreement_fail;
+                    let mut p = vec![
+                        (
+                            "签约处理中",
+                            notes::CUSTOMS_APPROVED.to_owned(),
+                            String::new(),
+                        ),
+                        ("签约处理中", notes::FORWARDED.to_owned(), String::new()),
+                    ];
+                    if refused {
+                        p.push(("签约失败", notes::BANK_REFUSED.to_owned(), String::new()));
+                    } else {
+                        p.push(("签约处理中", notes::VERIFIED.to_owned(), String::new()));
+                        p.push(("签约成功", notes::SIGNED.to_owned(), String::new()));
+                    }
+                    p
+                }
+            } else {
+                let refused = self.bank.f64() < self.config.payment_fail;
+                let mut p: Vec<(&str, String, String)> = steps::BEFORE_RESULT
+                    .iter()
+                    .map(|s| ("支付处理中", (*s).to_owned(), String::new()))
+                    .collect();
+                if refused {
+                    p.push(("支付失败", "支付失败".to_owned(), "帐户余额不足".to_owned()));
+                } else {
+                    p.push(("支付成功", steps::SUCCEEDED.to_owned(), String::new()));
+                    // Paid: customs releases the item.
+                    p.push(("放行", "税款已缴纳，海关放行".to_owned(), String::new()));
+                }
+                p
+            };
+            for (n, (state, note, reason)) in plan.into_iter().enumerate() {
+                let due = now_ms.saturating_add(step.saturating_mul(n as u64 + 1));
+                let Some(time) = crate::mail::messages::time14(due) else {
+                    continue;
+                };
+                let (spec, head) = if state == "放行" {
+                    use crate::schema::fields::mail_notice as mn;
+                    let mut r = Record::new(crate::schema::MSG_MAIL_NOTICE.head);
+                    r.set(mn::MAIL_NO, h.str(pq::MAIL_NO));
+                    r.set(mn::RECIPIENT_NAME, h.str(pq::RECIPIENT_NAME));
+                    r.set(mn::RECIPIENT_PHONE, h.str(pq::PAYER_PHONE));
+                    r.set(mn::STATUS, crate::mail::item::MailStatus::Released.code());
+                    r.set(mn::REASON, note.as_str());
+                    r.set(mn::NOTICE_TIME, time.as_str());
+                    (&crate::schema::MSG_MAIL_NOTICE, r)
+                } else if msg.spec.ty == MessageType::AgreementRequest {
+                    let mut r = Record::new(MSG_AGREEMENT_RESULT.head);
+                    r.set(ar::AGREEMENT_NO, h.str(aq::AGREEMENT_NO));
+                    r.set(ar::PAYER_PHONE, h.str(aq::PAYER_PHONE));
+                    r.set(ar::CUSTOMS_CODE, h.str(aq::CUSTOMS_CODE));
+                    r.set(ar::BANK_CODE, h.str(aq::BANK_CODE));
+                    r.set(ar::ACCOUNT, crate::mail::mask::account(h.str(aq::ACCOUNT)));
+                    r.set(ar::STATE, state);
+                    r.set(ar::NOTE, note.as_str());
+                    r.set(ar::STATE_TIME, time.as_str());
+                    (&MSG_AGREEMENT_RESULT, r)
+                } else {
+                    let mut r = Record::new(MSG_PAYMENT_RESULT.head);
+                    r.set(pr::CERTIFICATE_NO, h.str(pq::CERTIFICATE_NO));
+                    r.set(pr::SERIAL_NO, h.str(pq::SERIAL_NO));
+                    r.set(pr::AGREEMENT_NO, h.str(pq::AGREEMENT_NO));
+                    r.set(pr::BANK_CODE, h.str(pq::BANK_CODE));
+                    r.set(pr::REQUEST_TIME, h.str(pq::REQUEST_TIME));
+                    r.set(pr::STATE, state);
+                    r.set(pr::NOTE, note.as_str());
+                    if !reason.is_empty() {
+                        r.set(pr::REASON, reason.as_str());
+                    }
+                    r.set(pr::RESULT_TIME, time.as_str());
+                    (&MSG_PAYMENT_RESULT, r)
+                };
+                let guid = self.guid();
+                let mut m = Message::new(spec);
+                m.guid = Some(guid.clone());
+                m.version = Some("1.0".to_owned());
+                m.documents.push(Document {
+                    head,
+                    lines: Vec::new(),
+                });
+                match codec::encode(&m, &codec::EncodeOptions::default()) {
+                    Ok(bytes) => out.push(Answer {
+                        due_ms: due,
+                        source: source.to_owned(),
+                        status: state.to_owned(),
+                        // Named in due order: the gateway takes a folder's
+                        // files in name order.
+                        file: format!("Mail_{due:013}_{}_{guid}.xml", spec.name),
+                        xml: String::from_utf8_lossy(&bytes).into_owned(),
+                    }),
+                    Err(error) => {
+                        warn!(message = "The request cannot be answered.", file = %source, %error);
                     }
                 }
             }

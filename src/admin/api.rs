@@ -52,6 +52,8 @@ pub struct AdminState {
     pub push: Arc<crate::daemon::push::Push>,
     /// Which parts of the daemon run (`/ready`).
     pub ready: Arc<super::health::Readiness>,
+    /// Where payers' actions go (`None`: an API without a pipeline).
+    pub actions: Option<crate::daemon::ActionSender>,
 }
 
 /// The part of the API's state a configuration reload replaces.
@@ -171,7 +173,10 @@ pub fn router(state: AdminState) -> Router {
         .route("/tax/certificates", get(certificates))
         .route("/tax/certificates/{no}", get(certificate))
         .route("/tax/certificates/{no}/print", get(certificate_print))
-        .route("/tax/agreements", get(agreements))
+        .route("/tax/agreements", get(agreements).post(sign_agreement))
+        .route("/tax/agreements/{no}/cancel", post(cancel_agreement))
+        .route("/tax/certificates/{no}/pay", post(pay_certificate))
+        .route("/tax/certificates/{no}/repay", post(repay_certificate))
         .merge(super::ui::routes())
         .fallback(|req: Request| async move {
             ApiError::NotFound(format!("no route {} {}", req.method(), req.uri().path()))
@@ -1536,4 +1541,122 @@ async fn agreements(
     })
     .await?;
     Ok(axum::Json(v))
+}
+
+// ---------------------------------------------------------------------------
+// Payers' actions: carried out by the pipeline, answered once durable.
+
+async fn act(s: &AdminState, action: crate::daemon::pipeline::MailAction) -> ApiResult {
+    let Some(actions) = &s.actions else {
+        return Err(ApiError::Unavailable(
+            "this API serves no pipeline: actions are not taken".to_owned(),
+        ));
+    };
+    match actions.ask(action).await {
+        Ok(v) => Ok(axum::Json(v)),
+        Err(why) => Err(ApiError::Refused(why)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignBody {
+    phone: String,
+    #[serde(default)]
+    payer: String,
+    customs: String,
+    bank_code: String,
+    account: String,
+}
+
+/// `POST /tax/agreements` with `{"phone", "payer", "customs", "bank_code",
+/// "account"}`: signs a three-party agreement (签约处理中 until the bank answers).
+async fn sign_agreement(
+    State(s): State<AdminState>,
+    body: Result<axum::Json<SignBody>, JsonRejection>,
+) -> ApiResult {
+    let axum::Json(b) = body?;
+    act(
+        &s,
+        crate::daemon::pipeline::MailAction::Sign {
+            phone: b.phone,
+            payer: b.payer,
+            customs: b.customs,
+            bank_code: b.bank_code,
+            account: b.account,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhoneBody {
+    phone: String,
+}
+
+/// `POST /tax/agreements/{no}/cancel` with `{"phone"}`: only an agreement in
+/// 签约成功 (422 with the reason otherwise).
+async fn cancel_agreement(
+    State(s): State<AdminState>,
+    no: Result<Path<String>, PathRejection>,
+    body: Result<axum::Json<PhoneBody>, JsonRejection>,
+) -> ApiResult {
+    let Path(no) = no?;
+    let axum::Json(b) = body?;
+    act(
+        &s,
+        crate::daemon::pipeline::MailAction::Cancel {
+            phone: b.phone,
+            agreement_no: no,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    phone: String,
+    agreement_no: String,
+}
+
+/// `POST /tax/certificates/{no}/pay` with `{"phone", "agreement_no"}`: a
+/// certificate in 未支付 or 支付失败, under an agreement in 签约成功.
+async fn pay_certificate(
+    State(s): State<AdminState>,
+    no: Result<Path<String>, PathRejection>,
+    body: Result<axum::Json<PayBody>, JsonRejection>,
+) -> ApiResult {
+    let Path(no) = no?;
+    let axum::Json(b) = body?;
+    act(
+        &s,
+        crate::daemon::pipeline::MailAction::Pay {
+            phone: b.phone,
+            certificate_no: no,
+            agreement_no: b.agreement_no,
+        },
+    )
+    .await
+}
+
+/// `POST /tax/certificates/{no}/repay` with `{"phone", "agreement_no"}`:
+/// only a certificate in 支付失败.
+async fn repay_certificate(
+    State(s): State<AdminState>,
+    no: Result<Path<String>, PathRejection>,
+    body: Result<axum::Json<PayBody>, JsonRejection>,
+) -> ApiResult {
+    let Path(no) = no?;
+    let axum::Json(b) = body?;
+    act(
+        &s,
+        crate::daemon::pipeline::MailAction::Repay {
+            phone: b.phone,
+            certificate_no: no,
+            agreement_no: b.agreement_no,
+        },
+    )
+    .await
 }

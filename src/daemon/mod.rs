@@ -128,6 +128,26 @@ enum Event {
         Box<Reconfig>,
         tokio::sync::oneshot::Sender<Result<Result<Vec<String>, String>, String>>,
     ),
+    /// Payers' actions from the admin API, answered once durable.
+    Actions(Vec<(pipeline::MailAction, pipeline::ActionReply)>),
+}
+
+/// How the admin API hands a payer's action to the pipeline (and waits for
+/// its answer, given once the action is durable).
+#[derive(Debug, Clone)]
+pub struct ActionSender(mpsc::Sender<Event>);
+
+impl ActionSender {
+    /// Carries out `action`: `Ok(answer)`, or `Err` with the sentence of a
+    /// refusal (or of a stopping daemon).
+    pub async fn ask(&self, action: pipeline::MailAction) -> Result<serde_json::Value, String> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.0
+            .send(Event::Actions(vec![(action, tx)]))
+            .await
+            .map_err(|_| "the gateway is stopping".to_owned())?;
+        rx.await.map_err(|_| "the gateway is stopping".to_owned())?
+    }
 }
 
 /// What the pipeline task takes from a reloaded configuration.
@@ -166,6 +186,7 @@ impl Event {
         match self {
             Event::Files(l) => l.len(),
             Event::Submits(l) => l.len(),
+            Event::Actions(l) => l.len(),
             Event::Forwarder(_) | Event::Delivered { .. } | Event::Reconfigure(..) => 0,
         }
     }
@@ -449,6 +470,7 @@ pub async fn run_with(
         subs: subscriptions.clone(),
         push: pusher.clone(),
         ready: ready.clone(),
+        actions: Some(ActionSender(ev_tx.clone())),
     };
     {
         let shutdown = shutdown.clone();
@@ -1371,6 +1393,11 @@ fn run_batch(
             Event::Delivered { platform, seqs } => {
                 pipeline.delivered(&mut tx, platform, &seqs, &mut effects)?;
             }
+            Event::Actions(list) => {
+                for (action, reply) in list {
+                    pipeline.mail_action(&mut tx, action, reply, now, &mut effects)?;
+                }
+            }
             Event::Forwarder(Report::Written(jobs)) => pipeline.forwarded(&mut tx, &jobs, now)?,
             Event::Forwarder(Report::Transmission { sent, failed }) => {
                 pipeline.transmission(&mut tx, &sent, &failed, now, &mut effects)?;
@@ -1451,6 +1478,10 @@ fn carry_out(
     dirs.push.wake(&effects.pushes);
     // Confirmed receipts are gone from the store (durably) now.
     dirs.hub.forget_confirmed(&effects.delivered);
+    // Payers' actions: what they did is durable now.
+    for (reply, answer) in effects.answers {
+        let _ = reply.send(answer);
+    }
     // Acknowledgements: what they answer is durable now.
     for (reply, ack) in effects.acks {
         // The message is stored and its bytes freed: its budget is back;

@@ -34,7 +34,7 @@ use crate::engine::{
     AppType, DocKind, Engine, EngineError, InboundId, Placement, SetKey, SetReport, Status,
     Violation, receipt_for,
 };
-use crate::model::{Document, Message, document_key};
+use crate::model::{Document, Message, Record, document_key};
 use crate::protocol::{AckDocument, Diagnostic, Header, Outcome, Stored};
 use crate::schema::{MessageSpec, RuleInfo, Severity, rule};
 use crate::store::records::{Disposition, VERSION};
@@ -129,6 +129,58 @@ pub struct Effects {
     pub delivered: Vec<(usize, u64)>,
     /// Clients with new entries in their outbox.
     pub pushes: BTreeSet<String>,
+    /// Answers to payers' actions (admin API), sent once durable.
+    pub answers: Vec<(ActionReply, Result<serde_json::Value, String>)>,
+}
+
+/// Where the answer to a payer's action goes.
+pub type ActionReply = tokio::sync::oneshot::Sender<Result<serde_json::Value, String>>;
+
+/// What a payer asks through the admin API (or the CLI): sign or cancel a
+/// three-party agreement, pay or re-pay a tax certificate. Each is checked
+/// against its state machine and the payer's phone, stored with the
+/// request message the gateway writes to customs, and answered once durable.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MailAction {
+    /// 签约.
+    Sign {
+        /// The payer's phone.
+        phone: String,
+        /// 缴款单位名称.
+        payer: String,
+        /// 关区 (4 digits).
+        customs: String,
+        /// 付款行行号.
+        bank_code: String,
+        /// 开户账号.
+        account: String,
+    },
+    /// 解约 (only an agreement in 签约成功).
+    Cancel {
+        /// The payer's phone.
+        phone: String,
+        /// 协议书号.
+        agreement_no: String,
+    },
+    /// 支付 (a certificate in 未支付 or 支付失败).
+    Pay {
+        /// The payer's phone.
+        phone: String,
+        /// 缴纳证编号.
+        certificate_no: String,
+        /// 协议书号 (in 签约成功).
+        agreement_no: String,
+    },
+    /// 重新支付 (only a certificate in 支付失败).
+    Repay {
+        /// The payer's phone.
+        phone: String,
+        /// 缴纳证编号.
+        certificate_no: String,
+        /// 协议书号 (in 签约成功).
+        agreement_no: String,
+    },
 }
 
 /// Where a platform's acknowledgement goes: its connection's writer. It
@@ -182,6 +234,7 @@ impl Effects {
             && self.acks.is_empty()
             && self.delivered.is_empty()
             && self.pushes.is_empty()
+            && self.answers.is_empty()
     }
 
     /// Adds another batch's effects.
@@ -192,6 +245,7 @@ impl Effects {
         self.acks.extend(other.acks);
         self.delivered.extend(other.delivered);
         self.pushes.extend(other.pushes);
+        self.answers.extend(other.answers);
     }
 }
 
@@ -1559,6 +1613,215 @@ impl Pipeline {
             _ => {}
         }
         Ok(())
+    }
+
+    /// Carries out a payer's action: the agreement or certificate moves (or
+    /// the action is refused with the state machine's sentence and nothing
+    /// is stored), and the request message is stored and queued for
+    /// customs. The answer goes out once the batch is durable.
+    pub fn mail_action(
+        &mut self,
+        tx: &mut Tx,
+        action: MailAction,
+        reply: ActionReply,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<(), PipelineError> {
+        let answer = self.act(tx, action, now_ms, effects)?;
+        effects.answers.push((reply, answer));
+        Ok(())
+    }
+
+    fn act(
+        &mut self,
+        tx: &mut Tx,
+        action: MailAction,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<Result<serde_json::Value, String>, PipelineError> {
+        use crate::mail::agreement::{Agreement, AgreementEvent};
+        use crate::mail::mask;
+        use crate::schema::fields::{agreement_request as aq, payment_request as pq};
+        use crate::schema::{MSG_AGREEMENT_REQUEST, MSG_PAYMENT_REQUEST};
+        let time = crate::mail::messages::time14(now_ms).unwrap_or_default();
+        let is_repay = matches!(action, MailAction::Repay { .. });
+        let (spec, head, phone, what) = match action {
+            MailAction::Sign {
+                phone,
+                payer,
+                customs,
+                bank_code,
+                account,
+            } => {
+                if mask::phone_digits(&phone).is_empty() || account.trim().is_empty() {
+                    return Ok(Err(
+                        "a phone and an account number are needed to sign".to_owned()
+                    ));
+                }
+                let no = format!("XY{}{:06}", time, self.store.next_id()? % 1_000_000);
+                let a =
+                    Agreement::sign(&no, &phone, &payer, &customs, &bank_code, &account, now_ms);
+                let mut h = Record::new(MSG_AGREEMENT_REQUEST.head);
+                h.set(aq::AGREEMENT_NO, no.as_str());
+                h.set(aq::ACTION, "sign");
+                h.set(aq::PAYER_NAME, payer.as_str());
+                h.set(aq::PAYER_PHONE, phone.as_str());
+                h.set(aq::CUSTOMS_CODE, customs.as_str());
+                h.set(aq::BANK_CODE, bank_code.as_str());
+                h.set(aq::ACCOUNT, account.as_str());
+                h.set(aq::REQUEST_TIME, time.as_str());
+                tx.put(
+                    key::agreement(&no),
+                    &AgreementRecord {
+                        v: VERSION,
+                        agreement: a,
+                        docs: Vec::new(),
+                    },
+                )?;
+                (
+                    &MSG_AGREEMENT_REQUEST,
+                    h,
+                    phone,
+                    format!("agreement {no}: 签约处理中"),
+                )
+            }
+            MailAction::Cancel {
+                phone,
+                agreement_no,
+            } => {
+                let k = key::agreement(&agreement_no);
+                let Some(mut rec) = tx
+                    .get::<AgreementRecord>(&k)?
+                    .filter(|r| mask::may_see(&phone, &r.agreement.phone))
+                else {
+                    return Ok(Err(format!(
+                        "no agreement {agreement_no} of {}",
+                        mask::phone(&phone)
+                    )));
+                };
+                if let Err(why) = rec.agreement.apply(&AgreementEvent::Cancel, now_ms) {
+                    return Ok(Err(why));
+                }
+                let a = &rec.agreement;
+                let mut h = Record::new(MSG_AGREEMENT_REQUEST.head);
+                h.set(aq::AGREEMENT_NO, a.no.as_str());
+                h.set(aq::ACTION, "cancel");
+                h.set(aq::PAYER_PHONE, a.phone.as_str());
+                h.set(aq::CUSTOMS_CODE, a.customs.as_str());
+                h.set(aq::BANK_CODE, a.bank_code.as_str());
+                h.set(aq::REQUEST_TIME, time.as_str());
+                tx.put(k, &rec)?;
+                (
+                    &MSG_AGREEMENT_REQUEST,
+                    h,
+                    phone,
+                    format!("agreement {agreement_no}: 解约处理中"),
+                )
+            }
+            MailAction::Pay {
+                phone,
+                certificate_no,
+                agreement_no,
+            }
+            | MailAction::Repay {
+                phone,
+                certificate_no,
+                agreement_no,
+            } => {
+                let ck = key::certificate(&certificate_no);
+                let Some(mut rec) = tx
+                    .get::<CertificateRecord>(&ck)?
+                    .filter(|r| mask::may_see(&phone, &r.certificate.phone))
+                else {
+                    return Ok(Err(format!(
+                        "no certificate {certificate_no} addressed to {}",
+                        mask::phone(&phone)
+                    )));
+                };
+                let Some(a) = tx
+                    .get::<AgreementRecord>(&key::agreement(&agreement_no))?
+                    .filter(|r| mask::may_see(&phone, &r.agreement.phone))
+                else {
+                    return Ok(Err(format!(
+                        "no agreement {agreement_no} of {}",
+                        mask::phone(&phone)
+                    )));
+                };
+                let serial = format!("JY{}{:06}", time, self.store.next_id()? % 1_000_000);
+                let c = &mut rec.certificate;
+                if let Err(why) = c.pay(&a.agreement, &serial, is_repay, now_ms) {
+                    return Ok(Err(why));
+                }
+                let mut h = Record::new(MSG_PAYMENT_REQUEST.head);
+                h.set(pq::CERTIFICATE_NO, c.no.as_str());
+                h.set(pq::MAIL_NO, c.mail_no.as_str());
+                h.set(pq::RECIPIENT_NAME, c.name.as_str());
+                h.set(pq::SERIAL_NO, serial.as_str());
+                h.set(pq::AGREEMENT_NO, a.agreement.no.as_str());
+                h.set(pq::BANK_CODE, a.agreement.bank_code.as_str());
+                h.set_dec(pq::AMOUNT, crate::tax::to_fen(c.total));
+                h.set(pq::ACTION, if is_repay { "repay" } else { "pay" });
+                h.set(pq::PAYER_PHONE, c.phone.as_str());
+                h.set(pq::REQUEST_TIME, time.as_str());
+                tx.put(ck, &rec)?;
+                (
+                    &MSG_PAYMENT_REQUEST,
+                    h,
+                    phone,
+                    format!("certificate {certificate_no}: 支付处理中 (payment {serial})"),
+                )
+            }
+        };
+        // The request message, stored like any inbound one, then to customs.
+        let mut m = Message::new(spec);
+        m.guid = Some(format!("{:036}", self.store.next_id()?));
+        m.version = Some("1.0".to_owned());
+        m.documents.push(Document {
+            head,
+            lines: Vec::new(),
+        });
+        let bytes = match codec::encode(&m, &codec::EncodeOptions::default()) {
+            Ok(b) => b,
+            Err(e) => return Ok(Err(format!("the request cannot be written: {e}"))),
+        };
+        let id = self.store.next_id()?;
+        let sha: [u8; 32] = Sha256::digest(&bytes).into();
+        let mut rec = self.message_record(id, Origin::Customs, "admin API", &sha, now_ms);
+        rec.source = Source {
+            kind: "api".to_owned(),
+            name: "admin API".to_owned(),
+            file: String::new(),
+        };
+        rec.disposition = Disposition::Accepted;
+        rec.ty = spec.name.to_owned();
+        rec.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        rec.documents = 1;
+        tx.put_raw(key::raw(id), bytes);
+        let doc_id = DocId { msg: id, doc: 0 };
+        let document = &m.documents[0];
+        let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
+        d.sender = "admin API".to_owned();
+        d.owner = Some(mask::phone_digits(&phone));
+        for lk in track::link_keys(spec, document) {
+            tx.put_raw(key::link(&lk, doc_id), Vec::new());
+        }
+        d.status = status::DECLARED.to_owned();
+        tx.count_status(status::DECLARED, 1)?;
+        event(
+            tx,
+            &mut d,
+            status::DECLARED,
+            now_ms,
+            what.clone(),
+            Vec::new(),
+            None,
+        )?;
+        tx.put(key::document(doc_id), &d)?;
+        tx.put(key::message(id), &rec)?;
+        self.queue_forward(tx, id, spec.name, now_ms, effects)?;
+        Ok(Ok(
+            serde_json::json!({ "done": what, "document": doc_id.to_string() }),
+        ))
     }
 
     /// Takes a mail item's supplementary declaration (补充申报): only the

@@ -633,6 +633,13 @@ pub mod rule {
     pub const MAIL_STATE: &RuleInfo = &RULE_TABLE[60];
 }
 
+/// Code list `agreement_action` (`schemas/common.toml`).
+pub static CODES_AGREEMENT_ACTION: CodeList = CodeList {
+    name: "agreement_action",
+    open: false,
+    entries: &[("cancel", "解约 cancel"), ("sign", "签约 sign")],
+};
+
 /// Code list `agreement_state` (`schemas/common.toml`).
 pub static CODES_AGREEMENT_STATE: CodeList = CodeList {
     name: "agreement_state",
@@ -1039,6 +1046,16 @@ pub static CODES_MAIL_STATUS: CodeList = CodeList {
     ],
 };
 
+/// Code list `payment_action` (`schemas/common.toml`).
+pub static CODES_PAYMENT_ACTION: CodeList = CodeList {
+    name: "payment_action",
+    open: false,
+    entries: &[
+        ("pay", "支付 pay"),
+        ("repay", "重新支付 re-pay a failed payment"),
+    ],
+};
+
 /// Code list `payment_state` (`schemas/common.toml`).
 pub static CODES_PAYMENT_STATE: CodeList = CodeList {
     name: "payment_state",
@@ -1289,6 +1306,146 @@ pub static CODES_WRAP_TYPE: CodeList = CodeList {
         ("6", "包 bag"),
         ("7", "其它 other"),
     ],
+};
+
+static FIELDS_AGREEMENT_REQUEST: [FieldSpec; 8] = [
+    FieldSpec {
+        name: "agreementNo",
+        zh: "协议书号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "action",
+        zh: "申请类型",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(10),
+        max_read: None,
+        fixed: None,
+        codes: Some(&CODES_AGREEMENT_ACTION),
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "payerName",
+        zh: "缴款单位名称",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: Some(1),
+        max: Some(100),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "payerPhone",
+        zh: "缴款人电话",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(50),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Phone),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "customsCode",
+        zh: "关区",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: Some(4),
+        max: Some(4),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "bankCode",
+        zh: "付款行行号",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "account",
+        zh: "开户账号",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "requestTime",
+        zh: "申请时间",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+];
+
+/// Record `AgreementRequest` (三方协议申请), `schemas/AgreementRequest.toml`.
+pub static REC_AGREEMENT_REQUEST: RecordSpec = RecordSpec {
+    name: "AgreementRequest",
+    element: "AgreementRequest",
+    title_zh: "三方协议申请",
+    fields: &FIELDS_AGREEMENT_REQUEST,
+    checks: &[],
 };
 
 static FIELDS_AGREEMENT_RESULT: [FieldSpec; 8] = [
@@ -7588,6 +7745,181 @@ pub static REC_MAIL_NOTICE: RecordSpec = RecordSpec {
     checks: &[],
 };
 
+static FIELDS_PAYMENT_REQUEST: [FieldSpec; 10] = [
+    FieldSpec {
+        name: "certificateNo",
+        zh: "缴纳证编号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "mailNo",
+        zh: "邮件号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientName",
+        zh: "纳税人姓名",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(100),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "serialNo",
+        zh: "交易流水号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "agreementNo",
+        zh: "协议书号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "bankCode",
+        zh: "付款行行号",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(20),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "amount",
+        zh: "扣税金额",
+        kind: FieldKind::Decimal {
+            digits: 19,
+            scale: 5,
+        },
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: None,
+        max: None,
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "action",
+        zh: "申请类型",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(10),
+        max_read: None,
+        fixed: None,
+        codes: Some(&CODES_PAYMENT_ACTION),
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "payerPhone",
+        zh: "缴款人电话",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(50),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Phone),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "requestTime",
+        zh: "申请扣税时间",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+];
+
+/// Record `PaymentRequest` (税款支付申请), `schemas/PaymentRequest.toml`.
+pub static REC_PAYMENT_REQUEST: RecordSpec = RecordSpec {
+    name: "PaymentRequest",
+    element: "PaymentRequest",
+    title_zh: "税款支付申请",
+    fields: &FIELDS_PAYMENT_REQUEST,
+    checks: &[],
+};
+
 static FIELDS_PAYMENT_RESULT: [FieldSpec; 9] = [
     FieldSpec {
         name: "certificateNo",
@@ -8234,6 +8566,35 @@ pub static REC_EXTEND_MESSAGE: RecordSpec = RecordSpec {
 
 /// Typed handles on every field of every record (`fields::order_head::ACTURAL_PAID`).
 pub mod fields {
+    /// Fields of `AgreementRequest` (三方协议申请).
+    pub mod agreement_request {
+        use super::super::{FIELDS_AGREEMENT_REQUEST, REC_AGREEMENT_REQUEST};
+        use crate::schema::{Field, Text};
+        /// `<agreementNo>` (协议书号).
+        pub const AGREEMENT_NO: Field<Text> =
+            Field::new(&REC_AGREEMENT_REQUEST, 0, &FIELDS_AGREEMENT_REQUEST[0]);
+        /// `<action>` (申请类型).
+        pub const ACTION: Field<Text> =
+            Field::new(&REC_AGREEMENT_REQUEST, 1, &FIELDS_AGREEMENT_REQUEST[1]);
+        /// `<payerName>` (缴款单位名称).
+        pub const PAYER_NAME: Field<Text> =
+            Field::new(&REC_AGREEMENT_REQUEST, 2, &FIELDS_AGREEMENT_REQUEST[2]);
+        /// `<payerPhone>` (缴款人电话).
+        pub const PAYER_PHONE: Field<Text> =
+            Field::new(&REC_AGREEMENT_REQUEST, 3, &FIELDS_AGREEMENT_REQUEST[3]);
+        /// `<customsCode>` (关区).
+        pub const CUSTOMS_CODE: Field<Text> =
+            Field::new(&REC_AGREEMENT_REQUEST, 4, &FIELDS_AGREEMENT_REQUEST[4]);
+        /// `<bankCode>` (付款行行号).
+        pub const BANK_CODE: Field<Text> =
+            Field::new(&REC_AGREEMENT_REQUEST, 5, &FIELDS_AGREEMENT_REQUEST[5]);
+        /// `<account>` (开户账号).
+        pub const ACCOUNT: Field<Text> =
+            Field::new(&REC_AGREEMENT_REQUEST, 6, &FIELDS_AGREEMENT_REQUEST[6]);
+        /// `<requestTime>` (申请时间).
+        pub const REQUEST_TIME: Field<Text> =
+            Field::new(&REC_AGREEMENT_REQUEST, 7, &FIELDS_AGREEMENT_REQUEST[7]);
+    }
     /// Fields of `AgreementResult` (三方协议状态).
     pub mod agreement_result {
         use super::super::{FIELDS_AGREEMENT_RESULT, REC_AGREEMENT_RESULT};
@@ -9436,6 +9797,41 @@ pub mod fields {
         pub const NOTICE_TIME: Field<Text> =
             Field::new(&REC_MAIL_NOTICE, 8, &FIELDS_MAIL_NOTICE[8]);
     }
+    /// Fields of `PaymentRequest` (税款支付申请).
+    pub mod payment_request {
+        use super::super::{FIELDS_PAYMENT_REQUEST, REC_PAYMENT_REQUEST};
+        use crate::schema::{Dec, Field, Text};
+        /// `<certificateNo>` (缴纳证编号).
+        pub const CERTIFICATE_NO: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 0, &FIELDS_PAYMENT_REQUEST[0]);
+        /// `<mailNo>` (邮件号).
+        pub const MAIL_NO: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 1, &FIELDS_PAYMENT_REQUEST[1]);
+        /// `<recipientName>` (纳税人姓名).
+        pub const RECIPIENT_NAME: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 2, &FIELDS_PAYMENT_REQUEST[2]);
+        /// `<serialNo>` (交易流水号).
+        pub const SERIAL_NO: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 3, &FIELDS_PAYMENT_REQUEST[3]);
+        /// `<agreementNo>` (协议书号).
+        pub const AGREEMENT_NO: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 4, &FIELDS_PAYMENT_REQUEST[4]);
+        /// `<bankCode>` (付款行行号).
+        pub const BANK_CODE: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 5, &FIELDS_PAYMENT_REQUEST[5]);
+        /// `<amount>` (扣税金额).
+        pub const AMOUNT: Field<Dec> =
+            Field::new(&REC_PAYMENT_REQUEST, 6, &FIELDS_PAYMENT_REQUEST[6]);
+        /// `<action>` (申请类型).
+        pub const ACTION: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 7, &FIELDS_PAYMENT_REQUEST[7]);
+        /// `<payerPhone>` (缴款人电话).
+        pub const PAYER_PHONE: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 8, &FIELDS_PAYMENT_REQUEST[8]);
+        /// `<requestTime>` (申请扣税时间).
+        pub const REQUEST_TIME: Field<Text> =
+            Field::new(&REC_PAYMENT_REQUEST, 9, &FIELDS_PAYMENT_REQUEST[9]);
+    }
     /// Fields of `PaymentResult` (税款支付结果).
     pub mod payment_result {
         use super::super::{FIELDS_PAYMENT_RESULT, REC_PAYMENT_RESULT};
@@ -9567,6 +9963,27 @@ pub mod fields {
             Field::new(&REC_EXTEND_MESSAGE, 2, &FIELDS_EXTEND_MESSAGE[2]);
     }
 }
+
+/// `AgreementRequest`: three-party agreement request: sign or cancel (the payer, through the gateway, to customs, treasury and bank) (三方协议签约/解约申请), `schemas/AgreementRequest.toml`.
+pub static MSG_AGREEMENT_REQUEST: MessageSpec = MessageSpec {
+    ty: MessageType::AgreementRequest,
+    name: "AgreementRequest",
+    root: "AgreementRequest",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Request,
+    title_en: "three-party agreement request: sign or cancel (the payer, through the gateway, to customs, treasury and bank)",
+    title_zh: "三方协议签约/解约申请",
+    group: None,
+    root_is_head: true,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_AGREEMENT_REQUEST,
+    line: None,
+    key: &[&[0]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
 
 /// `AgreementResult`: three-party agreement state (customs, treasury or bank to the payer) (三方协议状态), `schemas/AgreementResult.toml`.
 pub static MSG_AGREEMENT_RESULT: MessageSpec = MessageSpec {
@@ -10123,6 +10540,27 @@ pub static MSG_MAIL_NOTICE: MessageSpec = MessageSpec {
     root_fields: None,
 };
 
+/// `PaymentRequest`: tax payment request: pay or re-pay a certificate (the payer, through the gateway, to customs, treasury and bank) (税款支付申请), `schemas/PaymentRequest.toml`.
+pub static MSG_PAYMENT_REQUEST: MessageSpec = MessageSpec {
+    ty: MessageType::PaymentRequest,
+    name: "PaymentRequest",
+    root: "PaymentRequest",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Request,
+    title_en: "tax payment request: pay or re-pay a certificate (the payer, through the gateway, to customs, treasury and bank)",
+    title_zh: "税款支付申请",
+    group: None,
+    root_is_head: true,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_PAYMENT_REQUEST,
+    line: None,
+    key: &[&[3], &[0]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
+
 /// `PaymentResult`: tax payment step or result (customs, treasury or bank to the payer) (税款支付结果), `schemas/PaymentResult.toml`.
 pub static MSG_PAYMENT_RESULT: MessageSpec = MessageSpec {
     ty: MessageType::PaymentResult,
@@ -10173,6 +10611,8 @@ pub static MSG_TAX_CERTIFICATE: MessageSpec = MessageSpec {
 /// Every message type the gateway reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MessageType {
+    /// `AgreementRequest`: three-party agreement request: sign or cancel (the payer, through the gateway, to customs, treasury and bank).
+    AgreementRequest,
     /// `AgreementResult`: three-party agreement state (customs, treasury or bank to the payer).
     AgreementResult,
     /// `CEB311`: e-commerce order.
@@ -10223,6 +10663,8 @@ pub enum MessageType {
     MailDeclarationResult,
     /// `MailNotice`: mail-item status notice (customs or the postal operator to the gateway, the gateway to the recipient).
     MailNotice,
+    /// `PaymentRequest`: tax payment request: pay or re-pay a certificate (the payer, through the gateway, to customs, treasury and bank).
+    PaymentRequest,
     /// `PaymentResult`: tax payment step or result (customs, treasury or bank to the payer).
     PaymentResult,
     /// `TaxCertificate`: personal-items tax certificate (旅客行李、个人邮递物品进口税款缴纳证).
@@ -10231,6 +10673,7 @@ pub enum MessageType {
 
 /// Every message spec, in file-name order.
 pub static MESSAGES: &[&MessageSpec] = &[
+    &MSG_AGREEMENT_REQUEST,
     &MSG_AGREEMENT_RESULT,
     &MSG_CEB311,
     &MSG_CEB312,
@@ -10256,6 +10699,7 @@ pub static MESSAGES: &[&MessageSpec] = &[
     &MSG_MAIL_DECLARATION,
     &MSG_MAIL_DECLARATION_RESULT,
     &MSG_MAIL_NOTICE,
+    &MSG_PAYMENT_REQUEST,
     &MSG_PAYMENT_RESULT,
     &MSG_TAX_CERTIFICATE,
 ];

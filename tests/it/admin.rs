@@ -312,6 +312,7 @@ impl Server {
             subs: Default::default(),
             push: customs_gateway::daemon::push::Push::idle(),
             ready: Default::default(),
+            actions: None,
         };
         let shutdown = CancellationToken::new();
         let task = rt.spawn(api::serve(listener, state, shutdown.clone()));

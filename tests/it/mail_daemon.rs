@@ -348,3 +348,181 @@ fn a_declaration_by_the_recipient_is_assessed_forwarded_and_answered_by_the_simu
     );
     assert_eq!(gw.stop().0, Some(0));
 }
+
+/// A seed whose bank draws refuse the first payment and accept the second
+/// (the simulator draws once for the agreement, then once per payment).
+fn seed_failing_first_payment() -> u64 {
+    (1u64..)
+        .find(|seed| {
+            let mut rng = fastrand::Rng::with_seed(seed ^ 0xBA4C_0000_0000_0001);
+            let _agreement = rng.f64();
+            rng.f64() < 0.5 && rng.f64() >= 0.5
+        })
+        .unwrap()
+}
+
+fn post(gw: &Gateway, path: &str, body: Value) -> (u16, Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .post(format!("http://{}{path}", gw.admin))
+        .send_json(body)
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_json().unwrap())
+}
+
+#[test]
+fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_release() {
+    let extra = format!(
+        "{}{}[simulator]\nenabled = true\nrelease_after_ms = 150\ninterval_ms = 30\nseed = {}\npayment_fail = 0.5\n",
+        folder_client("R1", PHONE),
+        subscription("R1", &["放行"], "+1y"),
+        seed_failing_first_payment(),
+    );
+    let mut gw = Gateway::with_config(60, &extra);
+    gw.start();
+    let mail = |gw: &Gateway| status_of(gw, &format!("/mail/EA123456789CN?phone={PHONE}")).1;
+    gw.drop_receipt("01.xml", &sample("MailNotice-arrived.xml"));
+    gw.drop_receipt("02.xml", &sample("MailNotice-declaration-required.xml"));
+    wait_for(&gw, 30, "the notices", || {
+        mail(&gw)["mail"]["status"] == "declaration_required"
+    });
+    gw.drop_file(
+        crate::gateway::ECOM,
+        "decl.xml",
+        &sample("MailDeclaration.xml"),
+    );
+    wait_for(&gw, 30, "the certificate", || {
+        mail(&gw)["mail"]["certificates"][0].is_string()
+    });
+    let cert = mail(&gw)["mail"]["certificates"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Paying before any agreement is signed is refused.
+    let (code, v) = post(
+        &gw,
+        &format!("/tax/certificates/{cert}/pay"),
+        serde_json::json!({"phone": PHONE, "agreement_no": "XY0"}),
+    );
+    assert_eq!(code, 422, "{v}");
+    // Sign: 签约处理中 at once; cancelling now is refused; the bank signs.
+    let (code, v) = post(
+        &gw,
+        "/tax/agreements",
+        serde_json::json!({
+            "phone": PHONE, "payer": "林晓彤", "customs": "5100",
+            "bank_code": "102100099996", "account": "6222021234565839"
+        }),
+    );
+    assert_eq!(code, 200, "{v}");
+    let agreements = || status_of(&gw, &format!("/tax/agreements?phone={PHONE}")).1;
+    let no = agreements()["agreements"][0]["agreement_no"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(agreements()["agreements"][0]["state"], "签约处理中");
+    let (code, v) = post(
+        &gw,
+        &format!("/tax/agreements/{no}/cancel"),
+        serde_json::json!({"phone": PHONE}),
+    );
+    assert_eq!(code, 422);
+    assert!(
+        v.to_string()
+            .contains("only an agreement in 签约成功 can be cancelled"),
+        "{v}"
+    );
+    wait_for(&gw, 30, "签约成功", || {
+        agreements()["agreements"][0]["state"] == "签约成功"
+    });
+    let steps: Vec<String> = agreements()["agreements"][0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["note"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "签约请求已提交，待发送海关",
+            "签约请求海关审批通过，待转发银行",
+            "海关签约指令转发国库成功，待国库/银行回复",
+            "验证成功",
+            "签约成功，协议已生效"
+        ]
+    );
+    // Re-paying an unpaid certificate is refused; paying it fails at the bank.
+    let pay = |what: &str| {
+        post(
+            &gw,
+            &format!("/tax/certificates/{cert}/{what}"),
+            serde_json::json!({"phone": PHONE, "agreement_no": no}),
+        )
+    };
+    let (code, v) = pay("repay");
+    assert_eq!(code, 422);
+    assert!(
+        v.to_string()
+            .contains("only a certificate in 支付失败 can be re-paid"),
+        "{v}"
+    );
+    let certificate = || status_of(&gw, &format!("/tax/certificates/{cert}?phone={PHONE}")).1;
+    assert_eq!(pay("pay").0, 200);
+    assert_eq!(certificate()["certificate"]["state"], "支付处理中");
+    wait_for(&gw, 30, "支付失败", || {
+        certificate()["certificate"]["state"] == "支付失败"
+    });
+    assert_eq!(
+        certificate()["certificate"]["payments"][0]["reason"],
+        "帐户余额不足"
+    );
+    // Re-pay: paid, the failed payment shows 已重新支付, the item is released.
+    assert_eq!(pay("repay").0, 200);
+    wait_for(&gw, 30, "released", || {
+        mail(&gw)["mail"]["status"] == "released"
+    });
+    let c = certificate();
+    assert_eq!(c["certificate"]["state"], "支付成功");
+    assert_eq!(c["certificate"]["payments"][0]["state"], "已重新支付");
+    let statuses: Vec<String> = mail(&gw)["mail"]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "arrived",
+            "declaration_required",
+            "under_review",
+            "tax_pending",
+            "tax_paid",
+            "released"
+        ]
+    );
+    // Paying a paid certificate is refused.
+    let (code, v) = pay("pay");
+    assert_eq!(code, 422);
+    assert!(v.to_string().contains("支付成功"), "{v}");
+    // The recipient's client got every step: the notices, the result and the
+    // certificate, the agreement's and the payments' steps, the release.
+    let got = names(&gw.path("clients/R1/InBox"));
+    for ty in [
+        "MailNotice",
+        "MailDeclarationResult",
+        "TaxCertificate",
+        "AgreementResult",
+        "PaymentResult",
+    ] {
+        assert!(
+            got.iter().any(|f| f.starts_with(ty)),
+            "no {ty} pushed: {got:?}"
+        );
+    }
+    assert_eq!(gw.stop().0, Some(0));
+}

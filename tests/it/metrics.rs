@@ -503,6 +503,7 @@ fn ready_only_once_every_part_runs_and_metrics_need_a_recorder() {
         subs: Default::default(),
         push: customs_gateway::daemon::push::Push::idle(),
         ready: ready.clone(),
+        actions: None,
     };
     let shutdown = CancellationToken::new();
     let task = rt.spawn(api::serve(listener, state, shutdown.clone()));
