@@ -279,6 +279,11 @@ enum CertificateCommand {
         #[command(flatten)]
         who: RecipientArgs,
     },
+    /// Pays a certificate in 未支付 or 支付失败 under an agreement in 签约成功
+    /// (exit 2 with the reason when refused).
+    Pay(PayArgs),
+    /// Re-pays a certificate in 支付失败 (exit 2 with the reason when refused).
+    Repay(PayArgs),
     /// One certificate: lines, total in capitals, state and every payment
     /// with its steps (exit 1: none addressed to this phone).
     Show {
@@ -311,11 +316,50 @@ enum CertificateCommand {
     },
 }
 
+/// `tax certificate pay|repay`.
+#[derive(clap::Args, Debug)]
+struct PayArgs {
+    /// The certificate number (海关编号).
+    #[arg(value_name = "NO")]
+    no: String,
+    /// The agreement to deduct under (协议书号, in 签约成功).
+    #[arg(long, value_name = "AGREEMENT")]
+    agreement: String,
+    #[command(flatten)]
+    who: RecipientArgs,
+}
+
 /// `tax agreement …`.
 #[derive(Subcommand, Debug)]
 enum AgreementCommand {
     /// The payer's three-party agreements, each step with its 状态说明.
     List {
+        #[command(flatten)]
+        who: RecipientArgs,
+    },
+    /// Signs a three-party agreement (签约处理中 until the bank answers).
+    /// Exit status 2 with the reason when refused.
+    Sign {
+        /// 缴款单位名称 (the payer's name).
+        #[arg(long)]
+        payer: String,
+        /// 关区 (4-digit customs code).
+        #[arg(long)]
+        customs: String,
+        /// 付款行行号.
+        #[arg(long)]
+        bank_code: String,
+        /// 开户账号.
+        #[arg(long)]
+        account: String,
+        #[command(flatten)]
+        who: RecipientArgs,
+    },
+    /// Cancels an agreement (only one in 签约成功).
+    Cancel {
+        /// 协议书号.
+        #[arg(value_name = "NO")]
+        no: String,
         #[command(flatten)]
         who: RecipientArgs,
     },
@@ -432,6 +476,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tax(TaxCommand::Agreement(AgreementCommand::List { who })) => {
             recipient(&who.config, &who.phone, who.json, &MailQuery::Agreements)
         }
+        Command::Tax(TaxCommand::Agreement(AgreementCommand::Sign {
+            payer,
+            customs,
+            bank_code,
+            account,
+            who,
+        })) => recipient(
+            &who.config,
+            &who.phone,
+            who.json,
+            &MailQuery::Sign {
+                payer,
+                customs,
+                bank_code,
+                account,
+            },
+        ),
+        Command::Tax(TaxCommand::Agreement(AgreementCommand::Cancel { no, who })) => {
+            recipient(&who.config, &who.phone, who.json, &MailQuery::Cancel { no })
+        }
+        Command::Tax(TaxCommand::Certificate(CertificateCommand::Pay(a))) => recipient(
+            &a.who.config,
+            &a.who.phone,
+            a.who.json,
+            &MailQuery::Pay {
+                no: a.no,
+                agreement: a.agreement,
+                repay: false,
+            },
+        ),
+        Command::Tax(TaxCommand::Certificate(CertificateCommand::Repay(a))) => recipient(
+            &a.who.config,
+            &a.who.phone,
+            a.who.json,
+            &MailQuery::Pay {
+                no: a.no,
+                agreement: a.agreement,
+                repay: true,
+            },
+        ),
         Command::Mail(MailCommand::Status { mail_no, who }) => recipient(
             &who.config,
             &who.phone,

@@ -271,6 +271,11 @@ impl Client {
         self.answer(response)
     }
 
+    /// `POST path` with a JSON body: the JSON answer (a payer's action).
+    pub fn post_json(&self, path: &str, body: &Value) -> Result<Value, ClientError> {
+        self.post(path, body)
+    }
+
     /// `GET path?query…`: the JSON answer (for the postal-items views).
     pub fn get_json(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ClientError> {
         self.get(path, query)

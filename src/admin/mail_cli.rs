@@ -43,6 +43,31 @@ pub enum MailQuery {
     },
     /// The payer's agreements.
     Agreements,
+    /// Sign a three-party agreement.
+    Sign {
+        /// 缴款单位名称.
+        payer: String,
+        /// 关区.
+        customs: String,
+        /// 付款行行号.
+        bank_code: String,
+        /// 开户账号.
+        account: String,
+    },
+    /// Cancel an agreement in 签约成功.
+    Cancel {
+        /// 协议书号.
+        no: String,
+    },
+    /// Pay (or, `repay`, re-pay) a certificate under an agreement.
+    Pay {
+        /// 海关编号.
+        no: String,
+        /// 协议书号.
+        agreement: String,
+        /// A re-payment of a failed payment.
+        repay: bool,
+    },
 }
 
 /// Asks the daemon `config` names, as the holder of `phone`, and writes
@@ -67,7 +92,51 @@ pub fn run(
         months_text = m.to_string();
         q.push(("months", &months_text));
     }
+    let action = match query {
+        MailQuery::Sign {
+            payer,
+            customs,
+            bank_code,
+            account,
+        } => Some((
+            "/tax/agreements".to_owned(),
+            serde_json::json!({"phone": phone, "payer": payer, "customs": customs,
+                "bank_code": bank_code, "account": account}),
+        )),
+        MailQuery::Cancel { no } => Some((
+            format!("/tax/agreements/{}/cancel", segment(no)),
+            serde_json::json!({ "phone": phone }),
+        )),
+        MailQuery::Pay {
+            no,
+            agreement,
+            repay,
+        } => Some((
+            format!(
+                "/tax/certificates/{}/{}",
+                segment(no),
+                if *repay { "repay" } else { "pay" }
+            ),
+            serde_json::json!({ "phone": phone, "agreement_no": agreement }),
+        )),
+        _ => None,
+    };
+    if let Some((path, body)) = action {
+        let v = client.post_json(&path, &body)?;
+        if json {
+            serde_json::to_writer_pretty(&mut *out, &v).map_err(|e| ClientError::Output {
+                reason: e.to_string(),
+            })?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{}", s(&v["done"]))?;
+        }
+        return Ok(0);
+    }
     let answer = match query {
+        MailQuery::Sign { .. } | MailQuery::Cancel { .. } | MailQuery::Pay { .. } => {
+            return Ok(0);
+        }
         MailQuery::Status { mail_no } => {
             client.get_json(&format!("/mail/{}", segment(mail_no)), &q)
         }
@@ -165,7 +234,10 @@ pub fn run(
                 }
             }
         }
-        MailQuery::Print { .. } => {}
+        MailQuery::Print { .. }
+        | MailQuery::Sign { .. }
+        | MailQuery::Cancel { .. }
+        | MailQuery::Pay { .. } => {}
     }
     Ok(0)
 }

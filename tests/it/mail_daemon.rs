@@ -524,5 +524,44 @@ fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_relea
             "no {ty} pushed: {got:?}"
         );
     }
+    // The same through the CLI: paying again is refused (exit 2, the
+    // reason); cancelling the agreement goes through to 解约成功.
+    let run = |args: &[&str]| {
+        let out = crate::util::gateway()
+            .args(args)
+            .arg("--config")
+            .arg(&gw.config)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, text) = run(&[
+        "tax",
+        "certificate",
+        "pay",
+        &cert,
+        "--agreement",
+        &no,
+        "--phone",
+        PHONE,
+    ]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(
+        text.contains("only a certificate in 未支付 or 支付失败 can be paid"),
+        "{text}"
+    );
+    let (code, text) = run(&["tax", "agreement", "cancel", &no, "--phone", PHONE]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("解约处理中"), "{text}");
+    wait_for(&gw, 30, "解约成功", || {
+        agreements()["agreements"][0]["state"] == "解约成功"
+    });
     assert_eq!(gw.stop().0, Some(0));
 }
