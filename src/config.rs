@@ -286,6 +286,12 @@ pub struct ClientConfig {
     /// Delivery by email to these addresses (with `[smtp]`).
     #[serde(default)]
     pub email: Option<Vec<String>>,
+    /// Delivery by SMS to the client's enterprise, a recipient's phone:
+    /// the texts are appended to this file (the gateway's SMS interface has
+    /// a file-writing implementation only, for tests and rehearsal; no
+    /// real SMS gateway is connected).
+    #[serde(default)]
+    pub sms: Option<PathBuf>,
 }
 
 /// How a client's deliveries go.
@@ -297,6 +303,8 @@ pub enum Delivery {
     Tcp(usize),
     /// By email.
     Email(Vec<String>),
+    /// By SMS, written to a file.
+    Sms(PathBuf),
 }
 
 impl ClientConfig {
@@ -306,6 +314,8 @@ impl ClientConfig {
             format!("folder {}", f.display())
         } else if let Some(t) = &self.tcp {
             format!("tcp {t}")
+        } else if let Some(s) = &self.sms {
+            format!("sms {}", s.display())
         } else {
             format!(
                 "email {}",
@@ -321,6 +331,9 @@ impl ClientConfig {
         }
         if let Some(t) = &self.tcp {
             return platforms.iter().position(|p| &p.id == t).map(Delivery::Tcp);
+        }
+        if let Some(s) = &self.sms {
+            return Some(Delivery::Sms(s.clone()));
         }
         self.email.clone().map(Delivery::Email)
     }
@@ -745,10 +758,11 @@ impl Config {
             }
             let n = usize::from(c.folder.is_some())
                 + usize::from(c.tcp.is_some())
-                + usize::from(c.email.is_some());
+                + usize::from(c.email.is_some())
+                + usize::from(c.sms.is_some());
             if n != 1 {
                 return Err(format!(
-                    "{k}: client `{}` needs exactly one delivery: folder, tcp or email (it has {n})",
+                    "{k}: client `{}` needs exactly one delivery: folder, tcp, email or sms (it has {n})",
                     c.id
                 ));
             }
@@ -938,6 +952,9 @@ impl Config {
         }
         for c in &mut self.client {
             if let Some(f) = &mut c.folder {
+                fix(f);
+            }
+            if let Some(f) = &mut c.sms {
                 fix(f);
             }
         }

@@ -269,6 +269,62 @@ enum Sink {
         to: Vec<lettre::message::Mailbox>,
         mailer: Arc<Mailer>,
     },
+    Sms {
+        phone: String,
+        gateway: Arc<dyn SmsGateway>,
+    },
+}
+
+/// Where SMS texts go. The gateway connects no real SMS gateway: the one
+/// implementation writes the texts to a file ([`FileSms`]), for tests and
+/// rehearsal; a real one implements this trait.
+pub trait SmsGateway: Send + Sync {
+    /// Sends `text` to `phone`; `Err` with the reason.
+    fn send(&self, phone: &str, text: &str) -> Result<(), String>;
+}
+
+/// SMS texts appended to a file, one line each (`phone<TAB>text`), synced
+/// before the delivery counts.
+#[derive(Debug)]
+pub struct FileSms {
+    path: PathBuf,
+}
+
+impl FileSms {
+    /// Texts into `path` (its folder is created).
+    pub fn new(path: PathBuf) -> FileSms {
+        FileSms { path }
+    }
+}
+
+impl SmsGateway for FileSms {
+    fn send(&self, phone: &str, text: &str) -> Result<(), String> {
+        use std::io::Write as _;
+        let shown = self.path.display().to_string();
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{shown}: {e}"))?;
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| format!("{shown}: {e}"))?;
+        let line = format!("{phone}\t{}\n", text.replace(['\n', '\t'], " "));
+        f.write_all(line.as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| format!("{shown}: {e}"))
+    }
+}
+
+/// The SMS text of a pushed entry: what it is, which item, its status.
+pub fn sms_text(e: &OutboxEntry) -> String {
+    let key = e
+        .key
+        .split(';')
+        .map(|k| k.trim().split_once('=').map_or(k.trim(), |(_, v)| v))
+        .collect::<Vec<_>>()
+        .join(" ");
+    format!("【海关】{} {}：{}", type_name(&e.ty), key, e.status)
 }
 
 /// The mail transport and sender.
@@ -417,6 +473,10 @@ fn build_workers(
                     hub: ctx.hub.clone(),
                 }
             }
+            Some(Delivery::Sms(path)) => Sink::Sms {
+                phone: c.enterprise.clone(),
+                gateway: Arc::new(FileSms::new(path)),
+            },
             Some(Delivery::Email(list)) => {
                 let Some(mailer) = mailer.clone() else {
                     return Err(PushError::Smtp(format!(
@@ -785,6 +845,24 @@ impl Worker {
                     }
                 }
             }
+            Sink::Sms { phone, gateway } => {
+                let texts: Vec<String> = ready.iter().map(|(e, _)| sms_text(e)).collect();
+                let (phone, gateway) = (phone.clone(), gateway.clone());
+                tokio::task::spawn_blocking(move || {
+                    let mut r = Vec::with_capacity(texts.len());
+                    for t in &texts {
+                        let res = gateway.send(&phone, t);
+                        let failed = res.is_err();
+                        r.push(res);
+                        if failed {
+                            break;
+                        }
+                    }
+                    r
+                })
+                .await
+                .unwrap_or_else(|e| vec![Err(e.to_string())])
+            }
             Sink::Email { to, mailer } => {
                 let mut r = Vec::with_capacity(ready.len());
                 for (e, b) in &ready {
@@ -1007,6 +1085,11 @@ fn type_name(ty: &str) -> &'static str {
         "CEB622" => "进口清单回执",
         "CEB623" => "撤销申请单",
         "CEB624" => "撤销申请单回执",
+        "MailNotice" => "邮件",
+        "MailDeclarationResult" => "补充申报",
+        "TaxCertificate" => "缴纳证",
+        "AgreementResult" => "三方协议",
+        "PaymentResult" => "税款支付",
         "CEB816" => "电子税单",
         "CEB818" => "电子税单状态",
         "CEB900" => "报文格式校验回执",

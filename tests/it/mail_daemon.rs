@@ -38,9 +38,10 @@ fn status_of(gw: &Gateway, path: &str) -> (u16, Value) {
 #[test]
 fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
     let extra = format!(
-        "{}{}",
+        "{}{}[[client]]\nid = \"S1\"\nenterprise = \"{PHONE}\"\nsms = \"sms/outbox.txt\"\n{}",
         folder_client("R1", PHONE),
         subscription("R1", &["放行"], "+1y"),
+        subscription("S1", &["放行"], "+1y"),
     );
     let mut gw = Gateway::with_config(100, &extra);
     gw.start();
@@ -183,6 +184,17 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
         .map(|f| std::fs::read_to_string(gw.path("clients/R1/InBox").join(f)).unwrap())
         .collect();
     assert!(!all.contains("62222"), "no whole account number in a push");
+    // The SMS texts (the file-writing SMS sink), one per message, to the phone.
+    wait_for(&gw, 30, "the texts", || {
+        std::fs::read_to_string(gw.path("sms/outbox.txt")).is_ok_and(|t| t.lines().count() == 10)
+    });
+    let sms = std::fs::read_to_string(gw.path("sms/outbox.txt")).unwrap();
+    assert!(
+        sms.lines().all(|l| l.starts_with("13712343382\t【海关】")),
+        "{sms}"
+    );
+    assert!(sms.contains("邮件 EA123456789CN：放行"), "{sms}");
+    assert!(sms.contains("缴纳证 51002021X40000006501"), "{sms}");
     cli(&gw);
     assert_eq!(gw.stop().0, Some(0));
 }
