@@ -249,6 +249,29 @@ struct RecipientArgs {
 /// `mail …`.
 #[derive(Subcommand, Debug)]
 enum MailCommand {
+    /// Rehearsal: plays customs announcing a mail item that arrived — a
+    /// MailNotice `arrived` (and, with --declare, `declaration_required`)
+    /// written into the customs InBox the configuration names.
+    Arrive {
+        /// The mail number (邮件号).
+        #[arg(value_name = "MAILNO")]
+        mail_no: String,
+        /// The recipient's name.
+        #[arg(long)]
+        name: String,
+        /// The recipient's phone.
+        #[arg(long)]
+        phone: String,
+        /// Where it comes from (ISO or customs country code).
+        #[arg(long)]
+        origin: Option<String>,
+        /// Customs asks for a supplementary declaration.
+        #[arg(long)]
+        declare: bool,
+        /// Configuration file (its customs folders).
+        #[arg(long, value_name = "FILE", default_value = "conf/gateway.toml")]
+        config: PathBuf,
+    },
     /// A mail item's customs status and history (exit 1: none addressed to
     /// this phone).
     Status {
@@ -516,6 +539,29 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 repay: true,
             },
         ),
+        Command::Mail(MailCommand::Arrive {
+            mail_no,
+            name,
+            phone,
+            origin,
+            declare,
+            config,
+        }) => {
+            let config = Config::load(&config)?;
+            let files = customs_gateway::simulate::announce(
+                &config,
+                &mail_no,
+                &name,
+                &phone,
+                origin.as_deref(),
+                declare,
+                now_ms(),
+            )?;
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Mail(MailCommand::Status { mail_no, who }) => recipient(
             &who.config,
             &who.phone,

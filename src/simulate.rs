@@ -911,6 +911,86 @@ impl Simulator {
     }
 }
 
+/// Customs announces a mail item that arrived (for rehearsal): a MailNotice
+/// `arrived` and, with `declare`, one `declaration_required` a second
+/// later, written (synced, then renamed) into the customs InBox `config`
+/// names. Apart from the running simulator: it touches neither its
+/// schedule nor its work folder. The files written.
+pub fn announce(
+    config: &Config,
+    mail_no: &str,
+    name: &str,
+    phone: &str,
+    origin: Option<&str>,
+    declare: bool,
+    now_ms: u64,
+) -> Result<Vec<PathBuf>, SimError> {
+    use crate::mail::item::MailStatus;
+    use crate::schema::MSG_MAIL_NOTICE;
+    use crate::schema::fields::mail_notice as mn;
+    let inbox = &config.customs.inbox;
+    std::fs::create_dir_all(inbox).map_err(|source| SimError::Folder {
+        path: inbox.clone(),
+        what: "create the folder",
+        source,
+    })?;
+    let mut rng = fastrand::Rng::new();
+    let mut plan = vec![(now_ms, MailStatus::Arrived, "邮件已运抵海关监管场所")];
+    if declare {
+        plan.push((
+            now_ms.saturating_add(1000),
+            MailStatus::DeclarationRequired,
+            "邮件需补充申报，请登录单一窗口或掌上海关申报",
+        ));
+    }
+    let mut written = Vec::new();
+    for (at, status, reason) in plan {
+        let Some(time) = crate::mail::messages::time14(at) else {
+            continue;
+        };
+        let mut r = Record::new(MSG_MAIL_NOTICE.head);
+        r.set(mn::MAIL_NO, mail_no);
+        r.set(mn::RECIPIENT_NAME, name);
+        r.set(mn::RECIPIENT_PHONE, phone);
+        if let Some(o) = origin {
+            r.set(mn::ORIGIN, o);
+        }
+        r.set(
+            mn::ARRIVAL_TIME,
+            crate::mail::messages::time14(now_ms).unwrap_or_default(),
+        );
+        r.set(mn::STATUS, status.code());
+        r.set(mn::REASON, reason);
+        r.set(mn::NOTICE_TIME, time.as_str());
+        let guid = crate::engine::uuid_text(rng.u128(..), 4);
+        let mut m = Message::new(&MSG_MAIL_NOTICE);
+        m.guid = Some(guid.clone());
+        m.version = Some("1.0".to_owned());
+        m.documents.push(Document {
+            head: r,
+            lines: Vec::new(),
+        });
+        let target = inbox.join(format!("Mail_{at:013}_{}_{guid}.xml", MSG_MAIL_NOTICE.name));
+        let bytes =
+            codec::encode(&m, &codec::EncodeOptions::default()).map_err(|e| SimError::File {
+                path: target.clone(),
+                what: format!("write the notice of {mail_no}"),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+        // A dot-file the gateway's scan does not take, renamed when synced.
+        let tmp = inbox.join(format!(".{guid}.tmp"));
+        write_synced(&tmp, &bytes)
+            .and_then(|()| std::fs::rename(&tmp, &target))
+            .map_err(|source| SimError::File {
+                path: target.clone(),
+                what: "write the notice".to_owned(),
+                source,
+            })?;
+        written.push(target);
+    }
+    Ok(written)
+}
+
 /// Writes `bytes` to `path` and fsyncs it.
 fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = std::fs::File::create(path)?;

@@ -397,8 +397,26 @@ fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_relea
     let mut gw = Gateway::with_config(60, &extra);
     gw.start();
     let mail = |gw: &Gateway| status_of(gw, &format!("/mail/EA123456789CN?phone={PHONE}")).1;
-    gw.drop_receipt("01.xml", &sample("MailNotice-arrived.xml"));
-    gw.drop_receipt("02.xml", &sample("MailNotice-declaration-required.xml"));
+    // Customs announces the parcel (the rehearsal command).
+    let out = crate::util::gateway()
+        .args([
+            "mail",
+            "arrive",
+            "EA123456789CN",
+            "--name",
+            "林晓彤",
+            "--phone",
+            PHONE,
+        ])
+        .args(["--origin", "JP", "--declare", "--config"])
+        .arg(&gw.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     wait_for(&gw, 30, "the notices", || {
         mail(&gw)["mail"]["status"] == "declaration_required"
     });
@@ -575,5 +593,115 @@ fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_relea
     wait_for(&gw, 30, "解约成功", || {
         agreements()["agreements"][0]["state"] == "解约成功"
     });
+    assert_eq!(gw.stop().0, Some(0));
+}
+
+/// The states after the parcel's messages, as the API shows them.
+fn states(gw: &Gateway) -> (Vec<String>, String, Vec<String>, String) {
+    let m = status_of(gw, &format!("/mail/EA123456789CN?phone={PHONE}")).1;
+    let history = m["mail"]["history"]
+        .as_array()
+        .map(|h| {
+            h.iter()
+                .map(|s| s["status"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let c = status_of(
+        gw,
+        &format!("/tax/certificates/51002021X40000006501?phone={PHONE}"),
+    )
+    .1;
+    let payments = c["certificate"]["payments"]
+        .as_array()
+        .map(|p| {
+            p.iter()
+                .map(|x| x["state"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let a = status_of(gw, &format!("/tax/agreements?phone={PHONE}")).1;
+    (
+        history,
+        c["certificate"]["state"].as_str().unwrap_or("").to_owned(),
+        payments,
+        a["agreements"][0]["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned(),
+    )
+}
+
+#[test]
+fn killed_mid_way_the_gateway_replays_to_the_same_states() {
+    let files = [
+        "MailNotice-arrived.xml",
+        "MailNotice-declaration-required.xml",
+        "MailDeclarationResult-tax-pending.xml",
+        "TaxCertificate.xml",
+        "AgreementResult-signed.xml",
+        "PaymentResult-failed.xml",
+        "PaymentResult-paid.xml",
+        "MailNotice-released.xml",
+    ];
+    let under_review = String::from_utf8(sample("MailNotice-arrived.xml"))
+        .unwrap()
+        .replace("4E01", "4E0A")
+        .replace("<status>arrived</status>", "<status>under_review</status>")
+        .replace("20261121083500", "20261121093100");
+    let mut all: Vec<(String, Vec<u8>)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                format!("{:02}.xml", if i < 2 { i } else { i + 1 }),
+                sample(f),
+            )
+        })
+        .collect();
+    all.push(("02.xml".to_owned(), under_review.into_bytes()));
+    all.sort();
+    let mut gw = Gateway::with_config(50, "");
+    gw.start();
+    let (first, rest) = all.split_at(4);
+    for (name, bytes) in first {
+        gw.drop_receipt(name, bytes);
+    }
+    wait_for(&gw, 30, "the first taken", || {
+        names(&gw.customs("Archive")).len() == 4
+    });
+    // Killed (SIGKILL) while the rest arrive and are being taken.
+    for (name, bytes) in rest {
+        gw.drop_receipt(name, bytes);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(60));
+    gw.kill();
+    gw.start();
+    wait_for(&gw, 30, "all taken", || {
+        names(&gw.customs("InBox")).is_empty()
+    });
+    wait_for(&gw, 30, "released", || {
+        states(&gw).0.last().map(String::as_str) == Some("released")
+    });
+    let (history, certificate, payments, agreement) = states(&gw);
+    assert_eq!(
+        history,
+        [
+            "arrived",
+            "declaration_required",
+            "under_review",
+            "tax_pending",
+            "tax_paid",
+            "released"
+        ],
+        "every step once"
+    );
+    assert_eq!(certificate, "支付成功");
+    assert_eq!(payments, ["已重新支付", "支付成功"]);
+    assert_eq!(agreement, "签约成功");
+    // And the same after another restart.
+    assert_eq!(gw.stop().0, Some(0));
+    gw.start();
+    assert_eq!(states(&gw), (history, certificate, payments, agreement));
     assert_eq!(gw.stop().0, Some(0));
 }
