@@ -1621,6 +1621,35 @@ struct PayBody {
     agreement_no: String,
 }
 
+/// A payment of certificate `no` (`repay`: a re-payment).
+async fn payment(
+    s: &AdminState,
+    no: Result<Path<String>, PathRejection>,
+    body: Result<axum::Json<PayBody>, JsonRejection>,
+    repay: bool,
+) -> ApiResult {
+    use crate::daemon::pipeline::MailAction;
+    let Path(certificate_no) = no?;
+    let axum::Json(PayBody {
+        phone,
+        agreement_no,
+    }) = body?;
+    let action = if repay {
+        MailAction::Repay {
+            phone,
+            certificate_no,
+            agreement_no,
+        }
+    } else {
+        MailAction::Pay {
+            phone,
+            certificate_no,
+            agreement_no,
+        }
+    };
+    act(s, action).await
+}
+
 /// `POST /tax/certificates/{no}/pay` with `{"phone", "agreement_no"}`: a
 /// certificate in 未支付 or 支付失败, under an agreement in 签约成功.
 async fn pay_certificate(
@@ -1628,17 +1657,7 @@ async fn pay_certificate(
     no: Result<Path<String>, PathRejection>,
     body: Result<axum::Json<PayBody>, JsonRejection>,
 ) -> ApiResult {
-    let Path(no) = no?;
-    let axum::Json(b) = body?;
-    act(
-        &s,
-        crate::daemon::pipeline::MailAction::Pay {
-            phone: b.phone,
-            certificate_no: no,
-            agreement_no: b.agreement_no,
-        },
-    )
-    .await
+    payment(&s, no, body, false).await
 }
 
 /// `POST /tax/certificates/{no}/repay` with `{"phone", "agreement_no"}`:
@@ -1648,15 +1667,5 @@ async fn repay_certificate(
     no: Result<Path<String>, PathRejection>,
     body: Result<axum::Json<PayBody>, JsonRejection>,
 ) -> ApiResult {
-    let Path(no) = no?;
-    let axum::Json(b) = body?;
-    act(
-        &s,
-        crate::daemon::pipeline::MailAction::Repay {
-            phone: b.phone,
-            certificate_no: no,
-            agreement_no: b.agreement_no,
-        },
-    )
-    .await
+    payment(&s, no, body, true).await
 }

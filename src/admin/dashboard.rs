@@ -15,20 +15,7 @@ use serde_json::Value;
 use super::time::iso_utc;
 
 /// Escapes text for HTML element content and for quoted attribute values.
-pub fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::formats::html_escape as esc;
 
 /// Percent-encodes text for one URL path segment or query value (every
 /// byte but ASCII letters, digits and `-._~`).

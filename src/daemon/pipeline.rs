@@ -1641,10 +1641,16 @@ impl Pipeline {
     ) -> Result<Result<serde_json::Value, String>, PipelineError> {
         use crate::mail::agreement::{Agreement, AgreementEvent};
         use crate::mail::mask;
-        use crate::schema::fields::{agreement_request as aq, payment_request as pq};
+        use crate::schema::fields::payment_request as pq;
         use crate::schema::{MSG_AGREEMENT_REQUEST, MSG_PAYMENT_REQUEST};
         let time = crate::mail::messages::time14(now_ms).unwrap_or_default();
         let is_repay = matches!(action, MailAction::Repay { .. });
+        // What the action changes, stored only once its request is written.
+        enum Save {
+            Agreement(Vec<u8>, AgreementRecord),
+            Certificate(Vec<u8>, CertificateRecord),
+        }
+        let save: Option<Save>;
         let (spec, head, phone, what) = match action {
             MailAction::Sign {
                 phone,
@@ -1653,31 +1659,27 @@ impl Pipeline {
                 bank_code,
                 account,
             } => {
-                if mask::phone_digits(&phone).is_empty() || account.trim().is_empty() {
+                if mask::phone_digits(&phone).is_empty()
+                    || account.trim().is_empty()
+                    || payer.trim().is_empty()
+                {
                     return Ok(Err(
-                        "a phone and an account number are needed to sign".to_owned()
+                        "a phone, the payer's name (缴款单位名称) and an account number are needed to sign"
+                            .to_owned(),
                     ));
                 }
                 let no = format!("XY{}{:06}", time, self.store.next_id()? % 1_000_000);
                 let a =
                     Agreement::sign(&no, &phone, &payer, &customs, &bank_code, &account, now_ms);
-                let mut h = Record::new(MSG_AGREEMENT_REQUEST.head);
-                h.set(aq::AGREEMENT_NO, no.as_str());
-                h.set(aq::ACTION, "sign");
-                h.set(aq::PAYER_NAME, payer.as_str());
-                h.set(aq::PAYER_PHONE, phone.as_str());
-                h.set(aq::CUSTOMS_CODE, customs.as_str());
-                h.set(aq::BANK_CODE, bank_code.as_str());
-                h.set(aq::ACCOUNT, account.as_str());
-                h.set(aq::REQUEST_TIME, time.as_str());
-                tx.put(
+                let h = agreement_request(&a, "sign", &time);
+                save = Some(Save::Agreement(
                     key::agreement(&no),
-                    &AgreementRecord {
+                    AgreementRecord {
                         v: VERSION,
                         agreement: a,
                         docs: Vec::new(),
                     },
-                )?;
+                ));
                 (
                     &MSG_AGREEMENT_REQUEST,
                     h,
@@ -1702,15 +1704,8 @@ impl Pipeline {
                 if let Err(why) = rec.agreement.apply(&AgreementEvent::Cancel, now_ms) {
                     return Ok(Err(why));
                 }
-                let a = &rec.agreement;
-                let mut h = Record::new(MSG_AGREEMENT_REQUEST.head);
-                h.set(aq::AGREEMENT_NO, a.no.as_str());
-                h.set(aq::ACTION, "cancel");
-                h.set(aq::PAYER_PHONE, a.phone.as_str());
-                h.set(aq::CUSTOMS_CODE, a.customs.as_str());
-                h.set(aq::BANK_CODE, a.bank_code.as_str());
-                h.set(aq::REQUEST_TIME, time.as_str());
-                tx.put(k, &rec)?;
+                let h = agreement_request(&rec.agreement, "cancel", &time);
+                save = Some(Save::Agreement(k, rec));
                 (
                     &MSG_AGREEMENT_REQUEST,
                     h,
@@ -1763,7 +1758,7 @@ impl Pipeline {
                 h.set(pq::ACTION, if is_repay { "repay" } else { "pay" });
                 h.set(pq::PAYER_PHONE, c.phone.as_str());
                 h.set(pq::REQUEST_TIME, time.as_str());
-                tx.put(ck, &rec)?;
+                save = Some(Save::Certificate(ck, rec));
                 (
                     &MSG_PAYMENT_REQUEST,
                     h,
@@ -1784,6 +1779,11 @@ impl Pipeline {
             Ok(b) => b,
             Err(e) => return Ok(Err(format!("the request cannot be written: {e}"))),
         };
+        match save {
+            Some(Save::Agreement(k, r)) => tx.put(k, &r)?,
+            Some(Save::Certificate(k, r)) => tx.put(k, &r)?,
+            None => {}
+        }
         let id = self.store.next_id()?;
         let sha: [u8; 32] = Sha256::digest(&bytes).into();
         let mut rec = self.message_record(id, Origin::Customs, "admin API", &sha, now_ms);
@@ -1852,19 +1852,22 @@ impl Pipeline {
         let mut refusal = None;
         let held = tx.get::<MailRecord>(&k)?;
         match &held {
+            // The same sentence whether the item is unknown or someone
+            // else's: a sender learns nothing about other people's mail.
             None => {
                 refusal = Some((
                     "DeclarationHead/mailNo",
                     format!(
-                        "mail item {mail_no} is not held by the gateway: a supplementary declaration answers customs' notice of 待申报"
+                        "no mail item {mail_no} addressed to {} waits for a declaration: only the recipient may declare an item customs asked a declaration for (待申报)",
+                        mask::phone(&phone)
                     ),
                 ));
             }
             Some(rec) if !mask::may_see(&phone, &rec.phone) => {
                 refusal = Some((
-                    "DeclarationHead/recipientPhone",
+                    "DeclarationHead/mailNo",
                     format!(
-                        "only the recipient of mail item {mail_no} may declare it; {} is not the recipient's phone",
+                        "no mail item {mail_no} addressed to {} waits for a declaration: only the recipient may declare an item customs asked a declaration for (待申报)",
                         mask::phone(&phone)
                     ),
                 ));
@@ -2442,25 +2445,39 @@ impl Pipeline {
             } => {
                 let k = key::mail_item(&mail_no);
                 let r = match tx.get::<MailRecord>(&k)? {
+                    // Another phone than the item's recipient: nothing
+                    // changes and nobody is told.
+                    Some(rec) if !crate::mail::mask::may_see(&p, &rec.phone) => {
+                        phone.clear();
+                        Err(format!(
+                            "mail item {mail_no} is addressed to another phone than this message names; changed nothing"
+                        ))
+                    }
                     Some(mut rec) if rec.item.status == status => {
+                        phone.clone_from(&rec.phone);
                         rec.docs.push(doc_id);
                         tx.put(k, &rec)?;
                         Ok(format!("mail item {mail_no}: {} again", status.label()))
                     }
-                    Some(mut rec) => match rec.item.advance(status, &reason, at_ms) {
-                        Ok(()) => {
-                            rec.docs.push(doc_id);
-                            tx.put(k, &rec)?;
-                            Ok(format!("mail item {mail_no}: {}", status.label()))
+                    Some(mut rec) => {
+                        phone.clone_from(&rec.phone);
+                        let moved = rec.item.advance(status, &reason, at_ms);
+                        match moved {
+                            Ok(()) => {
+                                rec.docs.push(doc_id);
+                                tx.put(k, &rec)?;
+                                Ok(format!("mail item {mail_no}: {}", status.label()))
+                            }
+                            Err(why) => Err(why),
                         }
-                        Err(why) => Err(why),
-                    },
+                    }
                     None => {
                         // The first the gateway hears of it, at the status given.
                         let mut item =
                             crate::mail::item::MailItem::arrived(&mail_no, &reason, at_ms);
                         if status != crate::mail::item::MailStatus::Arrived {
                             item.status = status;
+                            item.paid = status == crate::mail::item::MailStatus::TaxPaid;
                             if let Some(step) = item.history.first_mut() {
                                 step.status = status;
                             }
@@ -2483,10 +2500,24 @@ impl Pipeline {
                 let c = *c;
                 let k = key::certificate(&c.no);
                 let shown = c.state.zh().to_owned();
+                let item_phone = tx
+                    .get::<MailRecord>(&key::mail_item(&c.mail_no))?
+                    .map(|m| m.phone);
                 let r = if let Some(mut rec) = tx.get::<CertificateRecord>(&k)? {
+                    phone.clone_from(&rec.certificate.phone);
                     rec.docs.push(doc_id);
                     tx.put(k, &rec)?;
                     Ok(format!("certificate {} again", c.no))
+                } else if item_phone
+                    .as_deref()
+                    .is_some_and(|ip| !crate::mail::mask::may_see(&c.phone, ip))
+                {
+                    // Not the item's recipient: nothing stored, nobody told.
+                    phone.clear();
+                    Err(format!(
+                        "certificate {} names another phone than mail item {}'s recipient; not taken",
+                        c.no, c.mail_no
+                    ))
                 } else {
                     let mut what = format!("certificate {}: {} {}", c.no, c.total, c.state.zh());
                     let ik = key::mail_item(&c.mail_no);
@@ -2551,7 +2582,17 @@ impl Pipeline {
                 let just_submitted = fresh
                     && state == crate::mail::agreement::AgreementState::Signing
                     && (note.is_empty() || note == notes::SUBMITTED);
-                let r = if just_submitted {
+                let foreign = !crate::mail::mask::may_see(&p, &rec.agreement.phone);
+                if foreign {
+                    phone.clear();
+                } else {
+                    phone.clone_from(&rec.agreement.phone);
+                }
+                let r = if foreign {
+                    Err(format!(
+                        "agreement {no} is another payer's than this message names; changed nothing"
+                    ))
+                } else if just_submitted {
                     Ok(())
                 } else {
                     let event =
@@ -2598,8 +2639,24 @@ impl Pipeline {
                         let in_progress = c.payments.last().is_some_and(|p| {
                             p.state == PaymentState::Processing && p.serial == serial
                         });
-                        let started = if in_progress {
+                        let recorded = c.payments.iter().any(|p| p.serial == serial);
+                        let other_agreement = c
+                            .payments
+                            .last()
+                            .filter(|_| in_progress)
+                            .is_some_and(|p| p.agreement != agreement_no);
+                        let started = if other_agreement {
+                            Err(format!(
+                                "payment {serial} of certificate {certificate_no} runs under another agreement than {agreement_no}; changed nothing"
+                            ))
+                        } else if in_progress {
                             Ok(())
+                        } else if recorded {
+                            // A repeated or late answer about a payment that
+                            // is over: it must not start another.
+                            Err(format!(
+                                "payment {serial} of certificate {certificate_no} is over already; a repeated or late answer changes nothing"
+                            ))
                         } else {
                             // A payment the gateway hears of first from the bank.
                             match tx.get::<AgreementRecord>(&key::agreement(&agreement_no))? {
@@ -3275,6 +3332,24 @@ fn finding(rule: &RuleInfo, field: &str, message: &str) -> Finding {
         field: field.to_owned(),
         message: message.to_owned(),
     }
+}
+
+/// The AgreementRequest head of `action` (`sign`, `cancel`) on `a`; a
+/// signing carries the payer's name and account, which the bank verifies.
+fn agreement_request(a: &crate::mail::agreement::Agreement, action: &str, time: &str) -> Record {
+    use crate::schema::fields::agreement_request as aq;
+    let mut h = Record::new(crate::schema::MSG_AGREEMENT_REQUEST.head);
+    h.set(aq::AGREEMENT_NO, a.no.as_str());
+    h.set(aq::ACTION, action);
+    if action == "sign" {
+        h.set(aq::PAYER_NAME, a.payer.as_str());
+        h.set(aq::ACCOUNT, a.account.as_str());
+    }
+    h.set(aq::PAYER_PHONE, a.phone.as_str());
+    h.set(aq::CUSTOMS_CODE, a.customs.as_str());
+    h.set(aq::BANK_CODE, a.bank_code.as_str());
+    h.set(aq::REQUEST_TIME, time);
+    h
 }
 
 /// Changes a document's current status (and the counts by status).

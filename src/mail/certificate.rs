@@ -185,7 +185,7 @@ impl Certificate {
                 ));
             }
         }
-        if agreement.phone != self.phone {
+        if !super::mask::may_see(&agreement.phone, &self.phone) {
             return Err(format!(
                 "agreement {} is not the payer's of certificate {}",
                 agreement.no, self.no

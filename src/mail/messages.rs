@@ -229,7 +229,18 @@ pub fn update_of(spec: &MessageSpec, doc: &Document) -> Result<Option<MailUpdate
             mail_no: text(dr::MAIL_NO),
             name: String::new(),
             phone: text(dr::RECIPIENT_PHONE),
-            status: status(dr::STATUS)?,
+            status: match status(dr::STATUS)? {
+                s @ (MailStatus::Rejected
+                | MailStatus::TaxPending
+                | MailStatus::ReleasedWithoutTax
+                | MailStatus::Interview) => s,
+                other => {
+                    return Err(format!(
+                        "a declaration's review ends in rejected, tax_pending, released_without_tax or interview, not {}",
+                        other.code()
+                    ));
+                }
+            },
             reason: text(dr::REASON),
             at_ms: time(dr::RESULT_TIME)?,
         },

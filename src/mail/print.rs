@@ -8,23 +8,8 @@ use rust_decimal::Decimal;
 
 use super::certificate::Certificate;
 use super::mask;
+use crate::formats::html_escape as esc;
 use crate::tax::{capitals, to_fen};
-
-/// Escapes text for HTML content and attribute values.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// A rate as a percentage (`0.13` → `13`).
 fn percent(rate: Decimal) -> String {

@@ -74,6 +74,32 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
                 .replace("20261121101500", "20261121120000")
                 .into_bytes(),
         ),
+        // A late 支付成功 about the payment that failed: it must not pay.
+        (
+            "11.xml",
+            String::from_utf8(sample("PaymentResult-failed.xml"))
+                .unwrap()
+                .replace("4E07", "4E0E")
+                .replace("<state>支付失败</state>", "<state>支付成功</state>")
+                .into_bytes(),
+        ),
+        // A notice about the item naming another phone: nothing changes,
+        // nobody is told.
+        (
+            "12.xml",
+            String::from_utf8(sample("MailNotice-arrived.xml"))
+                .unwrap()
+                .replace("4E01", "4E0F")
+                .replace(
+                    "<recipientPhone>13712343382</recipientPhone>",
+                    "<recipientPhone>13900000000</recipientPhone>",
+                )
+                .replace(
+                    "<status>arrived</status>",
+                    "<status>return_requested</status>",
+                )
+                .into_bytes(),
+        ),
     ];
     for (i, (name, bytes)) in steps.iter().enumerate() {
         gw.drop_receipt(name, bytes);
@@ -176,7 +202,7 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
     // Every message went to the recipient's client (subscribed to 放行
     // only: postal-items messages are not named by a status).
     wait_for(&gw, 30, "the pushes", || {
-        names(&gw.path("clients/R1/InBox")).len() == 10
+        names(&gw.path("clients/R1/InBox")).len() == 11
     });
     std::thread::sleep(Duration::from_millis(200));
     let all: String = names(&gw.path("clients/R1/InBox"))
@@ -186,7 +212,7 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
     assert!(!all.contains("62222"), "no whole account number in a push");
     // The SMS texts (the file-writing SMS sink), one per message, to the phone.
     wait_for(&gw, 30, "the texts", || {
-        std::fs::read_to_string(gw.path("sms/outbox.txt")).is_ok_and(|t| t.lines().count() == 10)
+        std::fs::read_to_string(gw.path("sms/outbox.txt")).is_ok_and(|t| t.lines().count() == 11)
     });
     let sms = std::fs::read_to_string(gw.path("sms/outbox.txt")).unwrap();
     assert!(
@@ -330,7 +356,9 @@ fn a_declaration_by_the_recipient_is_assessed_forwarded_and_answered_by_the_simu
     )
     .unwrap();
     assert!(
-        failed.contains("only the recipient of mail item EA123456789CN may declare it"),
+        failed.contains(
+            "no mail item EA123456789CN addressed to 139****0000 waits for a declaration"
+        ),
         "{failed}"
     );
     // The recipient's own declaration: under review, then the simulator's
