@@ -1050,6 +1050,16 @@ fn bytes_of(store: &Store, limits: &Limits, e: &OutboxEntry) -> Result<Vec<u8>, 
         .raw(e.doc.msg)
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("message {} is no longer in the store", e.doc.msg))?;
+    // A postal-items message goes to a person: account and ID numbers masked.
+    let mail = crate::schema::MessageSpec::by_name(&e.ty)
+        .is_some_and(|s| s.namespace == crate::schema::Namespace::Mail);
+    if mail && e.part.is_none() {
+        let decoded = codec::decode_with(&raw, limits).map_err(|e| e.to_string())?;
+        let mut message = decoded.message;
+        crate::mail::mask::mask_message(&mut message);
+        return codec::encode(&message, &codec::EncodeOptions::default())
+            .map_err(|e| e.to_string());
+    }
     match (e.content.as_str(), e.part) {
         ("data", None) => forward_bytes(&raw, limits),
         (_, None) => Ok(raw),

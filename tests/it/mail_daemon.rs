@@ -56,12 +56,26 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
             )
             .replace("20261121083500", "20261121093100");
     let steps: Vec<(&str, Vec<u8>)> = vec![
-        ("01.xml", sample("MailNotice-arrived.xml")),
+        // As a real notice may come: the recipient's ID number whole.
+        (
+            "01.xml",
+            String::from_utf8(sample("MailNotice-arrived.xml"))
+                .unwrap()
+                .replace("330****25", "330106199208150325")
+                .into_bytes(),
+        ),
         ("02.xml", sample("MailNotice-declaration-required.xml")),
         ("03.xml", under_review.into_bytes()),
         ("04.xml", sample("MailDeclarationResult-tax-pending.xml")),
         ("05.xml", sample("TaxCertificate.xml")),
-        ("06.xml", sample("AgreementResult-signed.xml")),
+        // As a real bank may answer: the account whole.
+        (
+            "06.xml",
+            String::from_utf8(sample("AgreementResult-signed.xml"))
+                .unwrap()
+                .replace("62****5839", "6222021234565839")
+                .into_bytes(),
+        ),
         ("07.xml", sample("PaymentResult-failed.xml")),
         ("08.xml", sample("PaymentResult-paid.xml")),
         ("09.xml", sample("MailNotice-released.xml")),
@@ -209,7 +223,14 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
         .iter()
         .map(|f| std::fs::read_to_string(gw.path("clients/R1/InBox").join(f)).unwrap())
         .collect();
-    assert!(!all.contains("62222"), "no whole account number in a push");
+    assert!(
+        !all.contains("6222021234565839") && all.contains("62****5839"),
+        "no whole account number in a push"
+    );
+    assert!(
+        !all.contains("330106199208150325"),
+        "no whole ID number in a push"
+    );
     // The SMS texts (the file-writing SMS sink), one per message, to the phone.
     wait_for(&gw, 30, "the texts", || {
         std::fs::read_to_string(gw.path("sms/outbox.txt")).is_ok_and(|t| t.lines().count() == 11)
