@@ -2521,36 +2521,47 @@ impl Pipeline {
                 } else {
                     let mut what = format!("certificate {}: {} {}", c.no, c.total, c.state.zh());
                     let ik = key::mail_item(&c.mail_no);
-                    if let Some(mut item) = tx.get::<MailRecord>(&ik)? {
-                        if !item.certificates.contains(&c.no) {
-                            item.certificates.push(c.no.clone());
+                    let pending = crate::mail::item::MailStatus::TaxPending;
+                    let mut item = tx.get::<MailRecord>(&ik)?;
+                    // An item that cannot owe tax (released, returned …)
+                    // takes no certificate: it would be payable for nothing.
+                    let refused = match item.as_mut() {
+                        Some(it) if it.item.status != pending => it
+                            .item
+                            .advance(pending, &format!("缴纳证 {}", c.no), c.issued_ms)
+                            .err(),
+                        _ => None,
+                    };
+                    match refused {
+                        Some(why) => {
+                            phone.clear();
+                            Err(format!("certificate {} not taken: {why}", c.no))
                         }
-                        let pending = crate::mail::item::MailStatus::TaxPending;
-                        if item.item.status != pending {
-                            match item.item.advance(
-                                pending,
-                                &format!("缴纳证 {}", c.no),
-                                c.issued_ms,
-                            ) {
-                                Ok(()) => what.push_str(&format!(
-                                    "; mail item {}: {}",
-                                    c.mail_no,
-                                    pending.label()
-                                )),
-                                Err(why) => what.push_str(&format!("; {why}")),
+                        None => {
+                            if let Some(mut it) = item {
+                                if it.item.status == pending {
+                                    what.push_str(&format!(
+                                        "; mail item {}: {}",
+                                        c.mail_no,
+                                        pending.label()
+                                    ));
+                                }
+                                if !it.certificates.contains(&c.no) {
+                                    it.certificates.push(c.no.clone());
+                                }
+                                tx.put(ik, &it)?;
                             }
+                            tx.put(
+                                k,
+                                &CertificateRecord {
+                                    v: VERSION,
+                                    certificate: c,
+                                    docs: vec![doc_id],
+                                },
+                            )?;
+                            Ok(what)
                         }
-                        tx.put(ik, &item)?;
                     }
-                    tx.put(
-                        k,
-                        &CertificateRecord {
-                            v: VERSION,
-                            certificate: c,
-                            docs: vec![doc_id],
-                        },
-                    )?;
-                    Ok(what)
                 };
                 (r, shown)
             }

@@ -114,6 +114,15 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
                 )
                 .into_bytes(),
         ),
+        // A certificate for the released item: not taken, nobody told.
+        (
+            "13.xml",
+            String::from_utf8(sample("TaxCertificate.xml"))
+                .unwrap()
+                .replace("4E05", "4E10")
+                .replace("51002021X40000006501", "51002021X40000006599")
+                .into_bytes(),
+        ),
     ];
     for (i, (name, bytes)) in steps.iter().enumerate() {
         gw.drop_receipt(name, bytes);
@@ -148,6 +157,11 @@ fn a_parcel_from_arrival_to_release_with_a_failed_payment_and_a_re_payment() {
         ]
     );
     assert_eq!(m["phone"], "137****3382");
+    let (code, _) = status_of(
+        &gw,
+        &format!("/tax/certificates/51002021X40000006599?phone={PHONE}"),
+    );
+    assert_eq!(code, 404, "a certificate for a released item is not taken");
     // The certificate: paid on the second try, the first shows 已重新支付.
     let (_, v) = status_of(
         &gw,
