@@ -281,6 +281,22 @@ enum MailCommand {
         #[command(flatten)]
         who: RecipientArgs,
     },
+    /// The recipient asks for a tax review (`review`, while 待缴税), a
+    /// refund (`refund`, after payment) or a return (`return`); exit 2 with
+    /// the reason when the item's state does not allow it.
+    Request {
+        /// The mail number (邮件号).
+        #[arg(value_name = "MAILNO")]
+        mail_no: String,
+        /// `review`, `refund` or `return`.
+        #[arg(long)]
+        kind: String,
+        /// Why (申请理由).
+        #[arg(long, default_value = "")]
+        reason: String,
+        #[command(flatten)]
+        who: RecipientArgs,
+    },
     /// The recipient's mail items of the last calendar months.
     List {
         /// Calendar months covered (1–24, default 3).
@@ -562,6 +578,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Mail(MailCommand::Request {
+            mail_no,
+            kind,
+            reason,
+            who,
+        }) => recipient(
+            &who.config,
+            &who.phone,
+            who.json,
+            &MailQuery::Request {
+                mail_no,
+                kind,
+                reason,
+            },
+        ),
         Command::Mail(MailCommand::Status { mail_no, who }) => recipient(
             &who.config,
             &who.phone,

@@ -427,6 +427,9 @@ impl Simulator {
             | crate::schema::MessageType::PaymentRequest => {
                 return self.answer_bank(source, msg, now_ms);
             }
+            crate::schema::MessageType::MailRequest => {
+                return self.answer_request(source, msg, now_ms);
+            }
             _ => {}
         }
         let Some(kind) = DocKind::of(msg.spec) else {
@@ -639,6 +642,56 @@ impl Simulator {
                     Err(error) => {
                         warn!(message = "The declaration cannot be answered.", file = %source, %error);
                     }
+                }
+            }
+        }
+        out
+    }
+
+    /// Customs on a recipient's request: a tax review keeps the tax
+    /// (待缴税 again), a refund is made (已退税), a return is done (已退运),
+    /// each `release_after_ms` later.
+    fn answer_request(&mut self, source: &str, msg: &Message, now_ms: u64) -> Vec<Answer> {
+        use crate::mail::item::MailStatus;
+        use crate::schema::MSG_MAIL_NOTICE;
+        use crate::schema::fields::{mail_notice as mn, mail_request as mq};
+        let due = now_ms.saturating_add(self.config.release_after_ms.max(1));
+        let Some(time) = crate::mail::messages::time14(due) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for doc in &msg.documents {
+            let h = &doc.head;
+            let (status, reason) = match h.str(mq::KIND).trim() {
+                "review" => (MailStatus::TaxPending, "税款复核完毕，维持原应征税额"),
+                "refund" => (MailStatus::Refunded, "退税已办理"),
+                _ => (MailStatus::Returned, "邮件已退运"),
+            };
+            let mut r = Record::new(MSG_MAIL_NOTICE.head);
+            r.set(mn::MAIL_NO, h.str(mq::MAIL_NO));
+            r.set(mn::RECIPIENT_NAME, h.str(mq::RECIPIENT_NAME));
+            r.set(mn::RECIPIENT_PHONE, h.str(mq::RECIPIENT_PHONE));
+            r.set(mn::STATUS, status.code());
+            r.set(mn::REASON, reason);
+            r.set(mn::NOTICE_TIME, time.as_str());
+            let guid = self.guid();
+            let mut m = Message::new(&MSG_MAIL_NOTICE);
+            m.guid = Some(guid.clone());
+            m.version = Some("1.0".to_owned());
+            m.documents.push(Document {
+                head: r,
+                lines: Vec::new(),
+            });
+            match codec::encode(&m, &codec::EncodeOptions::default()) {
+                Ok(bytes) => out.push(Answer {
+                    due_ms: due,
+                    source: source.to_owned(),
+                    status: status.code().to_owned(),
+                    file: format!("Mail_{due:013}_{}_{guid}.xml", MSG_MAIL_NOTICE.name),
+                    xml: String::from_utf8_lossy(&bytes).into_owned(),
+                }),
+                Err(error) => {
+                    warn!(message = "The request cannot be answered.", file = %source, %error);
                 }
             }
         }

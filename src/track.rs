@@ -148,7 +148,7 @@ pub fn family(ty: MessageType) -> &'static str {
         T::Ceb621 | T::Ceb622 => "inventory",
         T::Ceb623 | T::Ceb624 => "cancel",
         T::Ceb816 | T::Ceb818 => "tax",
-        T::MailNotice | T::MailDeclaration | T::MailDeclarationResult => "mail",
+        T::MailNotice | T::MailDeclaration | T::MailDeclarationResult | T::MailRequest => "mail",
         T::TaxCertificate | T::PaymentResult | T::PaymentRequest => "mail-tax",
         T::AgreementResult | T::AgreementRequest => "agreement",
         T::Ceb900 => "format",

@@ -170,6 +170,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/tax/rates", get(tax_rates))
         .route("/mail", get(mail_items))
         .route("/mail/{mail_no}", get(mail_item))
+        .route("/mail/{mail_no}/request", post(mail_request))
         .route("/tax/certificates", get(certificates))
         .route("/tax/certificates/{no}", get(certificate))
         .route("/tax/certificates/{no}/print", get(certificate_print))
@@ -1668,4 +1669,35 @@ async fn repay_certificate(
     body: Result<axum::Json<PayBody>, JsonRejection>,
 ) -> ApiResult {
     payment(&s, no, body, true).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestBody {
+    phone: String,
+    kind: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /mail/{mailNo}/request` with `{"phone", "kind", "reason"}`: the
+/// recipient asks for a tax review (`review`, while 待缴税), a refund
+/// (`refund`, after payment) or a return (`return`).
+async fn mail_request(
+    State(s): State<AdminState>,
+    mail_no: Result<Path<String>, PathRejection>,
+    body: Result<axum::Json<RequestBody>, JsonRejection>,
+) -> ApiResult {
+    let Path(mail_no) = mail_no?;
+    let axum::Json(b) = body?;
+    act(
+        &s,
+        crate::daemon::pipeline::MailAction::Request {
+            phone: b.phone,
+            mail_no,
+            kind: b.kind,
+            reason: b.reason,
+        },
+    )
+    .await
 }

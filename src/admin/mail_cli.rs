@@ -43,6 +43,15 @@ pub enum MailQuery {
     },
     /// The payer's agreements.
     Agreements,
+    /// Ask for a tax review, a refund or a return of a mail item.
+    Request {
+        /// 邮件号.
+        mail_no: String,
+        /// `review`, `refund` or `return`.
+        kind: String,
+        /// 申请理由.
+        reason: String,
+    },
     /// Sign a three-party agreement.
     Sign {
         /// 缴款单位名称.
@@ -103,6 +112,14 @@ pub fn run(
             serde_json::json!({"phone": phone, "payer": payer, "customs": customs,
                 "bank_code": bank_code, "account": account}),
         )),
+        MailQuery::Request {
+            mail_no,
+            kind,
+            reason,
+        } => Some((
+            format!("/mail/{}/request", segment(mail_no)),
+            serde_json::json!({ "phone": phone, "kind": kind, "reason": reason }),
+        )),
         MailQuery::Cancel { no } => Some((
             format!("/tax/agreements/{}/cancel", segment(no)),
             serde_json::json!({ "phone": phone }),
@@ -134,7 +151,10 @@ pub fn run(
         return Ok(0);
     }
     let answer = match query {
-        MailQuery::Sign { .. } | MailQuery::Cancel { .. } | MailQuery::Pay { .. } => {
+        MailQuery::Sign { .. }
+        | MailQuery::Cancel { .. }
+        | MailQuery::Pay { .. }
+        | MailQuery::Request { .. } => {
             return Ok(0);
         }
         MailQuery::Status { mail_no } => {
@@ -237,7 +257,8 @@ pub fn run(
         MailQuery::Print { .. }
         | MailQuery::Sign { .. }
         | MailQuery::Cancel { .. }
-        | MailQuery::Pay { .. } => {}
+        | MailQuery::Pay { .. }
+        | MailQuery::Request { .. } => {}
     }
     Ok(0)
 }

@@ -172,6 +172,19 @@ pub enum MailAction {
         /// 协议书号 (in 签约成功).
         agreement_no: String,
     },
+    /// A recipient's request about a mail item: `review` (税款复核, while
+    /// 待缴税), `refund` (退税, after payment) or `return` (退运).
+    Request {
+        /// The recipient's phone.
+        phone: String,
+        /// 邮件号.
+        mail_no: String,
+        /// `review`, `refund` or `return`.
+        kind: String,
+        /// 申请理由.
+        #[serde(default)]
+        reason: String,
+    },
     /// 重新支付 (only a certificate in 支付失败).
     Repay {
         /// The payer's phone.
@@ -1649,9 +1662,59 @@ impl Pipeline {
         enum Save {
             Agreement(Vec<u8>, AgreementRecord),
             Certificate(Vec<u8>, CertificateRecord),
+            Mail(Vec<u8>, MailRecord),
         }
         let save: Option<Save>;
         let (spec, head, phone, what) = match action {
+            MailAction::Request {
+                phone,
+                mail_no,
+                kind,
+                reason,
+            } => {
+                use crate::mail::item::MailStatus;
+                use crate::schema::fields::mail_request as mq;
+                let k = key::mail_item(&mail_no);
+                let Some(mut rec) = tx
+                    .get::<MailRecord>(&k)?
+                    .filter(|r| mask::may_see(&phone, &r.phone))
+                else {
+                    return Ok(Err(format!(
+                        "no mail item {mail_no} addressed to {}",
+                        mask::phone(&phone)
+                    )));
+                };
+                let to = match kind.trim() {
+                    "review" => MailStatus::TaxReview,
+                    "refund" => MailStatus::RefundRequested,
+                    "return" => MailStatus::ReturnRequested,
+                    other => {
+                        return Ok(Err(format!(
+                            "\"{other}\" is not a request: review (税款复核), refund (退税) or return (退运)"
+                        )));
+                    }
+                };
+                let request_no = format!("SQ{}{:06}", time, self.store.next_id()? % 1_000_000);
+                if let Err(why) =
+                    rec.item
+                        .advance(to, &format!("申请 {request_no}: {reason}"), now_ms)
+                {
+                    return Ok(Err(why));
+                }
+                let mut h = Record::new(crate::schema::MSG_MAIL_REQUEST.head);
+                h.set(mq::REQUEST_NO, request_no.as_str());
+                h.set(mq::MAIL_NO, mail_no.as_str());
+                h.set(mq::RECIPIENT_NAME, rec.name.as_str());
+                h.set(mq::RECIPIENT_PHONE, rec.phone.as_str());
+                h.set(mq::KIND, kind.trim());
+                if !reason.trim().is_empty() {
+                    h.set(mq::REASON, reason.trim());
+                }
+                h.set(mq::REQUEST_TIME, time.as_str());
+                let what = format!("mail item {mail_no}: {} (request {request_no})", to.label());
+                save = Some(Save::Mail(k, rec));
+                (&crate::schema::MSG_MAIL_REQUEST, h, phone, what)
+            }
             MailAction::Sign {
                 phone,
                 payer,
@@ -1782,6 +1845,7 @@ impl Pipeline {
         match save {
             Some(Save::Agreement(k, r)) => tx.put(k, &r)?,
             Some(Save::Certificate(k, r)) => tx.put(k, &r)?,
+            Some(Save::Mail(k, r)) => tx.put(k, &r)?,
             None => {}
         }
         let id = self.store.next_id()?;

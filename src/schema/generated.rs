@@ -1015,6 +1015,17 @@ pub static CODES_LOGISTICS_STATUS: CodeList = CodeList {
     entries: &[("S", "签收 signed for")],
 };
 
+/// Code list `mail_request` (`schemas/common.toml`).
+pub static CODES_MAIL_REQUEST: CodeList = CodeList {
+    name: "mail_request",
+    open: false,
+    entries: &[
+        ("refund", "退税 refund"),
+        ("return", "退运 return"),
+        ("review", "税款复核 tax review"),
+    ],
+};
+
 /// Code list `mail_status` (`schemas/common.toml`).
 pub static CODES_MAIL_STATUS: CodeList = CodeList {
     name: "mail_status",
@@ -7745,6 +7756,130 @@ pub static REC_MAIL_NOTICE: RecordSpec = RecordSpec {
     checks: &[],
 };
 
+static FIELDS_MAIL_REQUEST: [FieldSpec; 7] = [
+    FieldSpec {
+        name: "requestNo",
+        zh: "申请编号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "mailNo",
+        zh: "邮件号",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(40),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientName",
+        zh: "收件人姓名",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(100),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "recipientPhone",
+        zh: "收件人电话",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(50),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::Phone),
+        format_when: None,
+    },
+    FieldSpec {
+        name: "kind",
+        zh: "申请类型",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(1),
+        max: Some(10),
+        max_read: None,
+        fixed: None,
+        codes: Some(&CODES_MAIL_REQUEST),
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "reason",
+        zh: "申请理由",
+        kind: FieldKind::Text,
+        required: false,
+        legacy: false,
+        present: false,
+        extension: false,
+        min: None,
+        max: Some(1000),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: None,
+        format_when: None,
+    },
+    FieldSpec {
+        name: "requestTime",
+        zh: "申请时间",
+        kind: FieldKind::Text,
+        required: true,
+        legacy: false,
+        present: true,
+        extension: false,
+        min: Some(14),
+        max: Some(14),
+        max_read: None,
+        fixed: None,
+        codes: None,
+        format: Some(Format::DateTime14),
+        format_when: None,
+    },
+];
+
+/// Record `MailRequest` (邮件业务申请), `schemas/MailRequest.toml`.
+pub static REC_MAIL_REQUEST: RecordSpec = RecordSpec {
+    name: "MailRequest",
+    element: "MailRequest",
+    title_zh: "邮件业务申请",
+    fields: &FIELDS_MAIL_REQUEST,
+    checks: &[],
+};
+
 static FIELDS_PAYMENT_REQUEST: [FieldSpec; 10] = [
     FieldSpec {
         name: "certificateNo",
@@ -9797,6 +9932,29 @@ pub mod fields {
         pub const NOTICE_TIME: Field<Text> =
             Field::new(&REC_MAIL_NOTICE, 8, &FIELDS_MAIL_NOTICE[8]);
     }
+    /// Fields of `MailRequest` (邮件业务申请).
+    pub mod mail_request {
+        use super::super::{FIELDS_MAIL_REQUEST, REC_MAIL_REQUEST};
+        use crate::schema::{Field, Text};
+        /// `<requestNo>` (申请编号).
+        pub const REQUEST_NO: Field<Text> =
+            Field::new(&REC_MAIL_REQUEST, 0, &FIELDS_MAIL_REQUEST[0]);
+        /// `<mailNo>` (邮件号).
+        pub const MAIL_NO: Field<Text> = Field::new(&REC_MAIL_REQUEST, 1, &FIELDS_MAIL_REQUEST[1]);
+        /// `<recipientName>` (收件人姓名).
+        pub const RECIPIENT_NAME: Field<Text> =
+            Field::new(&REC_MAIL_REQUEST, 2, &FIELDS_MAIL_REQUEST[2]);
+        /// `<recipientPhone>` (收件人电话).
+        pub const RECIPIENT_PHONE: Field<Text> =
+            Field::new(&REC_MAIL_REQUEST, 3, &FIELDS_MAIL_REQUEST[3]);
+        /// `<kind>` (申请类型).
+        pub const KIND: Field<Text> = Field::new(&REC_MAIL_REQUEST, 4, &FIELDS_MAIL_REQUEST[4]);
+        /// `<reason>` (申请理由).
+        pub const REASON: Field<Text> = Field::new(&REC_MAIL_REQUEST, 5, &FIELDS_MAIL_REQUEST[5]);
+        /// `<requestTime>` (申请时间).
+        pub const REQUEST_TIME: Field<Text> =
+            Field::new(&REC_MAIL_REQUEST, 6, &FIELDS_MAIL_REQUEST[6]);
+    }
     /// Fields of `PaymentRequest` (税款支付申请).
     pub mod payment_request {
         use super::super::{FIELDS_PAYMENT_REQUEST, REC_PAYMENT_REQUEST};
@@ -10540,6 +10698,27 @@ pub static MSG_MAIL_NOTICE: MessageSpec = MessageSpec {
     root_fields: None,
 };
 
+/// `MailRequest`: request about a mail item: tax review, refund or return (the recipient to customs) (邮件业务申请), `schemas/MailRequest.toml`.
+pub static MSG_MAIL_REQUEST: MessageSpec = MessageSpec {
+    ty: MessageType::MailRequest,
+    name: "MailRequest",
+    root: "MailRequest",
+    namespace: Namespace::Mail,
+    kind: MessageKind::Request,
+    title_en: "request about a mail item: tax review, refund or return (the recipient to customs)",
+    title_zh: "邮件业务申请",
+    group: None,
+    root_is_head: true,
+    group_min: 1,
+    group_max: 1,
+    head: &REC_MAIL_REQUEST,
+    line: None,
+    key: &[&[0], &[1]],
+    envelope: false,
+    signature: SignatureRule::None,
+    root_fields: None,
+};
+
 /// `PaymentRequest`: tax payment request: pay or re-pay a certificate (the payer, through the gateway, to customs, treasury and bank) (税款支付申请), `schemas/PaymentRequest.toml`.
 pub static MSG_PAYMENT_REQUEST: MessageSpec = MessageSpec {
     ty: MessageType::PaymentRequest,
@@ -10663,6 +10842,8 @@ pub enum MessageType {
     MailDeclarationResult,
     /// `MailNotice`: mail-item status notice (customs or the postal operator to the gateway, the gateway to the recipient).
     MailNotice,
+    /// `MailRequest`: request about a mail item: tax review, refund or return (the recipient to customs).
+    MailRequest,
     /// `PaymentRequest`: tax payment request: pay or re-pay a certificate (the payer, through the gateway, to customs, treasury and bank).
     PaymentRequest,
     /// `PaymentResult`: tax payment step or result (customs, treasury or bank to the payer).
@@ -10699,6 +10880,7 @@ pub static MESSAGES: &[&MessageSpec] = &[
     &MSG_MAIL_DECLARATION,
     &MSG_MAIL_DECLARATION_RESULT,
     &MSG_MAIL_NOTICE,
+    &MSG_MAIL_REQUEST,
     &MSG_PAYMENT_REQUEST,
     &MSG_PAYMENT_RESULT,
     &MSG_TAX_CERTIFICATE,

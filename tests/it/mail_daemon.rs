@@ -650,6 +650,35 @@ fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_relea
         text.contains("only a certificate in 未支付 or 支付失败 can be paid"),
         "{text}"
     );
+    // A review of a released item is refused; a refund after payment goes
+    // through to 已退税.
+    let (code, text) = run(&[
+        "mail",
+        "request",
+        "EA123456789CN",
+        "--kind",
+        "review",
+        "--phone",
+        PHONE,
+    ]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("it cannot move to tax_review"), "{text}");
+    let (code, text) = run(&[
+        "mail",
+        "request",
+        "EA123456789CN",
+        "--kind",
+        "refund",
+        "--reason",
+        "商品破损",
+        "--phone",
+        PHONE,
+    ]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("refund_requested"), "{text}");
+    wait_for(&gw, 30, "refunded", || {
+        mail(&gw)["mail"]["status"] == "refunded"
+    });
     let (code, text) = run(&["tax", "agreement", "cancel", &no, "--phone", PHONE]);
     assert_eq!(code, Some(0), "{text}");
     assert!(text.contains("解约处理中"), "{text}");

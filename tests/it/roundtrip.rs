@@ -181,6 +181,7 @@ fn project_samples_round_trip() {
             ("mail/MailDeclaration.xml", RoundTrip),
             ("mail/MailDeclarationResult-tax-pending.xml", RoundTrip),
             ("mail/MailNotice-arrived.xml", RoundTrip),
+            ("mail/MailRequest-refund.xml", RoundTrip),
             ("mail/MailNotice-declaration-required.xml", RoundTrip),
             ("mail/MailNotice-released.xml", RoundTrip),
             ("mail/PaymentRequest-pay.xml", RoundTrip),
