@@ -281,6 +281,16 @@ enum MailCommand {
         #[command(flatten)]
         who: RecipientArgs,
     },
+    /// The recipient's supplementary declaration (a MailDeclaration file),
+    /// taken while customs asks for one (待申报, or 未通过 to declare again);
+    /// exit 2 with the reason when refused.
+    Declare {
+        /// A MailDeclaration message (`samples/mail/MailDeclaration.xml`).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        who: RecipientArgs,
+    },
     /// The recipient asks for a tax review (`review`, while 待缴税), a
     /// refund (`refund`, after payment) or a return (`return`); exit 2 with
     /// the reason when the item's state does not allow it.
@@ -577,6 +587,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", f.display());
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Mail(MailCommand::Declare { file, who }) => {
+            let xml = match std::fs::read(&file) {
+                Ok(bytes) => match String::from_utf8(bytes) {
+                    Ok(x) => x,
+                    Err(_) => {
+                        eprintln!(
+                            "customs-gateway mail declare: {}: send the declaration in UTF-8",
+                            file.display()
+                        );
+                        return Ok(ExitCode::from(2));
+                    }
+                },
+                Err(e) => {
+                    eprintln!("customs-gateway mail declare: {}: {e}", file.display());
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            recipient(
+                &who.config,
+                &who.phone,
+                who.json,
+                &MailQuery::Declare { xml },
+            )
         }
         Command::Mail(MailCommand::Request {
             mail_no,

@@ -171,6 +171,7 @@ pub fn router(state: AdminState) -> Router {
         .route("/mail", get(mail_items))
         .route("/mail/{mail_no}", get(mail_item))
         .route("/mail/{mail_no}/request", post(mail_request))
+        .route("/mail/declarations", post(mail_declare))
         .route("/tax/certificates", get(certificates))
         .route("/tax/certificates/{no}", get(certificate))
         .route("/tax/certificates/{no}/print", get(certificate_print))
@@ -1697,6 +1698,30 @@ async fn mail_request(
             mail_no,
             kind: b.kind,
             reason: b.reason,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeclareBody {
+    phone: String,
+    xml: String,
+}
+
+/// `POST /mail/declarations` with `{"phone", "xml"}`: the recipient's
+/// supplementary declaration (a MailDeclaration message).
+async fn mail_declare(
+    State(s): State<AdminState>,
+    body: Result<axum::Json<DeclareBody>, JsonRejection>,
+) -> ApiResult {
+    let axum::Json(b) = body?;
+    act(
+        &s,
+        crate::daemon::pipeline::MailAction::Declare {
+            phone: b.phone,
+            xml: b.xml,
         },
     )
     .await

@@ -43,6 +43,11 @@ pub enum MailQuery {
     },
     /// The payer's agreements.
     Agreements,
+    /// Send a supplementary declaration (a MailDeclaration file's XML).
+    Declare {
+        /// The XML.
+        xml: String,
+    },
     /// Ask for a tax review, a refund or a return of a mail item.
     Request {
         /// 邮件号.
@@ -112,6 +117,10 @@ pub fn run(
             serde_json::json!({"phone": phone, "payer": payer, "customs": customs,
                 "bank_code": bank_code, "account": account}),
         )),
+        MailQuery::Declare { xml } => Some((
+            "/mail/declarations".to_owned(),
+            serde_json::json!({ "phone": phone, "xml": xml }),
+        )),
         MailQuery::Request {
             mail_no,
             kind,
@@ -154,7 +163,8 @@ pub fn run(
         MailQuery::Sign { .. }
         | MailQuery::Cancel { .. }
         | MailQuery::Pay { .. }
-        | MailQuery::Request { .. } => {
+        | MailQuery::Request { .. }
+        | MailQuery::Declare { .. } => {
             return Ok(0);
         }
         MailQuery::Status { mail_no } => {
@@ -258,7 +268,8 @@ pub fn run(
         | MailQuery::Sign { .. }
         | MailQuery::Cancel { .. }
         | MailQuery::Pay { .. }
-        | MailQuery::Request { .. } => {}
+        | MailQuery::Request { .. }
+        | MailQuery::Declare { .. } => {}
     }
     Ok(0)
 }

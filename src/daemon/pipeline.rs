@@ -172,6 +172,14 @@ pub enum MailAction {
         /// 协议书号 (in 签约成功).
         agreement_no: String,
     },
+    /// A recipient's supplementary declaration (a MailDeclaration message),
+    /// as `customs-gateway mail declare FILE` sends it.
+    Declare {
+        /// The recipient's phone (the declaration's must be the same).
+        phone: String,
+        /// The MailDeclaration XML.
+        xml: String,
+    },
     /// A recipient's request about a mail item: `review` (税款复核, while
     /// 待缴税), `refund` (退税, after payment) or `return` (退运).
     Request {
@@ -1666,6 +1674,9 @@ impl Pipeline {
         }
         let save: Option<Save>;
         let (spec, head, phone, what) = match action {
+            MailAction::Declare { phone, xml } => {
+                return self.declare_by_api(tx, &phone, xml.as_bytes(), now_ms, effects);
+            }
             MailAction::Request {
                 phone,
                 mail_no,
@@ -1882,6 +1893,108 @@ impl Pipeline {
         )?;
         tx.put(key::document(doc_id), &d)?;
         tx.put(key::message(id), &rec)?;
+        self.queue_forward(tx, id, spec.name, now_ms, effects)?;
+        Ok(Ok(
+            serde_json::json!({ "done": what, "document": doc_id.to_string() }),
+        ))
+    }
+
+    /// A supplementary declaration sent through the admin API: read and
+    /// validated like a sender's, taken on the same terms (the item's
+    /// recipient, while it waits for one), stored as it came and queued for
+    /// customs; refused with the reason and nothing stored otherwise.
+    fn declare_by_api(
+        &mut self,
+        tx: &mut Tx,
+        phone: &str,
+        bytes: &[u8],
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<Result<serde_json::Value, String>, PipelineError> {
+        use crate::mail::{item::MailStatus, mask};
+        use crate::schema::fields::declaration_head as dh;
+        let decoded = match codec::decode_with(bytes, &self.settings.limits) {
+            Ok(d) => d,
+            Err(e) => return Ok(Err(format!("not a readable declaration: {e}"))),
+        };
+        let message = decoded.message;
+        let spec = message.spec;
+        if spec.ty != crate::schema::MessageType::MailDeclaration {
+            return Ok(Err(format!("a {} is not a MailDeclaration", spec.name)));
+        }
+        let mut findings = decoded.diagnostics;
+        findings.extend(validate::validate(&message, Mode::Read));
+        if let Some(e) = findings.iter().find(|d| d.is_error()) {
+            return Ok(Err(format!("the declaration is refused: {e}")));
+        }
+        let [document] = message.documents.as_slice() else {
+            return Ok(Err("declare one mail item per message".to_owned()));
+        };
+        let h = &document.head;
+        let mail_no = h.str(dh::MAIL_NO).trim().to_owned();
+        let decl_no = h.str(dh::DECL_NO).trim().to_owned();
+        let declared = h.str(dh::RECIPIENT_PHONE).trim().to_owned();
+        let k = key::mail_item(&mail_no);
+        let not_yours = || {
+            format!(
+                "no mail item {mail_no} addressed to {} waits for a declaration: only the recipient may declare an item customs asked a declaration for (待申报)",
+                mask::phone(phone)
+            )
+        };
+        let Some(mut rec) = tx
+            .get::<MailRecord>(&k)?
+            .filter(|r| mask::may_see(phone, &r.phone) && mask::may_see(&declared, &r.phone))
+        else {
+            return Ok(Err(not_yours()));
+        };
+        let estimate = self.assess_mail(document, now_ms);
+        if let Err(why) = rec.item.advance(
+            MailStatus::UnderReview,
+            &format!("补充申报 {decl_no}: {estimate}"),
+            now_ms,
+        ) {
+            return Ok(Err(why));
+        }
+        let id = self.store.next_id()?;
+        let sha: [u8; 32] = Sha256::digest(bytes).into();
+        let mut m = self.message_record(id, Origin::Customs, "admin API", &sha, now_ms);
+        m.source = Source {
+            kind: "api".to_owned(),
+            name: "admin API".to_owned(),
+            file: String::new(),
+        };
+        m.disposition = Disposition::Accepted;
+        m.ty = spec.name.to_owned();
+        m.encoding = decoded.charset.label().to_owned();
+        m.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+        m.documents = 1;
+        tx.put_raw(key::raw(id), bytes.to_vec());
+        let doc_id = DocId { msg: id, doc: 0 };
+        let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
+        d.sender = "admin API".to_owned();
+        d.owner = Some(mask::phone_digits(&rec.phone));
+        for lk in track::link_keys(spec, document) {
+            tx.put_raw(key::link(&lk, doc_id), Vec::new());
+        }
+        let what = format!(
+            "mail item {mail_no}: {}; {estimate}",
+            MailStatus::UnderReview.label()
+        );
+        d.status = status::DECLARED.to_owned();
+        tx.count_status(status::DECLARED, 1)?;
+        event(
+            tx,
+            &mut d,
+            status::DECLARED,
+            now_ms,
+            what.clone(),
+            Vec::new(),
+            None,
+        )?;
+        tx.put(key::document(doc_id), &d)?;
+        tx.put(key::message(id), &m)?;
+        rec.docs.push(doc_id);
+        tx.put(k, &rec)?;
         self.queue_forward(tx, id, spec.name, now_ms, effects)?;
         Ok(Ok(
             serde_json::json!({ "done": what, "document": doc_id.to_string() }),

@@ -483,11 +483,32 @@ fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_relea
     wait_for(&gw, 30, "the notices", || {
         mail(&gw)["mail"]["status"] == "declaration_required"
     });
-    gw.drop_file(
-        crate::gateway::ECOM,
-        "decl.xml",
-        &sample("MailDeclaration.xml"),
+    // The recipient declares through the CLI: another phone is refused
+    // with the same sentence as an unknown item; theirs is taken.
+    let declare = |phone: &str| {
+        crate::util::gateway()
+            .args(["mail", "declare"])
+            .arg(crate::util::root().join("samples/mail/MailDeclaration.xml"))
+            .args(["--phone", phone, "--config"])
+            .arg(&gw.config)
+            .output()
+            .unwrap()
+    };
+    let out = declare("13900000000");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("no mail item EA123456789CN addressed to 139****0000"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    let out = declare(PHONE);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("under_review"));
     wait_for(&gw, 30, "the certificate", || {
         mail(&gw)["mail"]["certificates"][0].is_string()
     });
