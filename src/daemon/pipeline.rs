@@ -1859,6 +1859,32 @@ impl Pipeline {
             Some(Save::Mail(k, r)) => tx.put(k, &r)?,
             None => {}
         }
+        let document = &m.documents[0];
+        let doc_id = self.store_api_message(
+            tx, spec, document, bytes, "UTF-8", &phone, &what, now_ms, effects,
+        )?;
+        Ok(Ok(
+            serde_json::json!({ "done": what, "document": doc_id.to_string() }),
+        ))
+    }
+
+    /// Stores a message the admin API brought (a payer's request, a
+    /// recipient's declaration) like an inbound one — its bytes, message and
+    /// document records with their links, status `declared` — and queues
+    /// it for customs. Its document's id.
+    #[allow(clippy::too_many_arguments)]
+    fn store_api_message(
+        &mut self,
+        tx: &mut Tx,
+        spec: &'static MessageSpec,
+        document: &Document,
+        bytes: Vec<u8>,
+        encoding: &str,
+        phone: &str,
+        what: &str,
+        now_ms: u64,
+        effects: &mut Effects,
+    ) -> Result<DocId, PipelineError> {
         let id = self.store.next_id()?;
         let sha: [u8; 32] = Sha256::digest(&bytes).into();
         let mut rec = self.message_record(id, Origin::Customs, "admin API", &sha, now_ms);
@@ -1869,14 +1895,14 @@ impl Pipeline {
         };
         rec.disposition = Disposition::Accepted;
         rec.ty = spec.name.to_owned();
+        rec.encoding = encoding.to_owned();
         rec.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
         rec.documents = 1;
         tx.put_raw(key::raw(id), bytes);
         let doc_id = DocId { msg: id, doc: 0 };
-        let document = &m.documents[0];
         let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
         d.sender = "admin API".to_owned();
-        d.owner = Some(mask::phone_digits(&phone));
+        d.owner = Some(crate::mail::mask::phone_digits(phone));
         for lk in track::link_keys(spec, document) {
             tx.put_raw(key::link(&lk, doc_id), Vec::new());
         }
@@ -1887,16 +1913,14 @@ impl Pipeline {
             &mut d,
             status::DECLARED,
             now_ms,
-            what.clone(),
+            what.to_owned(),
             Vec::new(),
             None,
         )?;
         tx.put(key::document(doc_id), &d)?;
         tx.put(key::message(id), &rec)?;
         self.queue_forward(tx, id, spec.name, now_ms, effects)?;
-        Ok(Ok(
-            serde_json::json!({ "done": what, "document": doc_id.to_string() }),
-        ))
+        Ok(doc_id)
     }
 
     /// A supplementary declaration sent through the admin API: read and
@@ -1955,47 +1979,23 @@ impl Pipeline {
         ) {
             return Ok(Err(why));
         }
-        let id = self.store.next_id()?;
-        let sha: [u8; 32] = Sha256::digest(bytes).into();
-        let mut m = self.message_record(id, Origin::Customs, "admin API", &sha, now_ms);
-        m.source = Source {
-            kind: "api".to_owned(),
-            name: "admin API".to_owned(),
-            file: String::new(),
-        };
-        m.disposition = Disposition::Accepted;
-        m.ty = spec.name.to_owned();
-        m.encoding = decoded.charset.label().to_owned();
-        m.size = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-        m.documents = 1;
-        tx.put_raw(key::raw(id), bytes.to_vec());
-        let doc_id = DocId { msg: id, doc: 0 };
-        let mut d = receipt_record(doc_id, spec.name, document_key(spec, document), now_ms);
-        d.sender = "admin API".to_owned();
-        d.owner = Some(mask::phone_digits(&rec.phone));
-        for lk in track::link_keys(spec, document) {
-            tx.put_raw(key::link(&lk, doc_id), Vec::new());
-        }
         let what = format!(
             "mail item {mail_no}: {}; {estimate}",
             MailStatus::UnderReview.label()
         );
-        d.status = status::DECLARED.to_owned();
-        tx.count_status(status::DECLARED, 1)?;
-        event(
+        let doc_id = self.store_api_message(
             tx,
-            &mut d,
-            status::DECLARED,
+            spec,
+            document,
+            bytes.to_vec(),
+            decoded.charset.label(),
+            &rec.phone,
+            &what,
             now_ms,
-            what.clone(),
-            Vec::new(),
-            None,
+            effects,
         )?;
-        tx.put(key::document(doc_id), &d)?;
-        tx.put(key::message(id), &m)?;
         rec.docs.push(doc_id);
         tx.put(k, &rec)?;
-        self.queue_forward(tx, id, spec.name, now_ms, effects)?;
         Ok(Ok(
             serde_json::json!({ "done": what, "document": doc_id.to_string() }),
         ))
