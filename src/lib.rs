@@ -51,6 +51,7 @@ pub mod metrics;
 pub mod model;
 pub mod protocol;
 pub mod schema;
+pub mod sig;
 pub mod simulate;
 pub mod store;
 pub mod subscribe;

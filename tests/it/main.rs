@@ -27,6 +27,7 @@ mod receipts;
 mod reload;
 mod replay;
 mod roundtrip;
+mod sig;
 mod simulate;
 mod sourcegen;
 mod tax;
