@@ -487,6 +487,37 @@ impl Simulator {
         out
     }
 
+    /// A postal-items answer: `document` as a message of `spec`, due at
+    /// `due`, named in due order (the gateway takes a folder's files in
+    /// name order); `None`, logged, when its values do not fit the schema.
+    fn mail_answer(
+        &mut self,
+        spec: &'static crate::schema::MessageSpec,
+        document: Document,
+        due: u64,
+        source: &str,
+        status: &str,
+    ) -> Option<Answer> {
+        let guid = self.guid();
+        let mut m = Message::new(spec);
+        m.guid = Some(guid.clone());
+        m.version = Some("1.0".to_owned());
+        m.documents.push(document);
+        match codec::encode(&m, &codec::EncodeOptions::default()) {
+            Ok(bytes) => Some(Answer {
+                due_ms: due,
+                source: source.to_owned(),
+                status: status.to_owned(),
+                file: format!("Mail_{due:013}_{}_{guid}.xml", spec.name),
+                xml: String::from_utf8_lossy(&bytes).into_owned(),
+            }),
+            Err(error) => {
+                warn!(message = "The message cannot be answered (its values do not fit the answer).", file = %source, r#type = spec.name, %error);
+                None
+            }
+        }
+    }
+
     /// Customs' review of a mail item's supplementary declaration, after
     /// `release_after_ms`: assessed with the postal tax calculator, the item
     /// is 待缴税 with a tax certificate (缴纳证), or 免税放行 when the tax is 50
@@ -496,7 +527,7 @@ impl Simulator {
         use crate::mail::item::MailStatus;
         use crate::schema::fields::{
             certificate_head as ch, certificate_list as cl, declaration_head as dh,
-            declaration_list as dl, mail_declaration_result as dr,
+            mail_declaration_result as dr,
         };
         use crate::schema::{MSG_MAIL_DECLARATION_RESULT, MSG_TAX_CERTIFICATE};
         let due = now_ms.saturating_add(self.config.release_after_ms.max(1));
@@ -506,55 +537,17 @@ impl Simulator {
         let mut out = Vec::new();
         for doc in &msg.documents {
             let h = &doc.head;
-            // (line, description, quantity text) per declared line.
-            let mut lines = Vec::new();
-            let mut refused = None;
-            for l in &doc.lines {
-                let (Some(qty), Some(price)) = (l.dec(dl::QUANTITY), l.dec(dl::PRICE)) else {
-                    refused = Some("数量或单价无效".to_owned());
-                    break;
-                };
-                if l.str(dl::CURRENCY).trim() != "142" {
-                    refused = Some(format!(
-                        "请以人民币（142）申报价格，第{}项为{}",
-                        lines.len() + 1,
-                        l.str(dl::CURRENCY).trim()
-                    ));
-                    break;
-                }
-                let code = l.str(dl::ARTICLE_CODE).trim();
-                let tables = self.tax.as_deref();
-                let line = match tables.and_then(|t| t.article(code)) {
-                    Some(a) if a.value.is_some() => crate::tax::LineInput {
-                        item: a.code.clone(),
-                        number: qty,
-                    },
-                    Some(a) => crate::tax::LineInput {
-                        item: a.code.clone(),
-                        number: qty * price,
-                    },
-                    None => crate::tax::LineInput {
-                        item: "2".to_owned(),
-                        number: qty * price,
-                    },
-                };
-                let quantity = format!("{qty} {}", l.str(dl::UNIT).trim());
-                lines.push((line, l.str(dl::DESCRIPTION).trim().to_owned(), quantity));
-            }
-            let assessed = match (&refused, self.tax.as_deref()) {
-                (None, Some(tables)) => crate::tax::postal_tax(
-                    tables,
-                    &crate::tax::Parcel {
-                        date: crate::subscribe::Date::cst(due),
-                        origin: None,
-                        indivisible: false,
-                        lines: lines.iter().map(|(l, _, _)| l.clone()).collect(),
-                        rounding: None,
-                    },
-                )
-                .map_err(|e| e.to_string()),
-                (Some(why), _) => Err(why.clone()),
-                (None, None) => Err("no tax rate tables".to_owned()),
+            use crate::mail::messages::{AssessError, assess_declaration};
+            let assessed = match self.tax.as_deref() {
+                Some(tables) => assess_declaration(tables, doc, crate::subscribe::Date::cst(due))
+                    .map_err(|e| match e {
+                        AssessError::Currency { line, currency } => {
+                            format!("请以人民币（142）申报价格，第{line}项为{currency}")
+                        }
+                        AssessError::Number => "数量或单价无效".to_owned(),
+                        AssessError::Postal(why) => why,
+                    }),
+                None => Err("no tax rate tables".to_owned()),
             };
             let mut result = Record::new(MSG_MAIL_DECLARATION_RESULT.head);
             result.set(dr::DECL_NO, h.str(dh::DECL_NO));
@@ -567,7 +560,7 @@ impl Simulator {
                     result.set(dr::STATUS, MailStatus::Rejected.code());
                     result.set(dr::REASON, format!("审核不通过：{why}"));
                 }
-                Ok(t) if t.exempt => {
+                Ok((t, _)) if t.exempt => {
                     result.set(dr::STATUS, MailStatus::ReleasedWithoutTax.code());
                     result.set(
                         dr::REASON,
@@ -575,7 +568,7 @@ impl Simulator {
                     );
                     result.set_dec(dr::TOTAL_TAX, t.total_tax);
                 }
-                Ok(t) => {
+                Ok((t, lines)) => {
                     let port = "5100";
                     let no = format!(
                         "{port}{}X4{:010}",
@@ -596,13 +589,11 @@ impl Simulator {
                     head.set(ch::KIND, "邮递物品");
                     head.set(ch::ISSUE_TIME, time.as_str());
                     let mut cert_lines = Vec::new();
-                    for (n, (computed, (_, description, quantity))) in
-                        t.lines.iter().zip(&lines).enumerate()
-                    {
+                    for (n, (computed, shown)) in t.lines.iter().zip(lines).enumerate() {
                         let mut l = Record::new(&crate::schema::REC_CERTIFICATE_LIST);
                         l.set_int(cl::GNUM, i64::try_from(n).unwrap_or(0) + 1);
-                        l.set(cl::DESCRIPTION, description.as_str());
-                        l.set(cl::QUANTITY, quantity.as_str());
+                        l.set(cl::DESCRIPTION, shown.description.as_str());
+                        l.set(cl::QUANTITY, shown.quantity.as_str());
                         l.set_dec(cl::DUTIABLE_VALUE, computed.value);
                         l.set_dec(cl::RATE, computed.rate);
                         l.set_dec(cl::TAX, crate::tax::to_fen(computed.tax));
@@ -625,24 +616,8 @@ impl Simulator {
                 } else {
                     &MSG_TAX_CERTIFICATE
                 };
-                let guid = self.guid();
-                let mut m = Message::new(spec);
-                m.guid = Some(guid.clone());
-                m.version = Some("1.0".to_owned());
-                m.documents.push(document);
-                match codec::encode(&m, &codec::EncodeOptions::default()) {
-                    Ok(bytes) => out.push(Answer {
-                        // The result first, its certificate just after.
-                        due_ms: due.saturating_add(n as u64),
-                        source: source.to_owned(),
-                        status: spec.name.to_owned(),
-                        file: format!("Mail_{:013}_{guid}.xml", due.saturating_add(n as u64)),
-                        xml: String::from_utf8_lossy(&bytes).into_owned(),
-                    }),
-                    Err(error) => {
-                        warn!(message = "The declaration cannot be answered.", file = %source, %error);
-                    }
-                }
+                let due = due.saturating_add(n as u64);
+                out.extend(self.mail_answer(spec, document, due, source, spec.name));
             }
         }
         out
@@ -674,26 +649,11 @@ impl Simulator {
             r.set(mn::STATUS, status.code());
             r.set(mn::REASON, reason);
             r.set(mn::NOTICE_TIME, time.as_str());
-            let guid = self.guid();
-            let mut m = Message::new(&MSG_MAIL_NOTICE);
-            m.guid = Some(guid.clone());
-            m.version = Some("1.0".to_owned());
-            m.documents.push(Document {
+            let document = Document {
                 head: r,
                 lines: Vec::new(),
-            });
-            match codec::encode(&m, &codec::EncodeOptions::default()) {
-                Ok(bytes) => out.push(Answer {
-                    due_ms: due,
-                    source: source.to_owned(),
-                    status: status.code().to_owned(),
-                    file: format!("Mail_{due:013}_{}_{guid}.xml", MSG_MAIL_NOTICE.name),
-                    xml: String::from_utf8_lossy(&bytes).into_owned(),
-                }),
-                Err(error) => {
-                    warn!(message = "The request cannot be answered.", file = %source, %error);
-                }
-            }
+            };
+            out.extend(self.mail_answer(&MSG_MAIL_NOTICE, document, due, source, status.code()));
         }
         out
     }
@@ -793,28 +753,11 @@ impl Simulator {
                     r.set(pr::RESULT_TIME, time.as_str());
                     (&MSG_PAYMENT_RESULT, r)
                 };
-                let guid = self.guid();
-                let mut m = Message::new(spec);
-                m.guid = Some(guid.clone());
-                m.version = Some("1.0".to_owned());
-                m.documents.push(Document {
+                let document = Document {
                     head,
                     lines: Vec::new(),
-                });
-                match codec::encode(&m, &codec::EncodeOptions::default()) {
-                    Ok(bytes) => out.push(Answer {
-                        due_ms: due,
-                        source: source.to_owned(),
-                        status: state.to_owned(),
-                        // Named in due order: the gateway takes a folder's
-                        // files in name order.
-                        file: format!("Mail_{due:013}_{}_{guid}.xml", spec.name),
-                        xml: String::from_utf8_lossy(&bytes).into_owned(),
-                    }),
-                    Err(error) => {
-                        warn!(message = "The request cannot be answered.", file = %source, %error);
-                    }
-                }
+                };
+                out.extend(self.mail_answer(spec, document, due, source, state));
             }
         }
         out

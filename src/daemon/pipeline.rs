@@ -2096,7 +2096,6 @@ impl Pipeline {
     /// The postal tax a supplementary declaration comes to by the gateway's
     /// calculator (an estimate: customs assesses).
     fn assess_mail(&self, document: &Document, now_ms: u64) -> String {
-        use crate::schema::fields::declaration_list as dl;
         let Some(tables) = self
             .settings
             .engine
@@ -2106,44 +2105,15 @@ impl Pipeline {
         else {
             return "no tax rate tables: not assessed".to_owned();
         };
-        let mut lines = Vec::with_capacity(document.lines.len());
-        for l in &document.lines {
-            if l.str(dl::CURRENCY).trim() != "142" {
-                return format!(
-                    "prices in currency {}: assessed by customs only",
-                    l.str(dl::CURRENCY).trim()
-                );
+        use crate::mail::messages::{AssessError, assess_declaration};
+        let date = crate::subscribe::Date::cst(now_ms);
+        match assess_declaration(&tables, document, date).map(|(t, _)| t) {
+            Err(AssessError::Currency { currency, .. }) => {
+                format!("prices in currency {currency}: assessed by customs only")
             }
-            let (Some(qty), Some(price)) = (l.dec(dl::QUANTITY), l.dec(dl::PRICE)) else {
-                return "a quantity or price is not a number: not assessed".to_owned();
-            };
-            let value = qty.checked_mul(price).unwrap_or_default();
-            let code = l.str(dl::ARTICLE_CODE).trim();
-            let line = match tables.article(code) {
-                Some(a) if a.value.is_some() => crate::tax::LineInput {
-                    item: a.code.clone(),
-                    number: qty,
-                },
-                Some(a) => crate::tax::LineInput {
-                    item: a.code.clone(),
-                    number: value,
-                },
-                // Not in the article table: 其他物品, tax item 2.
-                None => crate::tax::LineInput {
-                    item: "2".to_owned(),
-                    number: value,
-                },
-            };
-            lines.push(line);
-        }
-        let parcel = crate::tax::Parcel {
-            date: crate::subscribe::Date::cst(now_ms),
-            origin: None,
-            indivisible: false,
-            lines,
-            rounding: None,
-        };
-        match crate::tax::postal_tax(&tables, &parcel) {
+            Err(AssessError::Number) => {
+                "a quantity or price is not a number: not assessed".to_owned()
+            }
             Ok(t) if t.exempt => {
                 format!("estimated tax {} (≤ {} CNY, waived)", t.total_tax, t.waiver)
             }
@@ -2156,7 +2126,7 @@ impl Pipeline {
                     ""
                 }
             ),
-            Err(e) => format!("not assessed: {e}"),
+            Err(AssessError::Postal(e)) => format!("not assessed: {e}"),
         }
     }
 

@@ -299,3 +299,85 @@ pub fn agreement_event(
         AgreementState::Cancelled => AgreementEvent::CancelDone,
     }
 }
+
+/// One declared line as a certificate shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredLine {
+    /// 物品名称及规格.
+    pub description: String,
+    /// 数量 with its unit (`2 千克`).
+    pub quantity: String,
+}
+
+/// Why a supplementary declaration cannot be assessed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssessError {
+    /// Line `line` (from 1) is priced in another currency than 142 (CNY).
+    Currency {
+        /// The line.
+        line: usize,
+        /// Its currency.
+        currency: String,
+    },
+    /// A quantity or price that is not a number.
+    Number,
+    /// The calculator refused it.
+    Postal(String),
+}
+
+/// A supplementary declaration's postal tax on `date`: each line by its
+/// article code (a quantity of the article's unit where the table values it,
+/// else quantity × price), or as tax item 2 (其他物品) when the code is not
+/// in the table; prices in CNY (currency 142).
+pub fn assess_declaration(
+    tables: &crate::tax::Tables,
+    doc: &Document,
+    date: crate::subscribe::Date,
+) -> Result<(crate::tax::PostalTax, Vec<DeclaredLine>), AssessError> {
+    use crate::schema::fields::declaration_list as dl;
+    let mut lines = Vec::with_capacity(doc.lines.len());
+    let mut shown = Vec::with_capacity(doc.lines.len());
+    for (n, l) in doc.lines.iter().enumerate() {
+        let currency = l.str(dl::CURRENCY).trim();
+        if currency != "142" {
+            return Err(AssessError::Currency {
+                line: n.saturating_add(1),
+                currency: currency.to_owned(),
+            });
+        }
+        let (Some(qty), Some(price)) = (l.dec(dl::QUANTITY), l.dec(dl::PRICE)) else {
+            return Err(AssessError::Number);
+        };
+        let value = qty.checked_mul(price).ok_or(AssessError::Number)?;
+        let line = match tables.article(l.str(dl::ARTICLE_CODE)) {
+            Some(a) if a.value.is_some() => crate::tax::LineInput {
+                item: a.code.clone(),
+                number: qty,
+            },
+            Some(a) => crate::tax::LineInput {
+                item: a.code.clone(),
+                number: value,
+            },
+            // Not in the article table: 其他物品, tax item 2.
+            None => crate::tax::LineInput {
+                item: "2".to_owned(),
+                number: value,
+            },
+        };
+        lines.push(line);
+        shown.push(DeclaredLine {
+            description: l.str(dl::DESCRIPTION).trim().to_owned(),
+            quantity: format!("{qty} {}", l.str(dl::UNIT).trim()),
+        });
+    }
+    let parcel = crate::tax::Parcel {
+        date,
+        origin: None,
+        indivisible: false,
+        lines,
+        rounding: None,
+    };
+    crate::tax::postal_tax(tables, &parcel)
+        .map(|t| (t, shown))
+        .map_err(|e| AssessError::Postal(e.to_string()))
+}
