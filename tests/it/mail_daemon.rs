@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::gateway::{Gateway, names, wait_for};
-use crate::push::{folder_client, get, subscription};
+use crate::push::{folder_client, get, post, subscription};
 
 const PHONE: &str = "13712343382";
 
@@ -436,19 +436,6 @@ fn seed_failing_first_payment() -> u64 {
         .unwrap()
 }
 
-fn post(gw: &Gateway, path: &str, body: Value) -> (u16, Value) {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut r = agent
-        .post(format!("http://{}{path}", gw.admin))
-        .send_json(body)
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.body_mut().read_json().unwrap())
-}
-
 #[test]
 fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_release() {
     let extra = format!(
@@ -520,14 +507,14 @@ fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_relea
     let (code, v) = post(
         &gw,
         &format!("/tax/certificates/{cert}/pay"),
-        serde_json::json!({"phone": PHONE, "agreement_no": "XY0"}),
+        &serde_json::json!({"phone": PHONE, "agreement_no": "XY0"}),
     );
     assert_eq!(code, 422, "{v}");
     // Sign: 签约处理中 at once; cancelling now is refused; the bank signs.
     let (code, v) = post(
         &gw,
         "/tax/agreements",
-        serde_json::json!({
+        &serde_json::json!({
             "phone": PHONE, "payer": "林晓彤", "customs": "5100",
             "bank_code": "102100099996", "account": "6222021234565839"
         }),
@@ -542,7 +529,7 @@ fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_relea
     let (code, v) = post(
         &gw,
         &format!("/tax/agreements/{no}/cancel"),
-        serde_json::json!({"phone": PHONE}),
+        &serde_json::json!({"phone": PHONE}),
     );
     assert_eq!(code, 422);
     assert!(
@@ -574,7 +561,7 @@ fn the_simulator_drives_a_parcel_through_a_failed_payment_a_re_payment_and_relea
         post(
             &gw,
             &format!("/tax/certificates/{cert}/{what}"),
-            serde_json::json!({"phone": PHONE, "agreement_no": no}),
+            &serde_json::json!({"phone": PHONE, "agreement_no": no}),
         )
     };
     let (code, v) = pay("repay");

@@ -65,7 +65,7 @@ pub fn cli(gw: &Gateway, args: &[&str]) -> (Option<i32>, String) {
 }
 
 /// `POST` to the admin API: status and JSON answer.
-fn post(gw: &Gateway, path: &str, body: &Value) -> (u16, Value) {
+pub fn post(gw: &Gateway, path: &str, body: &Value) -> (u16, Value) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
