@@ -64,6 +64,7 @@ pub fn registry() -> Registry {
         code: code.to_owned(),
         name: name.to_owned(),
         roles: vec![role],
+        certificates: Vec::new(),
     };
     Registry::new(vec![
         e("3301960A01", "杭州示例跨境平台有限公司", Role::Platform),

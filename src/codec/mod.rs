@@ -204,6 +204,17 @@ pub fn decode_any(bytes: &[u8]) -> Result<Content, CodecError> {
     decode_any_with(bytes, &Limits::default())
 }
 
+/// The text of a message's bytes in any of the CEB encodings (BOM or XML
+/// declaration), as UTF-8; `None` when the bytes are not valid in it.
+pub fn text(bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    match charset::source(bytes).ok()?.bytes {
+        std::borrow::Cow::Borrowed(b) => {
+            std::str::from_utf8(b).ok().map(std::borrow::Cow::Borrowed)
+        }
+        std::borrow::Cow::Owned(b) => String::from_utf8(b).ok().map(std::borrow::Cow::Owned),
+    }
+}
+
 /// Reads any customs message (see [`decode_any`]).
 pub fn decode_any_with(bytes: &[u8], limits: &Limits) -> Result<Content, CodecError> {
     if bytes.len() > limits.max_bytes {

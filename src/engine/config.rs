@@ -144,6 +144,11 @@ pub struct Enterprise {
     pub name: String,
     /// What it may appear as.
     pub roles: Vec<Role>,
+    /// Its signing certificates' files (PEM or DER), relative to the
+    /// registry file: a message's signature counts only when it was made
+    /// with one of them (read when the configuration is loaded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<std::path::PathBuf>,
 }
 
 /// The enterprises customs knows (海关备案企业), as configuration:
@@ -162,6 +167,10 @@ pub struct Enterprise {
 pub struct Registry {
     enterprises: Vec<Enterprise>,
     index: HashMap<String, usize>,
+    /// The certificates read from each enterprise's `certificates` files,
+    /// by code.
+    #[serde(skip)]
+    certificates: HashMap<String, Vec<crate::sig::Certificate>>,
 }
 
 #[derive(Deserialize)]
@@ -202,7 +211,32 @@ impl Registry {
                 });
             }
         }
-        Ok(Registry { enterprises, index })
+        Ok(Registry {
+            enterprises,
+            index,
+            certificates: HashMap::new(),
+        })
+    }
+
+    /// Registers the certificates read from `code`'s `certificates` files.
+    pub fn set_certificates(&mut self, code: &str, certificates: Vec<crate::sig::Certificate>) {
+        self.certificates
+            .insert(code.trim().to_owned(), certificates);
+    }
+
+    /// The signing certificates registered for `code`.
+    pub fn certificates(&self, code: &str) -> &[crate::sig::Certificate] {
+        self.certificates
+            .get(code.trim())
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// A registered certificate with this serial number (hex), whoever's.
+    pub fn certificate_by_serial(&self, serial: &str) -> Option<&crate::sig::Certificate> {
+        self.certificates
+            .values()
+            .flatten()
+            .find(|c| c.has_serial(serial))
     }
 
     /// Parses a TOML text (no I/O).

@@ -15,7 +15,7 @@ use super::{
 /// Every diagnostic rule, in catalogue order (`schemas/rules.toml`).
 pub static RULES: &[RuleInfo] = &RULE_TABLE;
 
-static RULE_TABLE: [RuleInfo; 61] = [
+static RULE_TABLE: [RuleInfo; 66] = [
     RuleInfo {
         code: "EMPTY",
         category: Category::Input,
@@ -504,6 +504,46 @@ static RULE_TABLE: [RuleInfo; 61] = [
         zh: "邮件、三方协议或缴纳证的当前状态不允许该变更（或所指对象不存在）：仅记录，不作变更",
         national: None,
     },
+    RuleInfo {
+        code: "SIGNATURE_VERIFIED",
+        category: Category::Business,
+        severity: Severity::Info,
+        en: "The signature verifies as written (digest and signature), with a certificate registered for the declaring enterprise and valid at appTime",
+        zh: "数字签名验证通过，证书已在申报企业名下备案且在申报时间有效",
+        national: None,
+    },
+    RuleInfo {
+        code: "SIGNATURE_LENIENT",
+        category: Category::Business,
+        severity: Severity::Warning,
+        en: "The signature verifies only after normalising whitespace between elements (the file was re-laid out after signing); the normalisation is named",
+        zh: "数字签名仅在规范化元素间空白后验证通过（报文签名后被重新排版）",
+        national: None,
+    },
+    RuleInfo {
+        code: "SIGNATURE_INVALID",
+        category: Category::Business,
+        severity: Severity::Error,
+        en: "The signature does not verify (digest or signature value wrong, or a form CEB signatures do not use): the element paths involved are named",
+        zh: "数字签名无效或签名与数据不符",
+        national: Some("1004"),
+    },
+    RuleInfo {
+        code: "SIGNATURE_UNTRUSTED",
+        category: Category::Business,
+        severity: Severity::Error,
+        en: "The signing certificate is not registered for the enterprise that declares the document, or was not valid at its appTime",
+        zh: "签名证书未在申报企业名下备案，或在申报时间不在有效期内",
+        national: Some("1001"),
+    },
+    RuleInfo {
+        code: "SIGNATURE_MISSING",
+        category: Category::Business,
+        severity: Severity::Error,
+        en: "The declaration carries no ds:Signature",
+        zh: "报文缺少数字签名",
+        national: None,
+    },
 ];
 
 /// Handles on the catalogue entries, one per rule code.
@@ -631,6 +671,16 @@ pub mod rule {
     pub const SET_TAX_TOTAL: &RuleInfo = &RULE_TABLE[59];
     /// `MAIL_STATE`: A postal-items message asks for a move its mail item, agreement or certificate cannot make from its current state (or names one the gateway does not hold): kept in the history, changes nothing
     pub const MAIL_STATE: &RuleInfo = &RULE_TABLE[60];
+    /// `SIGNATURE_VERIFIED`: The signature verifies as written (digest and signature), with a certificate registered for the declaring enterprise and valid at appTime
+    pub const SIGNATURE_VERIFIED: &RuleInfo = &RULE_TABLE[61];
+    /// `SIGNATURE_LENIENT`: The signature verifies only after normalising whitespace between elements (the file was re-laid out after signing); the normalisation is named
+    pub const SIGNATURE_LENIENT: &RuleInfo = &RULE_TABLE[62];
+    /// `SIGNATURE_INVALID`: The signature does not verify (digest or signature value wrong, or a form CEB signatures do not use): the element paths involved are named
+    pub const SIGNATURE_INVALID: &RuleInfo = &RULE_TABLE[63];
+    /// `SIGNATURE_UNTRUSTED`: The signing certificate is not registered for the enterprise that declares the document, or was not valid at its appTime
+    pub const SIGNATURE_UNTRUSTED: &RuleInfo = &RULE_TABLE[64];
+    /// `SIGNATURE_MISSING`: The declaration carries no ds:Signature
+    pub const SIGNATURE_MISSING: &RuleInfo = &RULE_TABLE[65];
 }
 
 /// Code list `agreement_action` (`schemas/common.toml`).

@@ -1,10 +1,21 @@
-//! XML signatures of CEB messages (XML-DSig): canonicalisation so far.
+//! XML signatures of CEB messages (XML-DSig): canonicalisation,
+//! verification, trust and signing.
 //!
 //! CEB signatures reference the whole document (`URI=""`) with the
 //! enveloped-signature transform and Canonical XML 1.0
-//! (`http://www.w3.org/TR/2001/REC-xml-c14n-20010315`). Canonicalisation is
-//! `bergshamra-c14n`'s, checked byte for byte against `xmllint --c14n` on
-//! every sample (`tests/it/sig.rs`). Pure: no I/O, no clock.
+//! (`http://www.w3.org/TR/2001/REC-xml-c14n-20010315`); RSA-SHA1 or SM2-SM3
+//! (raw r‖s, user ID `1234567812345678`), the digest algorithm named by
+//! `DigestMethod`. Canonicalisation is `bergshamra-c14n`'s, checked byte for
+//! byte against `xmllint --c14n` on every sample (`tests/it/sig.rs`).
+//!
+//! - [`verify`] reads a document's `ds:Signature` and verifies digest and
+//!   signature, strictly and then whitespace-leniently;
+//! - [`check`] turns that into diagnostics under a [`Mode`], with the trust
+//!   rule: the certificate must be registered for the enterprise that
+//!   declares the document and valid at its `appTime`;
+//! - [`Signer`] signs the messages the gateway writes itself.
+//!
+//! Pure: no I/O (certificates and keys are passed in as bytes), no clock.
 
 // Pure core: no input may panic here (see ARCHITECTURE.md, Invariants).
 #![deny(
@@ -12,6 +23,16 @@
     clippy::indexing_slicing,
     clippy::arithmetic_side_effects
 )]
+
+mod cert;
+mod policy;
+mod sign;
+mod verify;
+
+pub use cert::{Certificate, PublicKey, SM2_USER_ID, same_serial};
+pub use policy::{Mode, check, cst_unix_secs};
+pub use sign::{Algorithm, Signer};
+pub use verify::{Outcome, Problem, Verification, body, verify};
 
 use bergshamra_c14n::C14nMode;
 use thiserror::Error;
@@ -22,6 +43,19 @@ pub enum SigError {
     /// Not well-formed XML (as the canonicaliser's parser reads it).
     #[error("cannot canonicalise: {0}")]
     C14n(String),
+    /// A certificate that cannot be read or used.
+    #[error("certificate: {0}")]
+    Certificate(String),
+    /// A private key that cannot be read or used.
+    #[error("private key: {0}")]
+    Key(String),
+    /// The document cannot be signed.
+    #[error("cannot sign: {0}")]
+    Sign(String),
+    /// The document carries a signature already; the gateway never
+    /// replaces one.
+    #[error("the message is signed already: a received signature is never replaced")]
+    AlreadySigned,
 }
 
 /// The document `xml` (UTF-8 text) in Canonical XML 1.0, comments kept

@@ -1,5 +1,7 @@
 //! XML signatures: canonicalisation equals `xmllint --c14n` (Canonical XML
-//! 1.0 with comments) on every official and project sample.
+//! 1.0 with comments) on every official and project sample, in every
+//! encoding; verification of the three signature forms CEB traffic uses,
+//! strict and lenient; trust; the gateway's own signing.
 
 use crate::util;
 
@@ -10,12 +12,12 @@ fn canonicalisation_equals_xmllint_on_every_sample() {
     let mut compared = 0;
     for file in &files {
         let bytes = std::fs::read(file).unwrap();
-        // GB2312/GBK samples: canonical XML is UTF-8 either way.
-        let text = match String::from_utf8(bytes.clone()) {
-            Ok(t) => t,
-            Err(_) => continue,
+        // GB2312/GBK samples: canonical XML is UTF-8 either way; the
+        // declaration (naming the encoding) is not part of it.
+        let Some(text) = customs_gateway::codec::text(&bytes) else {
+            continue;
         };
-        let ours = customs_gateway::sig::canonicalize(&text, true);
+        let ours = customs_gateway::sig::canonicalize(customs_gateway::sig::body(&text), true);
         let xmllint = std::process::Command::new("xmllint")
             .arg("--c14n")
             .arg(file)
@@ -60,4 +62,805 @@ fn canonicalisation_drops_comments_when_asked() {
         "<a b=\"1\"><c></c></a>"
     );
     assert!(customs_gateway::sig::canonicalize("<a>", false).is_err());
+}
+
+// ---------------------------------------------------------------------------
+// Verification and signing, with keys and certificates made at test time.
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use base64::Engine as _;
+use customs_gateway::engine::Registry;
+use customs_gateway::schema::Severity;
+use customs_gateway::sig::{self, Algorithm, Certificate, Mode, Outcome, Signer};
+use rand_core::OsRng;
+use rsa::pkcs8::{EncodePrivateKey as _, EncodePublicKey as _, LineEnding};
+use x509_cert::der::asn1::{BitString, GeneralizedTime, ObjectIdentifier};
+use x509_cert::der::{Decode as _, Encode as _};
+use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::time::{Time, Validity};
+
+/// A signer's key and certificate, made at test time.
+pub(crate) struct Identity {
+    /// PKCS#8 PEM.
+    pub key_pem: String,
+    /// DER.
+    pub cert_der: Vec<u8>,
+    pub key: Key,
+}
+
+pub(crate) enum Key {
+    Rsa(Box<rsa::RsaPrivateKey>),
+    Sm2(sm2::SecretKey),
+}
+
+/// Unix seconds of a `YYYY-MM-DD` day (UTC midnight).
+fn day(d: &str) -> u64 {
+    customs_gateway::subscribe::Date::parse(d)
+        .unwrap()
+        .days_since_epoch()
+        * 86_400
+}
+
+impl Identity {
+    /// An RSA key of `bits` and a self-signed certificate with this serial,
+    /// valid between two days (`YYYY-MM-DD`).
+    pub(crate) fn rsa(bits: usize, serial: &[u8], from: &str, to: &str) -> Identity {
+        let key = rsa::RsaPrivateKey::new(&mut OsRng, bits).unwrap();
+        let spki = key.to_public_key().to_public_key_der().unwrap();
+        let signing = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key.clone());
+        let cert_der = certificate(
+            spki.as_bytes(),
+            serial,
+            from,
+            to,
+            "1.2.840.113549.1.1.11",
+            &|tbs| {
+                use rsa::signature::{SignatureEncoding as _, Signer as _};
+                signing.sign(tbs).to_vec()
+            },
+        );
+        Identity {
+            key_pem: key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            cert_der,
+            key: Key::Rsa(Box::new(key)),
+        }
+    }
+
+    /// An SM2 key and a self-signed SM2-with-SM3 certificate.
+    pub(crate) fn sm2(serial: &[u8], from: &str, to: &str) -> Identity {
+        let key = sm2::SecretKey::random(&mut OsRng);
+        let spki = key.public_key().to_public_key_der().unwrap();
+        let signing = sm2::dsa::SigningKey::new(sig::SM2_USER_ID, &key).unwrap();
+        let cert_der = certificate(
+            spki.as_bytes(),
+            serial,
+            from,
+            to,
+            "1.2.156.10197.1.501",
+            &|tbs| {
+                use sm2::dsa::signature::Signer as _;
+                let s: sm2::dsa::Signature = signing.sign(tbs);
+                // The certificate's signature is DER SEQUENCE { r, s }.
+                let int = |b: &[u8]| {
+                    let b: Vec<u8> = b.iter().copied().skip_while(|&x| x == 0).collect();
+                    let mut v = vec![0x02];
+                    if b[0] & 0x80 != 0 {
+                        v.push(b.len() as u8 + 1);
+                        v.push(0);
+                    } else {
+                        v.push(b.len() as u8);
+                    }
+                    v.extend(b);
+                    v
+                };
+                let mut body = int(&s.r_bytes());
+                body.extend(int(&s.s_bytes()));
+                let mut der = vec![0x30, body.len() as u8];
+                der.extend(body);
+                der
+            },
+        );
+        Identity {
+            key_pem: key.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+            cert_der,
+            key: Key::Sm2(key),
+        }
+    }
+
+    pub(crate) fn certificate(&self) -> Certificate {
+        Certificate::from_der(&self.cert_der).unwrap()
+    }
+
+    pub(crate) fn cert_pem(&self) -> String {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.cert_der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
+    }
+
+    pub(crate) fn signer(&self, alg: Algorithm) -> Signer {
+        Signer::new(alg, self.key_pem.as_bytes(), self.certificate()).unwrap()
+    }
+
+    /// The raw signature value over `data`, as the e-port card computes it:
+    /// SHA1withRSA, or SM3withSM2 (Z with the default user ID) as raw r‖s.
+    pub(crate) fn sign_raw(&self, data: &[u8]) -> Vec<u8> {
+        match &self.key {
+            Key::Rsa(k) => {
+                use rsa::signature::{SignatureEncoding as _, Signer as _};
+                rsa::pkcs1v15::SigningKey::<sha1::Sha1>::new((**k).clone())
+                    .sign(data)
+                    .to_vec()
+            }
+            Key::Sm2(k) => {
+                use sm2::dsa::signature::Signer as _;
+                let s: sm2::dsa::Signature = sm2::dsa::SigningKey::new(sig::SM2_USER_ID, k)
+                    .unwrap()
+                    .sign(data);
+                s.to_vec()
+            }
+        }
+    }
+}
+
+/// A self-signed X.509 v3 certificate, built field by field.
+fn certificate(
+    spki_der: &[u8],
+    serial: &[u8],
+    from: &str,
+    to: &str,
+    sig_oid: &str,
+    sign: &dyn Fn(&[u8]) -> Vec<u8>,
+) -> Vec<u8> {
+    let alg = AlgorithmIdentifierOwned {
+        oid: ObjectIdentifier::new_unwrap(sig_oid),
+        parameters: None,
+    };
+    let name =
+        x509_cert::name::Name::from_str("CN=Test Signer,O=customs-gateway tests,C=CN").unwrap();
+    let time = |secs: u64| {
+        Time::GeneralTime(GeneralizedTime::from_unix_duration(Duration::from_secs(secs)).unwrap())
+    };
+    let tbs = x509_cert::TbsCertificate {
+        version: x509_cert::Version::V3,
+        serial_number: x509_cert::serial_number::SerialNumber::new(serial).unwrap(),
+        signature: alg.clone(),
+        issuer: name.clone(),
+        validity: Validity {
+            not_before: time(day(from)),
+            not_after: time(day(to)),
+        },
+        subject: name,
+        subject_public_key_info: SubjectPublicKeyInfoOwned::from_der(spki_der).unwrap(),
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: None,
+    };
+    let signature = sign(&tbs.to_der().unwrap());
+    x509_cert::Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: alg,
+        signature: BitString::from_bytes(&signature).unwrap(),
+    }
+    .to_der()
+    .unwrap()
+}
+
+/// The three forms seen in CEB traffic: (SignatureMethod, DigestMethod).
+const RSA_FORM: (&str, &str) = (
+    "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+    "http://www.w3.org/2000/09/xmldsig#sha1",
+);
+const SM2_SPEC_FORM: (&str, &str) = (
+    "http://www.chinaport.gov.cn/2022/04/xmldsig#sm2-sm3",
+    "http://www.chinaport.gov.cn/2022/04/xmldsig#sm3",
+);
+const SM2_SIGNER_FORM: (&str, &str) = (
+    "http://www.w3.org/2000/09/xmldsig#sm2-sm3",
+    "http://www.w3.org/2000/09/xmldsig#sha1",
+);
+
+/// Signs `doc` (unsigned, UTF-8) the way the e-port signer does, without the
+/// gateway's signer: digest over the canonical document, a compact
+/// `SignedInfo` whose canonical form is written out by hand (the root's
+/// namespaces and `ds` on it, sorted), signed by the card, and a compact
+/// `ds:Signature` put before the root's end tag.
+pub(crate) fn eport_sign(doc: &str, id: &Identity, form: (&str, &str)) -> String {
+    eport_sign_by(doc, id, form, &|data| id.sign_raw(data))
+}
+
+/// [`eport_sign`] with the card's signing step given.
+fn eport_sign_by(
+    doc: &str,
+    id: &Identity,
+    form: (&str, &str),
+    card: &dyn Fn(&[u8]) -> Vec<u8>,
+) -> String {
+    let (method, digest_method) = form;
+    let canonical = sig::canonicalize(doc, false).unwrap();
+    use sha1::Digest as _;
+    let digest = if digest_method.ends_with("#sm3") {
+        sm3::Sm3::digest(&canonical).to_vec()
+    } else {
+        sha1::Sha1::digest(&canonical).to_vec()
+    };
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let c14n = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+    let enveloped = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+    let inner = |close: &dyn Fn(&str, &str) -> String| {
+        format!(
+            "{}{}<ds:Reference URI=\"\"><ds:Transforms>{}</ds:Transforms>{}<ds:DigestValue>{}</ds:DigestValue></ds:Reference>",
+            close("CanonicalizationMethod", c14n),
+            close("SignatureMethod", method),
+            close("Transform", enveloped),
+            close("DigestMethod", digest_method),
+            b64(&digest)
+        )
+    };
+    // The root's namespace declarations, plus ds, in canonical order.
+    let root_tag = &doc[doc.find("<ceb:").unwrap()..];
+    let root_tag = &root_tag[..root_tag.find('>').unwrap()];
+    let mut ns: Vec<(String, String)> = root_tag
+        .split_whitespace()
+        .filter(|a| a.starts_with("xmlns:"))
+        .map(|a| {
+            let (k, v) = a.split_once('=').unwrap();
+            (k.to_owned(), v.trim_matches('"').to_owned())
+        })
+        .collect();
+    ns.push((
+        "xmlns:ds".to_owned(),
+        "http://www.w3.org/2000/09/xmldsig#".to_owned(),
+    ));
+    ns.sort();
+    let decls: String = ns.iter().map(|(k, v)| format!(" {k}=\"{v}\"")).collect();
+    let canonical_si = format!(
+        "<ds:SignedInfo{decls}>{}</ds:SignedInfo>",
+        inner(&|e, a| format!("<ds:{e} Algorithm=\"{a}\"></ds:{e}>"))
+    );
+    let value = card(canonical_si.as_bytes());
+    let written_si = format!(
+        "<ds:SignedInfo>{}</ds:SignedInfo>",
+        inner(&|e, a| format!("<ds:{e} Algorithm=\"{a}\"/>"))
+    );
+    let cert = id.certificate();
+    let element = format!(
+        "<ds:Signature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">{written_si}<ds:SignatureValue>{}</ds:SignatureValue><ds:KeyInfo><ds:KeyName>{}</ds:KeyName><ds:X509Data><ds:X509Certificate>{}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature>",
+        b64(&value),
+        cert.serial(),
+        b64(&id.cert_der)
+    );
+    let at = doc.rfind("</ceb:").unwrap();
+    format!("{}{}{}", &doc[..at], element, &doc[at..])
+}
+
+/// The set-ok CEB621 (3 lines) without the placeholder signature it ships with.
+pub(crate) fn unsigned_inventory() -> String {
+    let text =
+        std::fs::read_to_string(util::root().join("samples/set-ok/CEB621-inventory.xml")).unwrap();
+    strip_signature(&text)
+}
+
+/// `text` without its `ds:Signature` element (and the line it sat on).
+pub(crate) fn strip_signature(text: &str) -> String {
+    let Some(start) = text.find("<ds:Signature") else {
+        return text.to_owned();
+    };
+    let end = text.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+    let line_start = text[..start].rfind('\n').unwrap();
+    format!("{}{}", &text[..line_start], &text[end..])
+}
+
+fn outcome(text: &str) -> (Outcome, Option<Certificate>) {
+    let v = sig::verify(text, &|_| None);
+    (v.outcome, v.certificate)
+}
+
+fn strict() -> Outcome {
+    Outcome::Verified { lenient: vec![] }
+}
+
+#[test]
+fn every_algorithm_form_verifies_as_the_eport_signer_makes_it() {
+    let rsa = Identity::rsa(2048, &[0x01, 0x69, 0x1f, 0xe9], "2024-01-01", "2030-01-01");
+    let sm2 = Identity::sm2(
+        &[0x03, 0, 0, 0, 0, 0x0c, 0xde, 0x6f],
+        "2024-01-01",
+        "2030-01-01",
+    );
+    let doc = unsigned_inventory();
+    for (id, form, key) in [
+        (&rsa, RSA_FORM, "RSA-2048"),
+        (&sm2, SM2_SPEC_FORM, "SM2"),
+        (&sm2, SM2_SIGNER_FORM, "SM2"),
+    ] {
+        let signed = eport_sign(&doc, id, form);
+        let (o, cert) = outcome(&signed);
+        assert_eq!(o, strict(), "{form:?}");
+        let cert = cert.unwrap();
+        assert_eq!(cert.key().describe(), key);
+        assert_eq!(cert.der(), id.cert_der.as_slice());
+        // The same with a BOM and as GBK bytes: the text is what is signed.
+        let (o, _) = outcome(&format!("\u{feff}{signed}"));
+        assert_eq!(o, strict(), "{form:?} with a BOM");
+    }
+    // The serial as KeyName: hex, leading zeros and case ignored.
+    assert_eq!(sm2.certificate().serial(), "03000000000cde6f");
+    assert!(sm2.certificate().has_serial("3000000000CDE6F"));
+    assert!(!sm2.certificate().has_serial("03000000000cde70"));
+}
+
+#[test]
+fn a_changed_business_value_fails_the_digest_and_names_its_path() {
+    let sm2 = Identity::sm2(&[7], "2024-01-01", "2030-01-01");
+    let rsa = Identity::rsa(1024, &[8], "2024-01-01", "2030-01-01");
+    let doc = unsigned_inventory();
+    for (id, form) in [(&sm2, SM2_SPEC_FORM), (&rsa, RSA_FORM)] {
+        let signed = eport_sign(&doc, id, form);
+        for (from, to) in [
+            ("<ceb:totalPrice>", "<ceb:totalPrice>1"),
+            ("3301960B02", "3301960B03"),
+            ("<ceb:InventoryHead>", "<ceb:InventoryHead><!-- c -->"),
+        ] {
+            let tampered = signed.replacen(from, to, 1);
+            let (o, _) = outcome(&tampered);
+            let Outcome::Invalid(problems) = &o else {
+                if from.starts_with("<ceb:InventoryHead>") {
+                    // A comment is not signed content (C14N without comments).
+                    assert_eq!(o, strict());
+                    continue;
+                }
+                panic!("{from} → {to}: {o:?}");
+            };
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(
+                problems[0].path,
+                "ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestValue"
+            );
+        }
+        // A changed SignedInfo breaks the signature, not the digest.
+        let other = signed.replacen("URI=\"\">", "URI=\"\" >", 1);
+        assert_eq!(
+            outcome(&other).0,
+            strict(),
+            "attribute spacing is not content"
+        );
+        let value_at = signed.find("<ds:SignatureValue>").unwrap() + 19;
+        let mut broken = signed.clone();
+        let c = if &signed[value_at..value_at + 1] == "A" {
+            "B"
+        } else {
+            "A"
+        };
+        broken.replace_range(value_at..value_at + 1, c);
+        let Outcome::Invalid(problems) = outcome(&broken).0 else {
+            panic!("a changed signature value verified")
+        };
+        assert_eq!(problems[0].path, "ds:Signature/ds:SignatureValue");
+    }
+}
+
+/// Re-indents a document: each element on its own line, indented by depth
+/// (an element holding text stays on one line).
+fn reindent(text: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0usize;
+    let mut rest = text;
+    // Whether the element just opened holds text.
+    let mut inline = false;
+    while let Some(lt) = rest.find('<') {
+        let between = &rest[..lt];
+        let gt = rest[lt..].find('>').unwrap() + lt;
+        let tag = &rest[lt..=gt];
+        let has_text = !between.trim().is_empty();
+        if has_text {
+            out.push_str(between);
+        }
+        let closing = tag.starts_with("</");
+        let decl = tag.starts_with("<?");
+        if closing {
+            depth = depth.saturating_sub(1);
+            if !(inline && has_text) {
+                out.push('\n');
+                out.push_str(&"  ".repeat(depth));
+            }
+            inline = false;
+        } else {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&"  ".repeat(depth));
+            if !decl && !tag.ends_with("/>") {
+                depth += 1;
+                inline = true;
+            } else {
+                inline = false;
+            }
+        }
+        out.push_str(tag);
+        rest = &rest[gt + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with whitespace-only text between tags removed.
+fn compact(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(lt) = rest.find('<') {
+        let between = &rest[..lt];
+        if !between.trim().is_empty() {
+            out.push_str(between);
+        }
+        let gt = rest[lt..].find('>').unwrap() + lt;
+        out.push_str(&rest[lt..=gt]);
+        rest = &rest[gt + 1..];
+    }
+    out
+}
+
+#[test]
+fn a_message_laid_out_again_after_signing_fails_strict_and_passes_lenient() {
+    let sm2 = Identity::sm2(&[9], "2024-01-01", "2030-01-01");
+    let rsa = Identity::rsa(1024, &[10], "2024-01-01", "2030-01-01");
+    let doc = unsigned_inventory();
+    for (id, form) in [
+        (&sm2, SM2_SPEC_FORM),
+        (&rsa, RSA_FORM),
+        (&sm2, SM2_SIGNER_FORM),
+    ] {
+        // 1. Signed compact, then pretty-printed (signature included).
+        let signed = eport_sign(&compact(&doc), id, form);
+        assert_eq!(outcome(&signed).0, strict());
+        let pretty = reindent(&signed);
+        assert_ne!(pretty, signed);
+        let Outcome::Verified { lenient } = outcome(&pretty).0 else {
+            panic!(
+                "{form:?}: a re-indented message does not verify: {:?}",
+                outcome(&pretty).0
+            )
+        };
+        assert_eq!(
+            lenient,
+            [
+                "whitespace between elements removed",
+                "whitespace inside ds:SignedInfo removed"
+            ]
+        );
+        // 2. The e-port signer's own shape: signed as laid out, the
+        // signature then put on its own indented lines.
+        let signed = eport_sign(&doc, id, form);
+        let at = signed.find("<ds:Signature").unwrap();
+        let end = signed.find("</ds:Signature>").unwrap() + 15;
+        let templated = format!(
+            "{}\n\t{}\n{}",
+            signed[..at].trim_end(),
+            &signed[at..end],
+            &signed[end..]
+        );
+        let Outcome::Verified { lenient } = outcome(&templated).0 else {
+            panic!("{form:?}: the templated message does not verify")
+        };
+        assert_eq!(lenient, ["whitespace around ds:Signature as one newline"]);
+        // 3. Changed content still fails after normalising.
+        let tampered = pretty.replacen("3301960B02", "3301960B03", 1);
+        assert!(matches!(outcome(&tampered).0, Outcome::Invalid(_)));
+    }
+}
+
+#[test]
+fn the_official_samples_carry_a_signature_that_does_not_verify() {
+    let mut checked = 0;
+    for year in ["official-2018", "official-2022"] {
+        for file in util::xml_files(&util::reference().join("samples").join(year)) {
+            let bytes = std::fs::read(&file).unwrap();
+            let text = customs_gateway::codec::text(&bytes).unwrap();
+            let v = sig::verify(&text, &|_| None);
+            match v.outcome {
+                Outcome::Invalid(problems) => {
+                    assert!(
+                        problems.iter().any(|p| p.path.starts_with("ds:Signature")),
+                        "{}: {problems:?}",
+                        file.display()
+                    );
+                    checked += 1;
+                }
+                Outcome::Missing => {}
+                other => panic!("{}: {other:?}", file.display()),
+            }
+        }
+    }
+    assert!(checked >= 8, "{checked}");
+}
+
+#[test]
+fn the_gateways_own_signature_round_trips_in_both_algorithms() {
+    let rsa = Identity::rsa(2048, &[0x00, 0x81], "2024-01-01", "2030-01-01");
+    let sm2 = Identity::sm2(&[0x12, 0x34], "2024-01-01", "2030-01-01");
+    let doc = unsigned_inventory();
+    for (id, alg, method) in [
+        (&rsa, Algorithm::RsaSha1, RSA_FORM),
+        (&sm2, Algorithm::Sm2Sm3, SM2_SPEC_FORM),
+    ] {
+        let signer = id.signer(alg);
+        let signed = signer.sign(&doc).unwrap();
+        let v = sig::verify(&signed, &|_| None);
+        assert_eq!(v.outcome, strict(), "{alg:?}");
+        assert_eq!(v.method.as_deref(), Some(method.0));
+        assert_eq!(v.digest_method.as_deref(), Some(method.1));
+        // The same bytes as the e-port signer's, but for the signature value
+        // (RSA PKCS#1 v1.5 is deterministic: all of it).
+        if alg == Algorithm::RsaSha1 {
+            let eport = eport_sign(&doc, id, RSA_FORM);
+            assert!(signed == eport.replace("<ds:KeyName>0081<", "<ds:KeyName>81<"));
+        }
+        // KeyName without the DER sign byte.
+        assert!(signed.contains(&format!(
+            "<ds:KeyName>{}</ds:KeyName>",
+            if alg == Algorithm::RsaSha1 {
+                "81"
+            } else {
+                "1234"
+            }
+        )));
+        // Never signed twice.
+        assert!(matches!(
+            signer.sign(&signed),
+            Err(sig::SigError::AlreadySigned)
+        ));
+        // The codec still reads it, signature kept.
+        let decoded = customs_gateway::codec::decode(signed.as_bytes()).unwrap();
+        assert!(decoded.message.signature.is_some());
+    }
+    // A key that is not the certificate's is refused.
+    let err =
+        Signer::new(Algorithm::Sm2Sm3, sm2.key_pem.as_bytes(), rsa.certificate()).unwrap_err();
+    assert!(err.to_string().contains("RSA key"), "{err}");
+    let other = Identity::sm2(&[1], "2024-01-01", "2030-01-01");
+    let err = Signer::new(
+        Algorithm::Sm2Sm3,
+        other.key_pem.as_bytes(),
+        sm2.certificate(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("not the certificate's"), "{err}");
+}
+
+#[test]
+fn sm2_signature_values_in_der_verify_and_a_foreign_user_id_does_not() {
+    let sm2 = Identity::sm2(&[5], "2024-01-01", "2030-01-01");
+    let doc = unsigned_inventory();
+    let signed = eport_sign(&doc, &sm2, SM2_SPEC_FORM);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let start = signed.find("<ds:SignatureValue>").unwrap() + 19;
+    let end = signed.find("</ds:SignatureValue>").unwrap();
+    let raw = b64.decode(&signed[start..end]).unwrap();
+    let der = {
+        let int = |b: &[u8]| {
+            let mut v = vec![0x02];
+            if b[0] & 0x80 != 0 {
+                v.extend([33, 0]);
+            } else {
+                v.push(32);
+            }
+            v.extend(b);
+            v
+        };
+        let mut body = int(&raw[..32]);
+        body.extend(int(&raw[32..]));
+        let mut d = vec![0x30, body.len() as u8];
+        d.extend(body);
+        d
+    };
+    let as_der = format!("{}{}{}", &signed[..start], b64.encode(&der), &signed[end..]);
+    assert_eq!(outcome(&as_der).0, strict());
+    // Signed with another user ID: does not verify under the default one.
+    let Key::Sm2(k) = &sm2.key else {
+        unreachable!()
+    };
+    let alice = sm2::dsa::SigningKey::new("ALICE123@YAHOO.COM", k).unwrap();
+    let foreign = eport_sign_by(&doc, &sm2, SM2_SPEC_FORM, &|data| {
+        use sm2::dsa::signature::Signer as _;
+        let s: sm2::dsa::Signature = alice.sign(data);
+        s.to_vec()
+    });
+    let Outcome::Invalid(problems) = outcome(&foreign).0 else {
+        panic!("a signature under another user ID verified")
+    };
+    assert_eq!(problems[0].path, "ds:Signature/ds:SignatureValue");
+}
+
+#[test]
+fn a_missing_or_malformed_signature_is_said_so() {
+    let doc = unsigned_inventory();
+    assert_eq!(outcome(&doc).0, Outcome::Missing);
+    let rsa = Identity::rsa(1024, &[3], "2024-01-01", "2030-01-01");
+    let signed = eport_sign(&doc, &rsa, RSA_FORM);
+    for (from, to, path) in [
+        (
+            "URI=\"\"",
+            "URI=\"#x\"",
+            "ds:Signature/ds:SignedInfo/ds:Reference/@URI",
+        ),
+        (
+            "#enveloped-signature",
+            "#base64",
+            "ds:Signature/ds:SignedInfo/ds:Reference/ds:Transforms",
+        ),
+        (
+            "xmldsig#sha1\"",
+            "xmldsig#md5\"",
+            "ds:Signature/ds:SignedInfo/ds:Reference/ds:DigestMethod",
+        ),
+        (
+            "rsa-sha1",
+            "dsa-sha1",
+            "ds:Signature/ds:SignedInfo/ds:SignatureMethod",
+        ),
+        (
+            "rsa-sha1",
+            "sm2-sm3",
+            "ds:Signature/ds:SignedInfo/ds:SignatureMethod",
+        ),
+        (
+            "<ds:KeyName>03",
+            "<ds:KeyName>04",
+            "ds:Signature/ds:KeyInfo/ds:KeyName",
+        ),
+        (
+            "<ds:X509Certificate>MII",
+            "<ds:X509Certificate>XII",
+            "ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate",
+        ),
+    ] {
+        let bad = signed.replacen(from, to, 1);
+        assert_ne!(bad, signed, "{from}");
+        let Outcome::Invalid(problems) = outcome(&bad).0 else {
+            panic!("{from} → {to} verified")
+        };
+        assert!(
+            problems.iter().any(|p| p.path == path),
+            "{from} → {to}: {problems:?}"
+        );
+    }
+    // Without X509Certificate the KeyName finds a registered certificate.
+    let start = signed.find("<ds:X509Data>").unwrap();
+    let end = signed.find("</ds:X509Data>").unwrap() + 14;
+    let bare = format!("{}{}", &signed[..start], &signed[end..]);
+    assert!(matches!(outcome(&bare).0, Outcome::Invalid(_)));
+    let cert = rsa.certificate();
+    let v = sig::verify(&bare, &|serial| {
+        cert.has_serial(serial).then(|| cert.clone())
+    });
+    assert_eq!(v.outcome, strict());
+}
+
+/// A registry naming the sample set's enterprises, with `certs` registered
+/// for the e-commerce enterprise 3301960B02.
+fn registry_with(certs: Vec<Certificate>, code: &str) -> Registry {
+    let text = std::fs::read_to_string(util::root().join("conf/registry.toml")).unwrap();
+    let mut r = Registry::from_toml(&text).unwrap();
+    r.set_certificates(code, certs);
+    r
+}
+
+fn diagnostics(
+    text: &str,
+    registry: Option<&Registry>,
+    mode: Mode,
+) -> Vec<(String, Severity, String)> {
+    let decoded = customs_gateway::codec::decode(text.as_bytes()).unwrap();
+    // The set's appTime is 2026-11-21; "now" is later still.
+    let now_ms = day("2027-06-01") * 1000;
+    sig::check(&decoded.message, text.as_bytes(), registry, mode, now_ms)
+        .into_iter()
+        .map(|d| (d.rule.code.to_owned(), d.severity, d.message))
+        .collect()
+}
+
+#[test]
+fn trust_needs_a_certificate_registered_for_the_declaring_enterprise_and_valid_at_app_time() {
+    let ours = Identity::sm2(&[0x21], "2026-01-01", "2027-01-01");
+    let expired = Identity::sm2(&[0x22], "2025-01-01", "2026-01-01");
+    let doc = unsigned_inventory();
+    let signed = eport_sign(&doc, &ours, SM2_SPEC_FORM);
+    let signed_expired = eport_sign(&doc, &expired, SM2_SPEC_FORM);
+    let registered = registry_with(
+        vec![ours.certificate(), expired.certificate()],
+        "3301960B02",
+    );
+    let foreign = registry_with(vec![ours.certificate()], "3301960C03");
+    let codes = |d: Vec<(String, Severity, String)>| -> Vec<(String, Severity)> {
+        d.into_iter().map(|(c, s, _)| (c, s)).collect()
+    };
+    let r = diagnostics(&signed, Some(&registered), Mode::Require);
+    assert_eq!(
+        codes(r.clone()),
+        [("SIGNATURE_VERIFIED".to_owned(), Severity::Info)],
+        "{r:?}"
+    );
+    let r = diagnostics(&signed, Some(&foreign), Mode::Require);
+    assert_eq!(
+        codes(r.clone()),
+        [("SIGNATURE_UNTRUSTED".to_owned(), Severity::Error)]
+    );
+    assert!(r[0].2.contains("ebcCode 3301960B02"), "{}", r[0].2);
+    let r = diagnostics(&signed_expired, Some(&registered), Mode::Require);
+    assert_eq!(
+        codes(r.clone()),
+        [("SIGNATURE_UNTRUSTED".to_owned(), Severity::Error)]
+    );
+    assert!(
+        r[0].2.contains("not at appTime 20261121102000"),
+        "{}",
+        r[0].2
+    );
+    let r = diagnostics(&signed, None, Mode::Warn);
+    assert_eq!(
+        codes(r.clone()),
+        [("SIGNATURE_UNTRUSTED".to_owned(), Severity::Warning)]
+    );
+    assert!(r[0].2.contains("no enterprise registry"), "{}", r[0].2);
+    // Policies: off says nothing, warn warns, require refuses.
+    let order =
+        std::fs::read_to_string(util::root().join("samples/set-ok/CEB311-order.xml")).unwrap();
+    assert!(diagnostics(&order, Some(&registered), Mode::Off).is_empty());
+    assert!(diagnostics(&signed, Some(&foreign), Mode::Off).is_empty());
+    assert_eq!(
+        codes(diagnostics(&order, Some(&registered), Mode::Warn)),
+        [("SIGNATURE_MISSING".to_owned(), Severity::Warning)]
+    );
+    assert_eq!(
+        codes(diagnostics(&order, Some(&registered), Mode::Require)),
+        [("SIGNATURE_MISSING".to_owned(), Severity::Error)]
+    );
+    // The inventory's XSD requires a signature: validation reports its
+    // absence (SIGNATURE_REQUIRED), the policy does not repeat it.
+    assert!(diagnostics(&doc, Some(&registered), Mode::Require).is_empty());
+    let tampered = signed.replacen("3301960A01", "3301960A09", 1);
+    assert_eq!(
+        codes(diagnostics(&tampered, Some(&registered), Mode::Warn)),
+        [("SIGNATURE_INVALID".to_owned(), Severity::Warning)]
+    );
+    let pretty = reindent(&eport_sign(&compact(&doc), &ours, SM2_SPEC_FORM));
+    assert_eq!(
+        codes(diagnostics(&pretty, Some(&registered), Mode::Require)),
+        [("SIGNATURE_LENIENT".to_owned(), Severity::Warning)]
+    );
+    // Receipts are not declarations: nothing is said about them.
+    let receipt =
+        std::fs::read_to_string(util::reference().join("samples/official-2022/CEB622Message.xml"))
+            .unwrap();
+    assert!(diagnostics(&receipt, Some(&registered), Mode::Require).is_empty());
+}
+
+#[test]
+fn certificates_are_read_from_pem_and_der() {
+    let rsa = Identity::rsa(1024, &[0x42], "2024-01-01", "2030-01-01");
+    let sm2 = Identity::sm2(&[0x43], "2024-01-01", "2030-01-01");
+    for id in [&rsa, &sm2] {
+        let from_der = Certificate::read_all(&id.cert_der).unwrap();
+        let from_pem = Certificate::read_all(id.cert_pem().as_bytes()).unwrap();
+        assert_eq!(from_der, from_pem);
+        assert_eq!(from_der.len(), 1);
+    }
+    let both = format!("{}{}", rsa.cert_pem(), sm2.cert_pem());
+    assert_eq!(Certificate::read_all(both.as_bytes()).unwrap().len(), 2);
+    assert!(Certificate::read_all(b"not a certificate").is_err());
+    assert!(
+        Certificate::read_all(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+            .is_err()
+    );
+    let c = sm2.certificate();
+    assert_eq!(c.not_before(), day("2024-01-01"));
+    assert!(c.valid_at(day("2029-12-31")) && !c.valid_at(day("2030-01-02")));
 }
