@@ -893,6 +893,7 @@ fn fill(root: &Path, config_path: &Path, complete: u64, open: u64) {
         customs_gateway::daemon::pipeline::Settings::new(
             &config,
             config.load_registry().unwrap(),
+            None,
             config.sender.clone(),
             config.platform.clone(),
             Default::default(),

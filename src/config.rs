@@ -201,6 +201,10 @@ pub struct SenderConfig {
     pub root: PathBuf,
     /// The enterprise codes it may declare for.
     pub codes: Vec<String>,
+    /// Its signature mode (`off`, `warn`, `require`), instead of
+    /// `[signature] mode`.
+    #[serde(default)]
+    pub signature: Option<crate::sig::Mode>,
 }
 
 /// The TCP source for e-commerce platforms (`[tcp]`; off when absent).
@@ -262,6 +266,10 @@ pub struct PlatformConfig {
     pub token_file: PathBuf,
     /// The enterprise codes it may submit for.
     pub codes: Vec<String>,
+    /// Its signature mode (`off`, `warn`, `require`), instead of
+    /// `[signature] mode`.
+    #[serde(default)]
+    pub signature: Option<crate::sig::Mode>,
 }
 
 /// A registered import client (`[[client]]`): receipts and data its
@@ -496,6 +504,30 @@ impl Default for IngestConfig {
     }
 }
 
+/// What the gateway does with the signatures of inbound declarations
+/// (`[signature]`).
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SignatureConfig {
+    /// `off`, `warn` (the default) or `require`; a sender's or platform's
+    /// `signature` key overrides it for that source.
+    pub mode: crate::sig::Mode,
+}
+
+/// The gateway's own signing key (`[signing]`): it signs the messages it
+/// writes itself (never a message it received signed).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigningConfig {
+    /// The private key file (PEM or DER; PKCS#8, or PKCS#1 for RSA and
+    /// SEC1 for SM2).
+    pub key: PathBuf,
+    /// The key's certificate (PEM or DER).
+    pub certificate: PathBuf,
+    /// `rsa-sha1` or `sm2-sm3`.
+    pub algorithm: crate::sig::Algorithm,
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -531,6 +563,10 @@ pub struct Config {
     pub registry: Option<PathBuf>,
     /// The tax rate tables (`[tax]`).
     pub tax: TaxConfig,
+    /// Verifying the signatures of inbound declarations.
+    pub signature: SignatureConfig,
+    /// The gateway's own signing key (off when absent).
+    pub signing: Option<SigningConfig>,
     /// The customs simulator (`simulate-customs`; inside `serve` when enabled).
     #[serde(default)]
     pub simulator: crate::simulate::SimulatorConfig,
@@ -925,6 +961,10 @@ impl Config {
         if let Some(r) = &mut self.tax.rates {
             fix(r);
         }
+        if let Some(g) = &mut self.signing {
+            fix(&mut g.key);
+            fix(&mut g.certificate);
+        }
         fix(&mut self.store.path);
         if let Some(t) = &mut self.admin.token_file {
             fix(t);
@@ -978,7 +1018,91 @@ impl Config {
             None => "the enterprise registry".to_owned(),
         };
         let text = read(path, &what)?;
-        parse(&path.display().to_string(), &text).map(Some)
+        let mut registry: Registry = parse(&path.display().to_string(), &text)?;
+        let listed: Vec<(String, Vec<PathBuf>)> = registry
+            .enterprises()
+            .iter()
+            .filter(|e| !e.certificates.is_empty())
+            .map(|e| (e.code.clone(), e.certificates.clone()))
+            .collect();
+        for (code, files) in listed {
+            let mut certs = Vec::new();
+            for file in files {
+                let file = relative_to(path, &file);
+                let what = format!(
+                    "a certificate of enterprise {code} (registry {})",
+                    path.display()
+                );
+                let bytes = std::fs::read(&file).map_err(|e| ConfigError::Read {
+                    path: file.display().to_string(),
+                    what: what.clone(),
+                    reason: e.to_string(),
+                })?;
+                certs.extend(crate::sig::Certificate::read_all(&bytes).map_err(|e| {
+                    ConfigError::Invalid {
+                        path: file.display().to_string(),
+                        message: format!("{what}: {e}"),
+                    }
+                })?);
+            }
+            registry.set_certificates(&code, certs);
+        }
+        Ok(Some(registry))
+    }
+
+    /// The certificate files the registry names (for reloads: a changed
+    /// certificate is a changed configuration). Empty when the registry
+    /// cannot be read; loading it says why.
+    pub fn registry_certificate_files(&self) -> Vec<PathBuf> {
+        let Some(path) = &self.registry else {
+            return Vec::new();
+        };
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return Vec::new();
+        };
+        let Ok(registry) = Registry::from_toml(&text) else {
+            return Vec::new();
+        };
+        registry
+            .enterprises()
+            .iter()
+            .flat_map(|e| e.certificates.iter().map(|f| relative_to(path, f)))
+            .collect()
+    }
+
+    /// The gateway's signer (`[signing]`), its key and certificate read.
+    pub fn load_signer(&self) -> Result<Option<std::sync::Arc<crate::sig::Signer>>, ConfigError> {
+        let Some(g) = &self.signing else {
+            return Ok(None);
+        };
+        let read_bytes = |file: &Path, key: &str| {
+            std::fs::read(file).map_err(|e| ConfigError::Read {
+                path: file.display().to_string(),
+                what: format!("the signing {key} (key `signing.{key}`)"),
+                reason: e.to_string(),
+            })
+        };
+        let invalid = |file: &Path, message: String| ConfigError::Invalid {
+            path: file.display().to_string(),
+            message,
+        };
+        let cert_bytes = read_bytes(&g.certificate, "certificate")?;
+        let mut certs = crate::sig::Certificate::read_all(&cert_bytes)
+            .map_err(|e| invalid(&g.certificate, format!("signing.certificate: {e}")))?;
+        if certs.len() != 1 {
+            return Err(invalid(
+                &g.certificate,
+                format!(
+                    "signing.certificate: {} certificates; the signing key's alone is expected",
+                    certs.len()
+                ),
+            ));
+        }
+        let cert = certs.remove(0);
+        let key = read_bytes(&g.key, "key")?;
+        crate::sig::Signer::new(g.algorithm, &key, cert)
+            .map(|s| Some(std::sync::Arc::new(s)))
+            .map_err(|e| invalid(&g.key, format!("signing.key: {e}")))
     }
 
     /// The tax rate tables this configuration computes with: `[tax] rates`,
@@ -1132,6 +1256,15 @@ fn check_codes(key: &str, codes: &[String], who: &str, verb: &str) -> Result<(),
         ));
     }
     Ok(())
+}
+
+/// `file` relative to the folder of `base` (a file), unless absolute.
+fn relative_to(base: &Path, file: &Path) -> PathBuf {
+    if file.is_relative() {
+        base.parent().unwrap_or(Path::new("")).join(file)
+    } else {
+        file.to_path_buf()
+    }
 }
 
 fn read(path: &Path, what: &str) -> Result<String, ConfigError> {

@@ -87,8 +87,29 @@ pub struct FileReport {
     pub message: Option<Message>,
 }
 
+/// How `check --verify-signatures` looks at signatures.
+#[derive(Debug, Clone, Copy)]
+pub struct SignatureCheck<'a> {
+    /// The registry whose certificates are trusted.
+    pub registry: Option<&'a crate::engine::Registry>,
+    /// The policy.
+    pub mode: crate::sig::Mode,
+    /// The time a document without `appTime` is judged at.
+    pub now_ms: u64,
+}
+
 /// Decodes and validates one file's bytes. Pure.
 pub fn inspect_bytes(file: &str, bytes: &[u8], limits: &Limits) -> FileReport {
+    inspect_bytes_with(file, bytes, limits, None)
+}
+
+/// [`inspect_bytes`], verifying signatures when `signatures` says how. Pure.
+pub fn inspect_bytes_with(
+    file: &str,
+    bytes: &[u8],
+    limits: &Limits,
+    signatures: Option<&SignatureCheck<'_>>,
+) -> FileReport {
     let decoded = match codec::decode_any_with(bytes, limits) {
         Ok(Content::Message(d)) => d,
         Ok(Content::Unsupported(u)) => return unsupported_report(file, &u),
@@ -96,6 +117,15 @@ pub fn inspect_bytes(file: &str, bytes: &[u8], limits: &Limits) -> FileReport {
     };
     let mut diagnostics: Vec<Diagnostic> = decoded.diagnostics;
     diagnostics.extend(validate::validate(&decoded.message, Mode::Read));
+    if let Some(s) = signatures {
+        diagnostics.extend(crate::sig::check(
+            &decoded.message,
+            bytes,
+            s.registry,
+            s.mode,
+            s.now_ms,
+        ));
+    }
     let envelope = &decoded.message;
     let business = envelope.business();
     let ty = business.spec.name.to_owned();
@@ -599,19 +629,26 @@ fn walk(dir: &Path, out: &mut Vec<Input>, seen: &mut HashSet<PathBuf>) {
 /// the size limit as `TOO_LARGE` from its metadata, and reports a file that
 /// cannot be read (permissions, a dangling link) as `UNREADABLE`.
 pub fn inspect_path(path: &Path, limits: &Limits) -> FileReport {
-    inspect_read(path, limits, false)
+    inspect_file(path, limits, false, None)
 }
 
 /// [`inspect_path`] for a path its directory entry says is a regular file
 /// ([`Input::Regular`]): opened at once (without blocking), its type and
 /// size taken from the open file, so one open and no lookup by path.
 pub fn inspect_entry(path: &Path, limits: &Limits) -> FileReport {
-    inspect_read(path, limits, true)
+    inspect_file(path, limits, true, None)
 }
 
-fn inspect_read(path: &Path, limits: &Limits, regular: bool) -> FileReport {
+/// [`inspect_path`] (`regular`: [`inspect_entry`]), verifying signatures
+/// when `signatures` says how.
+pub fn inspect_file(
+    path: &Path,
+    limits: &Limits,
+    regular: bool,
+    signatures: Option<&SignatureCheck<'_>>,
+) -> FileReport {
     match read_regular_file(path, limits, regular) {
-        Ok(bytes) => inspect_bytes(&path.display().to_string(), &bytes, limits),
+        Ok(bytes) => inspect_bytes_with(&path.display().to_string(), &bytes, limits, signatures),
         Err(finding) => FileReport {
             documents: Vec::new(),
             diagnostics: vec![*finding],

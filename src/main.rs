@@ -40,6 +40,12 @@ enum Command {
         /// would send back (CEB312/412/512/622, returnStatus 100) into DIR.
         #[arg(long, value_name = "DIR")]
         receipts: Option<PathBuf>,
+        /// Verify the declarations' signatures against the certificates of
+        /// the configuration's registry, under MODE (`warn`: findings are
+        /// warnings; `require`: errors; `off`), or without a value under the
+        /// configuration's `[signature] mode` (`warn` when that is `off`).
+        #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "config")]
+        verify_signatures: Option<String>,
         /// Files or folders to check.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
@@ -462,8 +468,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             config,
             receipts,
+            verify_signatures,
             paths,
-        } => check(json, config, receipts, &paths),
+        } => check(json, config, receipts, verify_signatures.as_deref(), &paths),
         Command::Serve { config, log_format } => serve(&config, log_format),
         Command::SimulateCustoms { config } => simulate_customs(&config),
         Command::Send {
@@ -1167,15 +1174,29 @@ fn print_config(out: &mut impl std::io::Write, v: &serde_json::Value) -> std::io
     match v["registry"].as_object() {
         Some(r) => writeln!(
             out,
-            "  registry      {}: {} enterprises",
+            "  registry      {}: {} enterprises, {} signing certificates",
             s(&r["file"]),
-            s(&r["enterprises"])
+            s(&r["enterprises"]),
+            s(&r["certificates"])
         )?,
         None => writeln!(
             out,
             "  registry      none (the registration rule is skipped)"
         )?,
     }
+    writeln!(
+        out,
+        "  signatures    mode {}; {}",
+        s(&v["signature"]["mode"]),
+        match v["signing"].as_object() {
+            Some(g) => format!(
+                "signs what it writes with {} (certificate {})",
+                s(&g["algorithm"]),
+                s(&g["certificate"])
+            ),
+            None => "signs nothing ([signing] not set)".to_owned(),
+        }
+    )?;
     writeln!(
         out,
         "  limits        {} bytes, depth {}",
@@ -1290,17 +1311,36 @@ fn check(
     json: bool,
     config: Option<PathBuf>,
     receipts: Option<PathBuf>,
+    verify_signatures: Option<&str>,
     paths: &[PathBuf],
 ) -> anyhow::Result<ExitCode> {
     let config = match config {
         Some(path) => Config::load(&path)?,
         None => Config::default(),
     };
+    let mode = match verify_signatures {
+        None => None,
+        Some("config") => Some(match config.signature.mode {
+            customs_gateway::sig::Mode::Off => customs_gateway::sig::Mode::Warn,
+            m => m,
+        }),
+        Some(m) => Some(customs_gateway::sig::Mode::parse(m).ok_or_else(|| {
+            anyhow::anyhow!("--verify-signatures {m}: the mode is off, warn or require")
+        })?),
+    };
     let limits = config.limits();
     let registry = config.load_registry()?;
     let inputs = inspect::collect(paths)?;
     let now_ms = now_ms();
-    let engine = Engine::new(config.engine.clone(), registry)?;
+    let signatures = mode.map(|mode| inspect::SignatureCheck {
+        registry: registry.as_ref(),
+        mode,
+        now_ms,
+    });
+    let signatures = signatures.as_ref();
+    // Kept apart: the engine takes the registry.
+    let registry_for_engine = registry.clone();
+    let engine = Engine::new(config.engine.clone(), registry_for_engine)?;
     let mut checker = inspect::Checker::new(engine, now_ms);
     let mut n_files = 0;
     for input in inputs {
@@ -1313,11 +1353,7 @@ fn check(
             }
         };
         n_files += 1;
-        let report = if regular {
-            inspect::inspect_entry(&file, &limits)
-        } else {
-            inspect::inspect_path(&file, &limits)
-        };
+        let report = inspect::inspect_file(&file, &limits, regular, signatures);
         checker.add(&file.display().to_string(), report);
     }
     let report = checker.finish();

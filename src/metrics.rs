@@ -75,6 +75,8 @@ pub const INGEST_SECONDS: &str = "customs_gateway_ingest_seconds";
 pub const CONFIG_RELOADS: &str = "customs_gateway_config_reloads_total";
 /// Reloads refused (the running configuration stays).
 pub const CONFIG_RELOAD_FAILURES: &str = "customs_gateway_config_reload_failures_total";
+/// Signatures of inbound declarations verified, by result.
+pub const SIGNATURES: &str = "customs_gateway_signatures_total";
 /// The version running (gauge, always 1).
 pub const BUILD_INFO: &str = "customs_gateway_build_info";
 
@@ -149,6 +151,11 @@ fn describe() {
         RECEIVED,
         Unit::Count,
         "Inbound messages stored, by source kind (sender, tcp, customs), source (the sender's or platform's id, or customs) and message type (CEB311 ...; other for a message the gateway does not model, unknown when unreadable)."
+    );
+    describe_counter!(
+        SIGNATURES,
+        Unit::Count,
+        "Signatures of inbound declarations looked at, by result: the rule code (SIGNATURE_VERIFIED, SIGNATURE_LENIENT, SIGNATURE_INVALID, SIGNATURE_UNTRUSTED, SIGNATURE_MISSING), once per message."
     );
     describe_counter!(
         REFUSED,
@@ -334,6 +341,14 @@ pub fn message(rec: &MessageRecord) {
     .increment(1);
     if rec.disposition == Disposition::Refused && rec.documents == 0 {
         refused(&rec.findings);
+    }
+}
+
+/// A declaration's signature was looked at: counts the result (the first
+/// signature rule among `diagnostics`; nothing under mode `off`).
+pub fn signature(diagnostics: &[crate::diag::Diagnostic]) {
+    if let Some(d) = diagnostics.first() {
+        counter!(SIGNATURES, "result" => d.rule.code).increment(1);
     }
 }
 

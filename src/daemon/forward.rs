@@ -52,12 +52,19 @@ pub enum Report {
     },
 }
 
+/// The gateway's signer (`[signing]`), shared between the pipeline, which
+/// sets it at start and at every reload, and the forwarder, which signs
+/// with it.
+pub type SignerSlot = std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<crate::sig::Signer>>>>;
+
 /// The forwarder's state.
 #[derive(Debug)]
 pub struct Forwarder {
     dirs: CustomsDirs,
     store: Store,
     limits: Limits,
+    /// `[signing]`'s signer, as the last reload left it.
+    signer: SignerSlot,
     /// Jobs not yet written (a failed write waits here).
     pending: Vec<ForwardJob>,
     /// Written files to watch: message → file name.
@@ -66,11 +73,12 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// A forwarder writing `store`'s messages into `dirs`.
-    pub fn new(dirs: CustomsDirs, store: Store, limits: Limits) -> Forwarder {
+    pub fn new(dirs: CustomsDirs, store: Store, limits: Limits, signer: SignerSlot) -> Forwarder {
         Forwarder {
             dirs,
             store,
             limits,
+            signer,
             pending: Vec::new(),
             watching: BTreeMap::new(),
         }
@@ -142,7 +150,8 @@ impl Forwarder {
                     continue;
                 }
             };
-            match forward_bytes(&raw, &self.limits) {
+            let signer = self.signer.read().ok().and_then(|s| s.clone());
+            match forward_bytes(&raw, &self.limits, signer.as_deref()) {
                 Ok(bytes) => {
                     files.push(NewFile {
                         dir: self.dirs.outbox.clone(),

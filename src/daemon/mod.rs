@@ -360,11 +360,13 @@ pub async fn run_with(
         pipeline::Settings::new(
             &config,
             registry,
+            built.signer.clone(),
             senders.items.clone(),
             platforms.items.clone(),
             subscriptions.clone(),
         ),
     )?;
+    let signer = pipeline.signer_slot();
     let started = Instant::now();
     let t0 = now_ms();
     let (pipeline, recovered) = tokio::task::spawn_blocking(move || {
@@ -414,6 +416,7 @@ pub async fn run_with(
         },
         store.clone(),
         limits,
+        signer,
     );
     for f in written {
         forwarder.watch(f.msg, f.file);
@@ -787,6 +790,7 @@ impl Reloader {
             settings: pipeline::Settings::new(
                 &config,
                 built.registry.clone(),
+                built.signer.clone(),
                 senders.items.clone(),
                 platforms.items.clone(),
                 self.subs.clone(),

@@ -300,6 +300,8 @@ pub enum PipelineError {
 #[derive(Debug)]
 pub struct Pipeline {
     store: Store,
+    /// `[signing]`'s signer, shared with the forwarder.
+    signer: super::forward::SignerSlot,
     engine: Engine<StoreLedger>,
     /// The settings in force (their registry handed to the engine).
     settings: Settings,
@@ -343,6 +345,10 @@ pub struct Settings {
     pub retries: u32,
     /// Who receives what.
     pub routing: Routing,
+    /// `[signature] mode` (a source's own `signature` key overrides it).
+    pub signature: crate::sig::Mode,
+    /// `[signing]`: signs the messages the gateway writes itself.
+    pub signer: Option<Arc<crate::sig::Signer>>,
 }
 
 impl Settings {
@@ -351,6 +357,7 @@ impl Settings {
     pub fn new(
         config: &crate::config::Config,
         registry: Option<crate::engine::Registry>,
+        signer: Option<Arc<crate::sig::Signer>>,
         senders: Vec<SenderConfig>,
         platforms: Vec<PlatformConfig>,
         subs: Arc<Subscriptions>,
@@ -368,6 +375,8 @@ impl Settings {
                 customs_enterprise: config.customs.enterprise.clone(),
                 unmapped_to_all: config.push.unmapped_to_all,
             },
+            signature: config.signature.mode,
+            signer,
         }
     }
 }
@@ -412,6 +421,7 @@ impl Pipeline {
             Engine::with_ledger(settings.engine.clone(), settings.registry.take(), ledger)?;
         Ok(Pipeline {
             store,
+            signer: Arc::new(std::sync::RwLock::new(settings.signer.clone())),
             engine,
             settings,
             touched: Vec::new(),
@@ -423,8 +433,16 @@ impl Pipeline {
     pub fn reconfigure(&mut self, mut settings: Settings) -> Result<(), PipelineError> {
         self.engine
             .reconfigure(settings.engine.clone(), settings.registry.take())?;
+        if let Ok(mut slot) = self.signer.write() {
+            slot.clone_from(&settings.signer);
+        }
         self.settings = settings;
         Ok(())
+    }
+
+    /// The signer the forwarder signs with (kept current by reloads).
+    pub fn signer_slot(&self) -> super::forward::SignerSlot {
+        self.signer.clone()
     }
 
     /// The engine (for statistics).
@@ -831,6 +849,16 @@ impl Pipeline {
         }
     }
 
+    /// The signature mode of a source: its own, else `[signature] mode`.
+    fn signature_mode(&self, origin: Origin) -> crate::sig::Mode {
+        let own = match origin {
+            Origin::Sender(i) => self.settings.senders.get(i).and_then(|s| s.signature),
+            Origin::Platform(i) => self.settings.platforms.get(i).and_then(|p| p.signature),
+            Origin::Customs => None,
+        };
+        own.unwrap_or(self.settings.signature)
+    }
+
     /// The enterprise codes a source may declare for.
     fn codes(&self, origin: Origin) -> &[String] {
         match origin {
@@ -1009,6 +1037,25 @@ impl Pipeline {
         tx.put(key::message(id), &rec)?;
         let mut diagnostics = decoded.diagnostics;
         diagnostics.extend(validate::validate(&message, Mode::Read));
+        // The signature: its errors (under `require`) refuse below like any
+        // other; what it says otherwise stays with the message.
+        let signature = crate::sig::check(
+            &message,
+            bytes,
+            self.engine.registry(),
+            self.signature_mode(origin),
+            now_ms,
+        );
+        for d in signature.iter().filter(|d| !d.is_error()) {
+            rec.findings.push(Finding {
+                rule: d.rule.code.to_owned(),
+                severity: d.severity.as_str().to_owned(),
+                field: d.path.clone(),
+                message: d.message.clone(),
+            });
+        }
+        crate::metrics::signature(&signature);
+        diagnostics.extend(signature);
         let sender_name = self.source_name(origin);
         let codes = self.codes(origin).to_vec();
         for (i, document) in business.documents.iter().enumerate() {
@@ -3411,15 +3458,31 @@ impl Pipeline {
 }
 
 /// The bytes to write to customs for a stored message: the exact bytes it
-/// arrived with when signed (re-encoding breaks the signature) or wrapped
-/// in a DXP envelope, else the strict official form.
-pub fn forward_bytes(raw: &[u8], limits: &Limits) -> Result<Vec<u8>, String> {
+/// arrived with when signed (re-encoding breaks the signature, and a
+/// received signature is never replaced) or wrapped in a DXP envelope,
+/// else the strict official form, signed by `signer` (`[signing]`) when
+/// one is configured and the type's schema admits a signature.
+pub fn forward_bytes(
+    raw: &[u8],
+    limits: &Limits,
+    signer: Option<&crate::sig::Signer>,
+) -> Result<Vec<u8>, String> {
     let decoded = codec::decode_with(raw, limits).map_err(|e| e.to_string())?;
     let m = &decoded.message;
     if m.signature.is_some() || m.dxp.is_some() || m.business().signature.is_some() {
         return Ok(raw.to_vec());
     }
-    codec::encode(m, &codec::EncodeOptions::default()).map_err(|e| e.to_string())
+    let bytes = codec::encode(m, &codec::EncodeOptions::default()).map_err(|e| e.to_string())?;
+    match signer {
+        Some(signer) if m.spec.signature != crate::schema::SignatureRule::None => {
+            let text = String::from_utf8(bytes).map_err(|e| e.to_string())?;
+            signer
+                .sign(&text)
+                .map(String::into_bytes)
+                .map_err(|e| e.to_string())
+        }
+        _ => Ok(bytes),
+    }
 }
 
 /// The file name of a forwarded message: derived from its id, so that a

@@ -1061,7 +1061,7 @@ fn bytes_of(store: &Store, limits: &Limits, e: &OutboxEntry) -> Result<Vec<u8>, 
             .map_err(|e| e.to_string());
     }
     match (e.content.as_str(), e.part) {
-        ("data", None) => forward_bytes(&raw, limits),
+        ("data", None) => forward_bytes(&raw, limits, None),
         (_, None) => Ok(raw),
         (_, Some(i)) => {
             let decoded = codec::decode_with(&raw, limits).map_err(|e| e.to_string())?;

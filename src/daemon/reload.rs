@@ -33,8 +33,10 @@ use crate::engine::Registry;
 pub struct Built {
     /// The configuration (paths resolved, overrides applied).
     pub config: Config,
-    /// The enterprise registry it names.
+    /// The enterprise registry it names (with its certificates).
     pub registry: Option<Registry>,
+    /// `[signing]`'s signer.
+    pub signer: Option<std::sync::Arc<crate::sig::Signer>>,
     /// `[admin] token_file`'s token.
     pub admin_token: Option<String>,
     /// Each platform's token, in `config.platform`'s order.
@@ -89,6 +91,7 @@ impl Built {
             message,
         };
         let registry = config.load_registry()?;
+        let signer = config.load_signer()?;
         let admin_token = match &config.admin.token_file {
             Some(f) => Some(
                 crate::admin::read_token(f)
@@ -151,6 +154,7 @@ impl Built {
         Ok(Built {
             config,
             registry,
+            signer,
             admin_token,
             platform_tokens,
             subscription_changes,
@@ -166,6 +170,11 @@ pub fn named_files(c: &Config) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = Vec::new();
     out.extend(c.source().map(Path::to_path_buf));
     out.extend(c.registry.clone());
+    out.extend(c.registry_certificate_files());
+    if let Some(g) = &c.signing {
+        out.push(g.key.clone());
+        out.push(g.certificate.clone());
+    }
     out.extend(c.tax.rates.clone());
     out.extend(c.admin.token_file.clone());
     out.extend(c.platform.iter().map(|p| p.token_file.clone()));
@@ -563,12 +572,22 @@ pub fn describe(b: &Built, now_ms: u64) -> serde_json::Value {
     let senders: Vec<_> = c
         .sender
         .iter()
-        .map(|s| json!({ "name": s.name, "root": path(&s.root), "codes": s.codes }))
+        .map(|s| {
+            json!({
+                "name": s.name, "root": path(&s.root), "codes": s.codes,
+                "signature": s.signature.unwrap_or(c.signature.mode),
+            })
+        })
         .collect();
     let platforms: Vec<_> = c
         .platform
         .iter()
-        .map(|p| json!({ "id": p.id, "codes": p.codes, "token_file": path(&p.token_file) }))
+        .map(|p| {
+            json!({
+                "id": p.id, "codes": p.codes, "token_file": path(&p.token_file),
+                "signature": p.signature.unwrap_or(c.signature.mode),
+            })
+        })
         .collect();
     let clients: Vec<_> = c
         .client
@@ -667,6 +686,17 @@ pub fn describe(b: &Built, now_ms: u64) -> serde_json::Value {
         "registry": c.registry.as_deref().map(|r| json!({
             "file": path(r),
             "enterprises": b.registry.as_ref().map_or(0, |g| g.enterprises().len()),
+            "certificates": b.registry.as_ref().map_or(0, |g| g
+                .enterprises()
+                .iter()
+                .map(|e| g.certificates(&e.code).len())
+                .sum::<usize>()),
+        })),
+        "signature": { "mode": c.signature.mode },
+        "signing": b.signer.as_ref().map(|s| json!({
+            "algorithm": s.algorithm().name(),
+            "certificate": s.certificate().serial(),
+            "subject": s.certificate().subject(),
         })),
         "simulator": { "enabled": c.simulator.enabled },
     })

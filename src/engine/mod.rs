@@ -243,6 +243,11 @@ impl<L: QuotaLedger> Engine<L> {
         &self.config
     }
 
+    /// The enterprise registry, if one is configured.
+    pub fn registry(&self) -> Option<&Registry> {
+        self.registry.as_ref()
+    }
+
     /// Takes new tolerances and a new registry (a reloaded configuration):
     /// every set evaluated from now on is judged by them; verdicts already
     /// given stand. Refused, and nothing changed, when `config` is invalid.

@@ -224,7 +224,7 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
             "[limit]\nmax_bytes = 100\n",
             ":1:2: limit: unknown key `limit`, expected one of `store`, `admin`, `customs`, \
              `sender`, `ingest`, `tcp`, `platform`, `client`, `subscription`, `smtp`, `push`, \
-             `limits`, `engine`, `registry`, `tax`, `simulator`",
+             `limits`, `engine`, `registry`, `tax`, `signature`, `signing`, `simulator`",
         ),
         (
             "[tcp]\nlisten = \"8471\"\n",
@@ -268,7 +268,7 @@ fn a_bad_configuration_is_said_once_naming_file_key_and_what_is_accepted() {
         ),
         (
             "[[sender]]\nname = \"a\"\nroot = \"x\"\ncodes = [\"1\"]\nfolder = \"z\"\n",
-            ":5:1: sender[0].folder: unknown key `folder`, expected one of `name`, `root`, `codes`",
+            ":5:1: sender[0].folder: unknown key `folder`, expected one of `name`, `root`, `codes`, `signature`",
         ),
         (
             "[ingest]\nsettle = 5\n",
