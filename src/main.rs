@@ -44,7 +44,7 @@ enum Command {
         /// the configuration's registry, under MODE (`warn`: findings are
         /// warnings; `require`: errors; `off`), or without a value under the
         /// configuration's `[signature] mode` (`warn` when that is `off`).
-        #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "config")]
+        #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "config")]
         verify_signatures: Option<String>,
         /// Files or folders to check.
         #[arg(required = true, value_name = "PATH")]

@@ -227,52 +227,42 @@ pub fn verify(text: &str, by_serial: &dyn Fn(&str) -> Option<Certificate>) -> Ve
         digest_method: parsed.digest_method.clone(),
     };
     let mut problems = shape(&parsed);
-    let cert = match signer(&parsed, by_serial) {
-        Ok(c) => Some(c),
-        Err(p) => {
-            problems.push(p);
-            None
-        }
-    };
-    if !problems.is_empty() {
-        v.certificate = cert;
-        v.outcome = Outcome::Invalid(problems);
-        return v;
-    }
-    let Some(cert) = cert else {
-        v.outcome = Outcome::Invalid(problems);
-        return v;
-    };
+    let (cert, problem) = signer(&parsed, by_serial);
+    problems.extend(problem);
+    // The digest and the signature are checked apart, so that each wrong
+    // one is named, whatever else is wrong.
+    let shape_ok = problems.is_empty();
     let comments = parsed.c14n.as_deref().map(str::trim) == Some(C14N_COMMENTS);
     let digest_alg = parsed.digest_method.as_deref().and_then(DigestAlg::of);
     let sig_alg = parsed.method.as_deref().and_then(SigAlg::of);
-    let (Some(digest_alg), Some(sig_alg)) = (digest_alg, sig_alg) else {
-        v.certificate = Some(cert);
-        return v;
-    };
     let mut lenient = Vec::new();
-    match digest_matches(text, &parsed, digest_alg) {
-        Ok(Some(how)) => lenient.extend(how),
-        Ok(None) => problems.push(Problem::new(
-            PATH_DIGEST,
-            "the digest does not match the document: its content changed after it was signed",
-        )),
-        Err(p) => problems.push(p),
+    let reference_ok = !problems.iter().any(|p| p.path.contains("ds:Reference"));
+    if let (Some(alg), true) = (digest_alg, reference_ok) {
+        match digest_matches(text, &parsed, alg) {
+            Ok(Some(how)) => lenient.extend(how),
+            Ok(None) => problems.push(Problem::new(
+                PATH_DIGEST,
+                "the digest does not match the document: its content changed after it was signed",
+            )),
+            Err(p) => problems.push(p),
+        }
     }
-    match signature_matches(text, &parsed, comments, sig_alg, cert.key()) {
-        Ok(Some(how)) => lenient.extend(how),
-        Ok(None) => problems.push(Problem::new(
-            PATH_VALUE,
-            format!(
-                "the signature over ds:SignedInfo does not verify with the certificate's {} key (serial {})",
-                cert.key().describe(),
-                cert.serial()
-            ),
-        )),
-        Err(p) => problems.push(p),
+    if let (Some(alg), Some(cert)) = (sig_alg, cert.as_ref()) {
+        match signature_matches(text, &parsed, comments, alg, cert.key()) {
+            Ok(Some(how)) => lenient.extend(how),
+            Ok(None) => problems.push(Problem::new(
+                PATH_VALUE,
+                format!(
+                    "the signature over ds:SignedInfo does not verify with the certificate's {} key (serial {})",
+                    cert.key().describe(),
+                    cert.serial()
+                ),
+            )),
+            Err(p) => problems.push(p),
+        }
     }
-    v.certificate = Some(cert);
-    v.outcome = if problems.is_empty() {
+    v.certificate = cert;
+    v.outcome = if shape_ok && problems.is_empty() {
         Outcome::Verified { lenient }
     } else {
         Outcome::Invalid(problems)
@@ -355,53 +345,59 @@ fn shape(p: &Parsed) -> Vec<Problem> {
 }
 
 /// The signer's certificate: `X509Certificate` (checked against
-/// `KeyName`), else the one `KeyName` names.
+/// `KeyName`: a mismatch is a problem, and the certificate is still used to
+/// check the signature), else the one `KeyName` names; and what is wrong.
 fn signer(
     p: &Parsed,
     by_serial: &dyn Fn(&str) -> Option<Certificate>,
-) -> Result<Certificate, Problem> {
+) -> (Option<Certificate>, Option<Problem>) {
     let key_name = p
         .key_name
         .as_deref()
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let x509 = "ds:Signature/ds:KeyInfo/ds:X509Data/ds:X509Certificate";
+    let key_path = "ds:Signature/ds:KeyInfo/ds:KeyName";
     if p.certificates.len() > 1 {
-        return Err(Problem::new(
-            x509,
-            format!(
-                "{} certificates: the signer's alone is expected",
-                p.certificates.len()
-            ),
-        ));
+        let why = format!(
+            "{} certificates: the signer's alone is expected",
+            p.certificates.len()
+        );
+        return (None, Some(Problem::new(x509, why)));
     }
     match (p.certificates.first(), key_name) {
-        (Some(b64), key_name) => {
-            let cert =
-                Certificate::from_base64(b64).map_err(|e| Problem::new(x509, e.to_string()))?;
-            if let Some(k) = key_name
-                && !cert.has_serial(k)
-            {
-                return Err(Problem::new(
-                    "ds:Signature/ds:KeyInfo/ds:KeyName",
-                    format!(
-                        "KeyName {k} is not the serial number of the certificate ({})",
-                        cert.serial()
-                    ),
-                ));
+        (Some(b64), key_name) => match Certificate::from_base64(b64) {
+            Err(e) => (None, Some(Problem::new(x509, e.to_string()))),
+            Ok(cert) => {
+                let problem = key_name.filter(|k| !cert.has_serial(k)).map(|k| {
+                    Problem::new(
+                        key_path,
+                        format!(
+                            "KeyName {k} is not the serial number of the certificate ({})",
+                            cert.serial()
+                        ),
+                    )
+                });
+                (Some(cert), problem)
             }
-            Ok(cert)
-        }
-        (None, Some(k)) => by_serial(k).ok_or_else(|| {
-            Problem::new(
-                "ds:Signature/ds:KeyInfo/ds:KeyName",
-                format!("no X509Certificate, and KeyName {k} names no registered certificate"),
-            )
-        }),
-        (None, None) => Err(Problem::new(
-            "ds:Signature/ds:KeyInfo",
-            "neither X509Certificate nor KeyName: the signer is unknown",
-        )),
+        },
+        (None, Some(k)) => match by_serial(k) {
+            Some(cert) => (Some(cert), None),
+            None => (
+                None,
+                Some(Problem::new(
+                    key_path,
+                    format!("no X509Certificate, and KeyName {k} names no registered certificate"),
+                )),
+            ),
+        },
+        (None, None) => (
+            None,
+            Some(Problem::new(
+                "ds:Signature/ds:KeyInfo",
+                "neither X509Certificate nor KeyName: the signer is unknown",
+            )),
+        ),
     }
 }
 

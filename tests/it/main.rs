@@ -28,6 +28,7 @@ mod reload;
 mod replay;
 mod roundtrip;
 mod sig;
+mod sig_daemon;
 mod simulate;
 mod sourcegen;
 mod tax;

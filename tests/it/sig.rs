@@ -255,15 +255,15 @@ fn certificate(
 }
 
 /// The three forms seen in CEB traffic: (SignatureMethod, DigestMethod).
-const RSA_FORM: (&str, &str) = (
+pub(crate) const RSA_FORM: (&str, &str) = (
     "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
     "http://www.w3.org/2000/09/xmldsig#sha1",
 );
-const SM2_SPEC_FORM: (&str, &str) = (
+pub(crate) const SM2_SPEC_FORM: (&str, &str) = (
     "http://www.chinaport.gov.cn/2022/04/xmldsig#sm2-sm3",
     "http://www.chinaport.gov.cn/2022/04/xmldsig#sm3",
 );
-const SM2_SIGNER_FORM: (&str, &str) = (
+pub(crate) const SM2_SIGNER_FORM: (&str, &str) = (
     "http://www.w3.org/2000/09/xmldsig#sm2-sm3",
     "http://www.w3.org/2000/09/xmldsig#sha1",
 );
@@ -450,7 +450,7 @@ fn a_changed_business_value_fails_the_digest_and_names_its_path() {
 
 /// Re-indents a document: each element on its own line, indented by depth
 /// (an element holding text stays on one line).
-fn reindent(text: &str) -> String {
+pub(crate) fn reindent(text: &str) -> String {
     let mut out = String::new();
     let mut depth = 0usize;
     let mut rest = text;
@@ -493,7 +493,7 @@ fn reindent(text: &str) -> String {
 }
 
 /// `text` with whitespace-only text between tags removed.
-fn compact(text: &str) -> String {
+pub(crate) fn compact(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(lt) = rest.find('<') {
