@@ -6,7 +6,8 @@
 #                     (and parse what it received) with Debian's /usr/bin/python3,
 #                     not whatever python3 is first on PATH (a pyenv build, say,
 #                     does not see Debian's packages);
-#   chromium          a real headless browser the admin dashboard is tested in.
+#   chromium          a real headless browser the admin dashboard is tested in;
+#   openssl           reads and checks the certificates `signature keygen` makes.
 # Works as root and as a user with sudo; without either it says what to install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +22,9 @@ if ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
 fi
 if ! command -v chromium >/dev/null 2>&1; then
     missing+=(chromium)
+fi
+if ! command -v openssl >/dev/null 2>&1; then
+    missing+=(openssl)
 fi
 
 # Runs a command as root: directly when we are root, through sudo otherwise.
@@ -39,7 +43,7 @@ run_root() {
 if [ "${#missing[@]}" -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
         echo "error: the tests need ${missing[*]} (Debian package names) and there is no apt-get:" >&2
-        echo "       install libxml2's xmllint, Python 3's aiosmtpd for /usr/bin/python3 and chromium" >&2
+        echo "       install libxml2's xmllint, Python 3's aiosmtpd for /usr/bin/python3, chromium and openssl" >&2
         exit 2
     fi
     echo "Installing ${missing[*]}..."
@@ -57,6 +61,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
     fi
     if ! command -v chromium >/dev/null 2>&1; then
         echo "error: chromium is installed but not on PATH ($PATH)" >&2
+        exit 2
+    fi
+    if ! command -v openssl >/dev/null 2>&1; then
+        echo "error: openssl is installed but not on PATH ($PATH)" >&2
         exit 2
     fi
 fi

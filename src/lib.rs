@@ -46,6 +46,7 @@ pub mod diag;
 pub mod engine;
 pub mod formats;
 pub mod inspect;
+pub mod keygen;
 pub mod mail;
 pub mod metrics;
 pub mod model;

@@ -1,7 +1,7 @@
 //! The `customs-gateway` binary: argument parsing and output around the library.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -101,6 +101,9 @@ enum Command {
     /// Tax tools: calculators, rate tables, certificates and agreements.
     #[command(subcommand)]
     Tax(TaxCommand),
+    /// Signatures: `signature keygen` makes a rehearsal key and certificate.
+    #[command(subcommand)]
+    Signature(SignatureCommand),
     /// Personal postal items, as their recipient sees them (asked of the
     /// running daemon by the recipient's phone).
     #[command(subcommand)]
@@ -135,6 +138,40 @@ enum ConfigCommand {
         /// Print one JSON object: what it would run, or {"valid": false, "error"}.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `signature …`.
+#[derive(Debug, Subcommand)]
+enum SignatureCommand {
+    /// Make a fresh key and a self-signed certificate for it, to rehearse
+    /// `[signing]` and the registry's `certificates` before the e-port
+    /// certificate is at hand (customs trusts only e-port certificates).
+    ///
+    /// Exit status: 0, 1 when a file exists already (nothing is
+    /// overwritten) or cannot be written, 2 on a bad argument.
+    Keygen {
+        /// `rsa-sha1` (an RSA key) or `sm2-sm3` (an SM2 key).
+        #[arg(long, value_name = "ALGORITHM")]
+        algorithm: String,
+        /// RSA key size.
+        #[arg(long, default_value_t = 2048)]
+        bits: usize,
+        /// The serial number in hex (what `KeyName` says); random when absent.
+        #[arg(long, value_name = "HEX")]
+        serial: Option<String>,
+        /// Subject (and issuer) of the certificate.
+        #[arg(long, default_value = "CN=customs-gateway rehearsal,C=CN")]
+        subject: String,
+        /// Days it is valid, from now.
+        #[arg(long, default_value_t = 365)]
+        days: u64,
+        /// Where to write the private key (PKCS#8 PEM, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Where to write the certificate (PEM).
+        #[arg(long, value_name = "FILE")]
+        certificate: PathBuf,
     },
 }
 
@@ -482,6 +519,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             paths,
         } => send(addr, platform, &token_file, tls_ca, json, &paths),
         Command::Config(ConfigCommand::Check { config, json }) => config_check(&config, json),
+        Command::Signature(SignatureCommand::Keygen {
+            algorithm,
+            bits,
+            serial,
+            subject,
+            days,
+            key,
+            certificate,
+        }) => keygen(
+            &algorithm,
+            bits,
+            serial.as_deref(),
+            &subject,
+            days,
+            &key,
+            &certificate,
+        ),
         Command::Tax(TaxCommand::Capitals { amount, json }) => tax_capitals(&amount, json),
         Command::Tax(TaxCommand::Cbec {
             value,
@@ -651,6 +705,98 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(code))
         }
     }
+}
+
+/// `signature keygen`.
+fn keygen(
+    algorithm: &str,
+    bits: usize,
+    serial: Option<&str>,
+    subject: &str,
+    days: u64,
+    key: &Path,
+    certificate: &Path,
+) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let usage = |m: String| {
+        eprintln!("customs-gateway: {m}");
+        Ok(ExitCode::from(2))
+    };
+    let algorithm = match algorithm {
+        "rsa-sha1" => customs_gateway::sig::Algorithm::RsaSha1,
+        "sm2-sm3" => customs_gateway::sig::Algorithm::Sm2Sm3,
+        other => return usage(format!("--algorithm {other}: rsa-sha1 or sm2-sm3")),
+    };
+    if !(1024..=8192).contains(&bits) {
+        return usage(format!("--bits {bits}: from 1024 to 8192"));
+    }
+    let serial = match serial {
+        Some(hex) => match decode_hex(hex) {
+            Some(b) if !b.is_empty() && b.len() <= 20 => b,
+            _ => return usage(format!("--serial {hex}: 1 to 20 bytes in hex")),
+        },
+        None => {
+            let mut b: Vec<u8> = (0..8).map(|_| fastrand::u8(..)).collect();
+            if let Some(first) = b.first_mut() {
+                *first = (*first & 0x7f).max(1);
+            }
+            b
+        }
+    };
+    let now = now_ms() / 1000;
+    let id = customs_gateway::keygen::generate(&customs_gateway::keygen::Request {
+        algorithm,
+        rsa_bits: bits,
+        serial: &serial,
+        subject,
+        not_before: now,
+        not_after: now.saturating_add(days.saturating_mul(86_400)),
+    })?;
+    let write_new = |path: &Path, text: &str, private: bool| -> anyhow::Result<()> {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        if private {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            o.mode(0o600);
+        }
+        let mut f = o
+            .open(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e} (nothing is overwritten)", path.display()))?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        Ok(())
+    };
+    if let Err(e) = write_new(key, &id.key_pem, true) {
+        eprintln!("customs-gateway: {e}");
+        return Ok(ExitCode::from(1));
+    }
+    if let Err(e) = write_new(certificate, &id.cert_pem(), false) {
+        eprintln!("customs-gateway: {e}");
+        return Ok(ExitCode::from(1));
+    }
+    let cert = customs_gateway::sig::Certificate::from_der(&id.cert_der)?;
+    println!(
+        "{} key {}\ncertificate {}: serial {}, {}, valid {} days\n[signing] algorithm = \"{}\"",
+        cert.key().describe(),
+        key.display(),
+        certificate.display(),
+        cert.serial(),
+        cert.subject(),
+        days,
+        algorithm.name()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn decode_hex(text: &str) -> Option<Vec<u8>> {
+    let t = text.trim().trim_start_matches("0x");
+    if !t.len().is_multiple_of(2) || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..t.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(t.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// `tax capitals`.

@@ -387,3 +387,99 @@ fn check_verifies_signatures_under_each_policy() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("off, warn or require"));
 }
+
+#[test]
+fn keygen_makes_a_key_and_certificate_the_gateway_signs_with_and_openssl_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    for (alg, serial, key_desc) in [
+        ("sm2-sm3", "03000000000cde6f", "SM2"),
+        ("rsa-sha1", "01691fe9", "RSA-2048"),
+    ] {
+        let key = dir.path().join(format!("{alg}.key"));
+        let cert = dir.path().join(format!("{alg}.pem"));
+        let out = util::gateway()
+            .args([
+                "signature",
+                "keygen",
+                "--algorithm",
+                alg,
+                "--serial",
+                serial,
+                "--days",
+                "30",
+                "--key",
+            ])
+            .arg(&key)
+            .arg("--certificate")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains(&format!("serial {serial}")) && text.contains(key_desc),
+            "{text}"
+        );
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Never overwrites.
+        let again = util::gateway()
+            .args(["signature", "keygen", "--algorithm", alg, "--key"])
+            .arg(&key)
+            .arg("--certificate")
+            .arg(dir.path().join("other.pem"))
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(1));
+        // OpenSSL reads the certificate and checks its self-signature.
+        let verify = std::process::Command::new("openssl")
+            .args(["verify", "-CAfile"])
+            .arg(&cert)
+            .arg(&cert)
+            .output()
+            .expect("openssl is installed by scripts/test.sh");
+        assert!(
+            verify.status.success(),
+            "{alg}: {}",
+            String::from_utf8_lossy(&verify.stderr)
+        );
+        // The gateway signs with them; the result verifies.
+        let algorithm = if alg == "sm2-sm3" {
+            sig::Algorithm::Sm2Sm3
+        } else {
+            sig::Algorithm::RsaSha1
+        };
+        let certificate = sig::Certificate::read_all(&std::fs::read(&cert).unwrap())
+            .unwrap()
+            .remove(0);
+        let signer =
+            sig::Signer::new(algorithm, &std::fs::read(&key).unwrap(), certificate).unwrap();
+        let signed = signer.sign(&order(301)).unwrap();
+        assert_eq!(
+            sig::verify(&signed, &|_| None).outcome,
+            Outcome::Verified { lenient: vec![] }
+        );
+    }
+    let bad = util::gateway()
+        .args([
+            "signature",
+            "keygen",
+            "--algorithm",
+            "dsa",
+            "--key",
+            "k",
+            "--certificate",
+            "c",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
