@@ -173,6 +173,27 @@ enum SignatureCommand {
         #[arg(long, value_name = "FILE")]
         certificate: PathBuf,
     },
+    /// Sign a message file as an e-port signer does (an enveloped
+    /// `ds:Signature`, the root's last child) and print it, in its own
+    /// encoding: to rehearse senders' signatures and `check
+    /// --verify-signatures`. A signed file is refused, never re-signed.
+    ///
+    /// Exit status: 0, 1 when the file cannot be signed, 2 on a bad key,
+    /// certificate or argument.
+    Sign {
+        /// The private key file (PEM or DER).
+        #[arg(long, value_name = "FILE")]
+        key: PathBuf,
+        /// Its certificate (PEM or DER).
+        #[arg(long, value_name = "FILE")]
+        certificate: PathBuf,
+        /// `rsa-sha1` or `sm2-sm3`.
+        #[arg(long, value_name = "ALGORITHM")]
+        algorithm: String,
+        /// The message file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 /// `tax …`.
@@ -536,6 +557,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &key,
             &certificate,
         ),
+        Command::Signature(SignatureCommand::Sign {
+            key,
+            certificate,
+            algorithm,
+            file,
+        }) => sign_file(&key, &certificate, &algorithm, &file),
         Command::Tax(TaxCommand::Capitals { amount, json }) => tax_capitals(&amount, json),
         Command::Tax(TaxCommand::Cbec {
             value,
@@ -722,10 +749,8 @@ fn keygen(
         eprintln!("customs-gateway: {m}");
         Ok(ExitCode::from(2))
     };
-    let algorithm = match algorithm {
-        "rsa-sha1" => customs_gateway::sig::Algorithm::RsaSha1,
-        "sm2-sm3" => customs_gateway::sig::Algorithm::Sm2Sm3,
-        other => return usage(format!("--algorithm {other}: rsa-sha1 or sm2-sm3")),
+    let Some(algorithm) = parse_algorithm(algorithm) else {
+        return usage(format!("--algorithm {algorithm}: rsa-sha1 or sm2-sm3"));
     };
     if !(1024..=8192).contains(&bits) {
         return usage(format!("--bits {bits}: from 1024 to 8192"));
@@ -786,6 +811,63 @@ fn keygen(
         algorithm.name()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `signature sign`.
+fn sign_file(
+    key: &Path,
+    certificate: &Path,
+    algorithm: &str,
+    file: &Path,
+) -> anyhow::Result<ExitCode> {
+    use std::io::Write as _;
+    let fail = |code: u8, m: String| {
+        eprintln!("customs-gateway: {m}");
+        Ok(ExitCode::from(code))
+    };
+    let Some(algorithm) = parse_algorithm(algorithm) else {
+        return fail(2, format!("--algorithm {algorithm}: rsa-sha1 or sm2-sm3"));
+    };
+    let read = |p: &Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let (key_bytes, cert_bytes, bytes) = match (read(key), read(certificate), read(file)) {
+        (Ok(k), Ok(c), Ok(f)) => (k, c, f),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return fail(2, e),
+    };
+    let cert = match customs_gateway::sig::Certificate::read_all(&cert_bytes) {
+        Ok(mut certs) if certs.len() == 1 => certs.remove(0),
+        Ok(certs) => {
+            return fail(
+                2,
+                format!(
+                    "{}: {} certificates; the key's alone is expected",
+                    certificate.display(),
+                    certs.len()
+                ),
+            );
+        }
+        Err(e) => return fail(2, format!("{}: {e}", certificate.display())),
+    };
+    let signer = match customs_gateway::sig::Signer::new(algorithm, &key_bytes, cert) {
+        Ok(s) => s,
+        Err(e) => return fail(2, format!("{}: {e}", key.display())),
+    };
+    match signer.sign_bytes(&bytes) {
+        Ok(signed) => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(&signed)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => fail(1, format!("{}: {e}", file.display())),
+    }
+}
+
+fn parse_algorithm(name: &str) -> Option<customs_gateway::sig::Algorithm> {
+    match name {
+        "rsa-sha1" => Some(customs_gateway::sig::Algorithm::RsaSha1),
+        "sm2-sm3" => Some(customs_gateway::sig::Algorithm::Sm2Sm3),
+        _ => None,
+    }
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {

@@ -207,12 +207,23 @@ pub fn decode_any(bytes: &[u8]) -> Result<Content, CodecError> {
 /// The text of a message's bytes in any of the CEB encodings (BOM or XML
 /// declaration), as UTF-8; `None` when the bytes are not valid in it.
 pub fn text(bytes: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
-    match charset::source(bytes).ok()?.bytes {
-        std::borrow::Cow::Borrowed(b) => {
-            std::str::from_utf8(b).ok().map(std::borrow::Cow::Borrowed)
-        }
-        std::borrow::Cow::Owned(b) => String::from_utf8(b).ok().map(std::borrow::Cow::Owned),
-    }
+    text_in(bytes).map(|(text, _)| text)
+}
+
+/// [`text`], and the charset the bytes were in.
+pub fn text_in(bytes: &[u8]) -> Option<(std::borrow::Cow<'_, str>, Charset)> {
+    let source = charset::source(bytes).ok()?;
+    let text = match source.bytes {
+        std::borrow::Cow::Borrowed(b) => std::borrow::Cow::Borrowed(std::str::from_utf8(b).ok()?),
+        std::borrow::Cow::Owned(b) => std::borrow::Cow::Owned(String::from_utf8(b).ok()?),
+    };
+    Some((text, source.charset))
+}
+
+/// Encodes UTF-8 text in `charset`; the error is a character it cannot
+/// hold.
+pub fn encode_text(text: &str, charset: Charset) -> Result<Vec<u8>, char> {
+    charset::encode_text(text, charset)
 }
 
 /// Reads any customs message (see [`decode_any`]).

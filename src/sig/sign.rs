@@ -149,6 +149,23 @@ impl Signer {
         Ok([head, element.as_str(), tail].concat())
     }
 
+    /// A message's bytes, signed, in the charset they were in (UTF-8,
+    /// GBK, GB2312 or GB18030; a UTF-8 byte order mark is kept).
+    pub fn sign_bytes(&self, bytes: &[u8]) -> Result<Vec<u8>, SigError> {
+        let (text, charset) = crate::codec::text_in(bytes)
+            .ok_or_else(|| SigError::Sign("not text in its declared encoding".to_owned()))?;
+        let signed = self.sign(&text)?;
+        let mut out = Vec::with_capacity(signed.len().saturating_add(8));
+        if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) && !signed.starts_with('\u{feff}') {
+            out.extend_from_slice(&[0xEF, 0xBB, 0xBF]);
+        }
+        out.extend(
+            crate::codec::encode_text(&signed, charset)
+                .map_err(|c| SigError::Sign(format!("{c:?} has no {} form", charset.label())))?,
+        );
+        Ok(out)
+    }
+
     /// Where in `text` (a byte offset: before the root's end tag) the
     /// signature goes, and the element. The element is ASCII, so it can be
     /// inserted at the same place of the document's bytes in any of the

@@ -467,6 +467,46 @@ fn keygen_makes_a_key_and_certificate_the_gateway_signs_with_and_openssl_reads()
             sig::verify(&signed, &|_| None).outcome,
             Outcome::Verified { lenient: vec![] }
         );
+        // `signature sign` signs a GBK file and keeps it GBK.
+        let gbk_text = order(302).replacen("encoding=\"UTF-8\"", "encoding=\"GBK\"", 1);
+        let (gbk, _, unmappable) = encoding_rs::GBK.encode(&gbk_text);
+        assert!(!unmappable);
+        let file = dir.path().join(format!("{alg}-gbk.xml"));
+        std::fs::write(&file, &gbk).unwrap();
+        let out = util::gateway()
+            .args(["signature", "sign", "--algorithm", alg, "--key"])
+            .arg(&key)
+            .arg("--certificate")
+            .arg(&cert)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(std::str::from_utf8(&out.stdout).is_err(), "still GBK");
+        let (text, charset) = customs_gateway::codec::text_in(&out.stdout).unwrap();
+        assert_eq!(charset.label(), "GBK");
+        assert!(text.contains("杭州示例跨境平台有限公司"));
+        assert_eq!(
+            sig::verify(&text, &|_| None).outcome,
+            Outcome::Verified { lenient: vec![] }
+        );
+        // Signed once only.
+        std::fs::write(&file, &out.stdout).unwrap();
+        let again = util::gateway()
+            .args(["signature", "sign", "--algorithm", alg, "--key"])
+            .arg(&key)
+            .arg("--certificate")
+            .arg(&cert)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&again.stderr).contains("signed already"));
     }
     let bad = util::gateway()
         .args([
