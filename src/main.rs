@@ -163,7 +163,12 @@ enum SignatureCommand {
         /// Subject (and issuer) of the certificate.
         #[arg(long, default_value = "CN=customs-gateway rehearsal,C=CN")]
         subject: String,
-        /// Days it is valid, from now.
+        /// The first day it is valid (`YYYY-MM-DD`, China Standard Time);
+        /// today when absent. An earlier day lets it sign rehearsal
+        /// messages dated before today.
+        #[arg(long, value_name = "DATE")]
+        valid_from: Option<String>,
+        /// Days it is valid.
         #[arg(long, default_value_t = 365)]
         days: u64,
         /// Where to write the private key (PKCS#8 PEM, mode 0600).
@@ -545,6 +550,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bits,
             serial,
             subject,
+            valid_from,
             days,
             key,
             certificate,
@@ -553,7 +559,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             bits,
             serial.as_deref(),
             &subject,
-            days,
+            (valid_from.as_deref(), days),
             &key,
             &certificate,
         ),
@@ -740,7 +746,7 @@ fn keygen(
     bits: usize,
     serial: Option<&str>,
     subject: &str,
-    days: u64,
+    (valid_from, days): (Option<&str>, u64),
     key: &Path,
     certificate: &Path,
 ) -> anyhow::Result<ExitCode> {
@@ -768,14 +774,22 @@ fn keygen(
             b
         }
     };
-    let now = now_ms() / 1000;
+    let from = match valid_from {
+        None => now_ms() / 1000,
+        Some(day) => {
+            match customs_gateway::sig::cst_unix_secs(&format!("{}000000", day.replace('-', ""))) {
+                Some(secs) if day.len() == 10 => secs,
+                _ => return usage(format!("--valid-from {day}: a date YYYY-MM-DD")),
+            }
+        }
+    };
     let id = customs_gateway::keygen::generate(&customs_gateway::keygen::Request {
         algorithm,
         rsa_bits: bits,
         serial: &serial,
         subject,
-        not_before: now,
-        not_after: now.saturating_add(days.saturating_mul(86_400)),
+        not_before: from,
+        not_after: from.saturating_add(days.saturating_mul(86_400)),
     })?;
     let write_new = |path: &Path, text: &str, private: bool| -> anyhow::Result<()> {
         let mut o = std::fs::OpenOptions::new();
@@ -1363,6 +1377,8 @@ fn print_config(out: &mut impl std::io::Write, v: &serde_json::Value) -> std::io
             format!("folder {}", s(&d["folder"]))
         } else if !d["tcp"].is_null() {
             format!("tcp via {}", s(&d["tcp"]))
+        } else if !d["sms"].is_null() {
+            format!("sms, texts appended to {}", s(&d["sms"]))
         } else {
             format!("email to {}", list(&d["email"]))
         };

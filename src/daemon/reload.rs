@@ -597,6 +597,8 @@ pub fn describe(b: &Built, now_ms: u64) -> serde_json::Value {
                 json!({ "folder": path(f) })
             } else if let Some(t) = &cl.tcp {
                 json!({ "tcp": t })
+            } else if let Some(f) = &cl.sms {
+                json!({ "sms": path(f) })
             } else {
                 json!({ "email": cl.email })
             };
