@@ -1,6 +1,8 @@
 //! Parse + validate throughput per request type, against quick-xml merely
 //! reading the same bytes (the floor any reader pays).
 
+mod common;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -8,8 +10,6 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group};
 use customs_gateway::codec;
 use customs_gateway::validate::{Mode, validate};
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
 
 fn sample(name: &str) -> Vec<u8> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -30,18 +30,7 @@ const CASES: [(&str, &str); 5] = [
 
 /// Reads every event of a document and builds nothing.
 fn quick_xml_events(bytes: &[u8]) -> usize {
-    let text = std::str::from_utf8(bytes).unwrap_or("");
-    let mut reader = Reader::from_str(text);
-    let mut n = 0;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Eof) | Err(_) => return n,
-            Ok(e) => {
-                black_box(&e);
-                n += 1;
-            }
-        }
-    }
+    common::quick_xml_events(std::str::from_utf8(bytes).unwrap_or(""))
 }
 
 /// For each document, in one run: quick-xml reading its events (the floor

@@ -6,17 +6,18 @@
 //! --bench sig` for the table BENCHMARKS.md records: each operation's median
 //! time over `rounds` rounds of 500 iterations, interleaved, on one thread.
 
+mod common;
+
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::quick_xml_events;
 use criterion::{Criterion, Throughput, criterion_group};
 use customs_gateway::codec;
 use customs_gateway::keygen::{Request, generate};
 use customs_gateway::sig::{self, Algorithm, Certificate, Outcome, Signer};
 use customs_gateway::validate::{Mode, validate};
-use quick_xml::events::Event;
-use quick_xml::reader::Reader;
 
 /// The set-ok CEB621 (3 lines) without its placeholder signature.
 fn unsigned_inventory() -> String {
@@ -51,20 +52,6 @@ fn signed() -> Vec<(&'static str, String)> {
             (name, text)
         })
         .collect()
-}
-
-fn quick_xml_events(text: &str) -> usize {
-    let mut reader = Reader::from_str(text);
-    let mut n = 0;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Eof) | Err(_) => return n,
-            Ok(e) => {
-                black_box(&e);
-                n += 1;
-            }
-        }
-    }
 }
 
 fn parse_validate(bytes: &[u8]) -> usize {

@@ -287,6 +287,28 @@ pub fn sending_parties(ty: MessageType) -> &'static [&'static str] {
     }
 }
 
+/// The sending parties a document names: (field, code), in
+/// [`sending_parties`]' order.
+pub fn named_parties(spec: &MessageSpec, doc: &Document) -> Vec<(&'static str, String)> {
+    sending_parties(spec.ty)
+        .iter()
+        .filter_map(|p| field(doc, spec, p).map(|v| (*p, v)))
+        .collect()
+}
+
+/// `ebpCode 3301960A01, ebcCode 3301960B02` (joined by `sep`), or `no ebpCode
+/// or ebcCode` when the document names none of `parties`.
+pub fn describe_parties(parties: &[&str], named: &[(&str, String)], sep: &str) -> String {
+    if named.is_empty() {
+        return format!("no {}", parties.join(" or "));
+    }
+    named
+        .iter()
+        .map(|(p, v)| format!("{p} {v}"))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
 /// Why a document is outside its sender's scope, or `None` when the sender
 /// may declare it: one of the sending party's codes and the BaseTransfer
 /// `copCode` (when the message has a BaseTransfer) must be in `codes`.
@@ -304,20 +326,9 @@ pub fn out_of_scope(
     }
     let allowed = |c: &str| codes.iter().any(|k| k == c);
     let parties = sending_parties(spec.ty);
-    let found: Vec<(&str, String)> = parties
-        .iter()
-        .filter_map(|p| field(doc, spec, p).map(|v| (*p, v)))
-        .collect();
+    let found = named_parties(spec, doc);
     if !found.iter().any(|(_, v)| allowed(v)) {
-        let said = if found.is_empty() {
-            format!("no {}", parties.join(" or "))
-        } else {
-            found
-                .iter()
-                .map(|(p, v)| format!("{p} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let said = describe_parties(parties, &found, ", ");
         let path = format!(
             "{}/{}",
             spec.head.element,

@@ -130,24 +130,13 @@ pub fn check(
     let mut out = Vec::new();
     for (i, doc) in business.documents.iter().enumerate() {
         let spec = business.spec;
-        let named: Vec<(&str, String)> = parties
-            .iter()
-            .filter_map(|p| track::field(doc, spec, p).map(|v| (*p, v)))
-            .collect();
+        let named = track::named_parties(spec, doc);
         let registered = named.iter().any(|(_, code)| {
             registry.is_some_and(|r| r.certificates(code).iter().any(|c| c == &cert))
         });
         let head = spec.head.element;
         if !registered {
-            let whom = if named.is_empty() {
-                format!("no {}", parties.join(" or "))
-            } else {
-                named
-                    .iter()
-                    .map(|(p, v)| format!("{p} {v}"))
-                    .collect::<Vec<_>>()
-                    .join(" or ")
-            };
+            let whom = track::describe_parties(parties, &named, " or ");
             let why = if registry.is_none() {
                 " (no enterprise registry is configured)"
             } else {

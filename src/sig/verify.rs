@@ -606,15 +606,7 @@ fn der_int(b: &[u8]) -> Option<(&[u8], &[u8])> {
 /// Reads the root's `ds:Signature`. `Ok(None)`: there is none.
 pub(super) fn parse(text: &str) -> Result<Option<Parsed>, Problem> {
     let mut reader = NsReader::from_str(text);
-    let mut depth: usize = 0;
-    // Attributes in scope from the root down to the current element, per depth.
-    let mut scope: Vec<Vec<(String, String)>> = Vec::new();
-    let mut found: Option<Parsed> = None;
-    // Depth of ds:Signature while inside it.
-    let mut inside: Option<usize> = None;
-    let mut in_signed_info = false;
-    let mut in_transforms = false;
-    let mut field: Option<Field> = None;
+    let mut scan = Scan::default();
     let bad = |e: quick_xml::Error| Problem::new(PATH_SIGNATURE, format!("cannot read: {e}"));
     loop {
         let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
@@ -622,168 +614,145 @@ pub(super) fn parse(text: &str) -> Result<Option<Parsed>, Problem> {
         let in_ds = matches!(ns, ResolveResult::Bound(n) if n.into_inner() == NS_DS);
         let after = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
         match event {
-            Event::Start(_) | Event::Empty(_) => {
-                let (tag, empty) = match event {
-                    Event::Empty(tag) => (tag, true),
-                    Event::Start(tag) => (tag, false),
-                    _ => continue,
-                };
-                let local = tag.local_name().into_inner().to_owned();
-                let attrs = attributes(&tag);
-                depth = depth.saturating_add(1);
-                if inside.is_none() && depth == 2 && in_ds && local == "Signature" {
-                    if found.is_some() {
-                        return Err(Problem::new(
-                            PATH_SIGNATURE,
-                            "two ds:Signature elements under the root: one is expected",
-                        ));
-                    }
-                    found = Some(Parsed {
-                        span: (before, after),
-                        ..Parsed::default()
-                    });
-                    inside = Some(depth);
-                } else if let (Some(_), Some(p)) = (inside, found.as_mut()) {
-                    let attr =
-                        |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| unescape(v));
-                    match (in_ds, local.as_str()) {
-                        (true, "SignedInfo") => {
-                            in_signed_info = true;
-                            p.signed_info = (before, after);
-                            let close = if empty { 2 } else { 1 };
-                            p.signed_info_tag_end = after.saturating_sub(close);
-                            p.inherited = scope.iter().flatten().cloned().collect();
-                            p.own = attrs
-                                .iter()
-                                .filter(|(k, _)| inheritable(k))
-                                .map(|(k, _)| k.clone())
-                                .collect();
-                        }
-                        (true, "CanonicalizationMethod") if in_signed_info => {
-                            p.c14n = attr("Algorithm");
-                        }
-                        (true, "SignatureMethod") if in_signed_info => {
-                            p.method = attr("Algorithm");
-                        }
-                        (true, "Reference") if in_signed_info => {
-                            p.references = p.references.saturating_add(1);
-                            p.uri = attr("URI");
-                        }
-                        (true, "Transforms") => in_transforms = true,
-                        (true, "Transform") if in_transforms => {
-                            p.transforms.push(attr("Algorithm").unwrap_or_default());
-                        }
-                        (true, "DigestMethod") if in_signed_info => {
-                            p.digest_method = attr("Algorithm");
-                        }
-                        (true, "DigestValue") if in_signed_info => {
-                            field = Some(Field::DigestValue);
-                        }
-                        (true, "SignatureValue") => field = Some(Field::SignatureValue),
-                        (true, "KeyName") => {
-                            p.key_name = Some(String::new());
-                            field = Some(Field::KeyName);
-                        }
-                        (true, "X509Certificate") => {
-                            p.certificates.push(String::new());
-                            field = Some(Field::Certificate);
-                        }
-                        _ => {}
-                    }
-                }
-                scope.push(attrs.into_iter().filter(|(k, _)| inheritable(k)).collect());
-                if empty {
-                    close(
-                        &mut depth,
-                        &mut scope,
-                        &mut inside,
-                        &mut found,
-                        &mut in_signed_info,
-                        &mut in_transforms,
-                        &mut field,
-                        &local,
-                        in_ds,
-                        after,
-                    );
-                }
+            Event::Start(tag) => scan.open(&tag, in_ds, (before, after), false)?,
+            Event::Empty(tag) => {
+                scan.open(&tag, in_ds, (before, after), true)?;
+                scan.close(tag.local_name().into_inner(), in_ds, after);
             }
-            Event::End(tag) => {
-                let local = tag.local_name().into_inner().to_owned();
-                close(
-                    &mut depth,
-                    &mut scope,
-                    &mut inside,
-                    &mut found,
-                    &mut in_signed_info,
-                    &mut in_transforms,
-                    &mut field,
-                    &local,
-                    in_ds,
-                    after,
-                );
-            }
-            Event::Text(t) => push_text(&mut found, field, &t.into_inner()),
-            Event::CData(t) => push_text(&mut found, field, &t.into_inner()),
+            Event::End(tag) => scan.close(tag.local_name().into_inner(), in_ds, after),
+            Event::Text(t) => scan.text(&t.into_inner()),
+            Event::CData(t) => scan.text(&t.into_inner()),
             Event::GeneralRef(r) => {
                 let s = match r.resolve_char_ref() {
                     Ok(Some(c)) => c.to_string(),
                     _ => unescape(&format!("&{};", &*r)),
                 };
-                push_text(&mut found, field, &s);
+                scan.text(&s);
             }
             Event::Eof => break,
             _ => {}
         }
     }
-    Ok(found)
+    Ok(scan.found)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn close(
-    depth: &mut usize,
-    scope: &mut Vec<Vec<(String, String)>>,
-    inside: &mut Option<usize>,
-    found: &mut Option<Parsed>,
-    in_signed_info: &mut bool,
-    in_transforms: &mut bool,
-    field: &mut Option<Field>,
-    local: &str,
-    in_ds: bool,
-    after: usize,
-) {
-    if let (Some(d), Some(p)) = (*inside, found.as_mut()) {
-        if *depth == d {
-            p.span.1 = after;
-            *inside = None;
-        } else if in_ds && local == "SignedInfo" {
-            p.signed_info.1 = after;
-            *in_signed_info = false;
-        } else if in_ds && local == "Transforms" {
-            *in_transforms = false;
+/// Where [`parse`] is in the document.
+#[derive(Default)]
+struct Scan {
+    depth: usize,
+    /// Namespace declarations and `xml:*` attributes per open element.
+    scope: Vec<Vec<(String, String)>>,
+    found: Option<Parsed>,
+    /// The depth of `ds:Signature` while inside it.
+    inside: Option<usize>,
+    in_signed_info: bool,
+    in_transforms: bool,
+    field: Option<Field>,
+}
+
+impl Scan {
+    fn open(
+        &mut self,
+        tag: &BytesStart<'_>,
+        in_ds: bool,
+        (before, after): (usize, usize),
+        empty: bool,
+    ) -> Result<(), Problem> {
+        let local = tag.local_name().into_inner();
+        let attrs = attributes(tag);
+        self.depth = self.depth.saturating_add(1);
+        if self.inside.is_none() && self.depth == 2 && in_ds && local == "Signature" {
+            if self.found.is_some() {
+                return Err(Problem::new(
+                    PATH_SIGNATURE,
+                    "two ds:Signature elements under the root: one is expected",
+                ));
+            }
+            self.found = Some(Parsed {
+                span: (before, after),
+                ..Parsed::default()
+            });
+            self.inside = Some(self.depth);
+        } else if let (Some(_), Some(p), true) = (self.inside, self.found.as_mut(), in_ds) {
+            let attr = |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| unescape(v));
+            let in_si = self.in_signed_info;
+            match local {
+                "SignedInfo" => {
+                    self.in_signed_info = true;
+                    p.signed_info = (before, after);
+                    let close = if empty { 2 } else { 1 };
+                    p.signed_info_tag_end = after.saturating_sub(close);
+                    p.inherited = self.scope.iter().flatten().cloned().collect();
+                    p.own = attrs
+                        .iter()
+                        .filter(|(k, _)| inheritable(k))
+                        .map(|(k, _)| k.clone())
+                        .collect();
+                }
+                "CanonicalizationMethod" if in_si => p.c14n = attr("Algorithm"),
+                "SignatureMethod" if in_si => p.method = attr("Algorithm"),
+                "Reference" if in_si => {
+                    p.references = p.references.saturating_add(1);
+                    p.uri = attr("URI");
+                }
+                "Transforms" => self.in_transforms = true,
+                "Transform" if self.in_transforms => {
+                    p.transforms.push(attr("Algorithm").unwrap_or_default());
+                }
+                "DigestMethod" if in_si => p.digest_method = attr("Algorithm"),
+                "DigestValue" if in_si => self.field = Some(Field::DigestValue),
+                "SignatureValue" => self.field = Some(Field::SignatureValue),
+                "KeyName" => {
+                    p.key_name = Some(String::new());
+                    self.field = Some(Field::KeyName);
+                }
+                "X509Certificate" => {
+                    p.certificates.push(String::new());
+                    self.field = Some(Field::Certificate);
+                }
+                _ => {}
+            }
         }
+        self.scope
+            .push(attrs.into_iter().filter(|(k, _)| inheritable(k)).collect());
+        Ok(())
     }
-    *field = None;
-    scope.pop();
-    *depth = depth.saturating_sub(1);
-}
 
-fn push_text(found: &mut Option<Parsed>, field: Option<Field>, text: &str) {
-    let (Some(p), Some(f)) = (found.as_mut(), field) else {
-        return;
-    };
-    let target = match f {
-        Field::DigestValue => &mut p.digest_value,
-        Field::SignatureValue => &mut p.signature_value,
-        Field::KeyName => match p.key_name.as_mut() {
-            Some(k) => k,
-            None => return,
-        },
-        Field::Certificate => match p.certificates.last_mut() {
-            Some(c) => c,
-            None => return,
-        },
-    };
-    target.push_str(text);
+    fn close(&mut self, local: &str, in_ds: bool, after: usize) {
+        if let (Some(d), Some(p)) = (self.inside, self.found.as_mut()) {
+            if self.depth == d {
+                p.span.1 = after;
+                self.inside = None;
+            } else if in_ds && local == "SignedInfo" {
+                p.signed_info.1 = after;
+                self.in_signed_info = false;
+            } else if in_ds && local == "Transforms" {
+                self.in_transforms = false;
+            }
+        }
+        self.field = None;
+        self.scope.pop();
+        self.depth = self.depth.saturating_sub(1);
+    }
+
+    fn text(&mut self, text: &str) {
+        let (Some(p), Some(f)) = (self.found.as_mut(), self.field) else {
+            return;
+        };
+        let target = match f {
+            Field::DigestValue => &mut p.digest_value,
+            Field::SignatureValue => &mut p.signature_value,
+            Field::KeyName => match p.key_name.as_mut() {
+                Some(k) => k,
+                None => return,
+            },
+            Field::Certificate => match p.certificates.last_mut() {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        target.push_str(text);
+    }
 }
 
 /// Whether an attribute is one a descendant inherits in canonical XML:

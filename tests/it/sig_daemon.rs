@@ -473,14 +473,17 @@ fn keygen_makes_a_key_and_certificate_the_gateway_signs_with_and_openssl_reads()
         assert!(!unmappable);
         let file = dir.path().join(format!("{alg}-gbk.xml"));
         std::fs::write(&file, &gbk).unwrap();
-        let out = util::gateway()
-            .args(["signature", "sign", "--algorithm", alg, "--key"])
-            .arg(&key)
-            .arg("--certificate")
-            .arg(&cert)
-            .arg(&file)
-            .output()
-            .unwrap();
+        let sign = |file: &Path| {
+            util::gateway()
+                .args(["signature", "sign", "--algorithm", alg, "--key"])
+                .arg(&key)
+                .arg("--certificate")
+                .arg(&cert)
+                .arg(file)
+                .output()
+                .unwrap()
+        };
+        let out = sign(&file);
         assert_eq!(
             out.status.code(),
             Some(0),
@@ -497,14 +500,7 @@ fn keygen_makes_a_key_and_certificate_the_gateway_signs_with_and_openssl_reads()
         );
         // Signed once only.
         std::fs::write(&file, &out.stdout).unwrap();
-        let again = util::gateway()
-            .args(["signature", "sign", "--algorithm", alg, "--key"])
-            .arg(&key)
-            .arg("--certificate")
-            .arg(&cert)
-            .arg(&file)
-            .output()
-            .unwrap();
+        let again = sign(&file);
         assert_eq!(again.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&again.stderr).contains("signed already"));
     }
