@@ -44,7 +44,7 @@ enum Command {
         /// the configuration's registry, under MODE (`warn`: findings are
         /// warnings; `require`: errors; `off`), or without a value under the
         /// configuration's `[signature] mode` (`warn` when that is `off`).
-        #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "config")]
+        #[arg(long, value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "")]
         verify_signatures: Option<String>,
         /// Files or folders to check.
         #[arg(required = true, value_name = "PATH")]
@@ -178,7 +178,7 @@ enum SignatureCommand {
         #[arg(long, value_name = "FILE")]
         certificate: PathBuf,
     },
-    /// Sign a message file as an e-port signer does (an enveloped
+    /// Sign a message file in the 2022 specification's form (an enveloped
     /// `ds:Signature`, the root's last child) and print it, in its own
     /// encoding: to rehearse senders' signatures and `check
     /// --verify-signatures`. A signed file is refused, never re-signed.
@@ -791,6 +791,15 @@ fn keygen(
         not_before: from,
         not_after: from.saturating_add(days.saturating_mul(86_400)),
     })?;
+    for path in [key, certificate] {
+        if path.symlink_metadata().is_ok() {
+            eprintln!(
+                "customs-gateway: {}: exists already (nothing is overwritten)",
+                path.display()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    }
     let write_new = |path: &Path, text: &str, private: bool| -> anyhow::Result<()> {
         let mut o = std::fs::OpenOptions::new();
         o.write(true).create_new(true);
@@ -1564,7 +1573,7 @@ fn check(
     };
     let mode = match verify_signatures {
         None => None,
-        Some("config") => Some(match config.signature.mode {
+        Some("") => Some(match config.signature.mode {
             customs_gateway::sig::Mode::Off => customs_gateway::sig::Mode::Warn,
             m => m,
         }),

@@ -92,6 +92,18 @@ impl Built {
         };
         let registry = config.load_registry()?;
         let signer = config.load_signer()?;
+        let signer_warning = signer.as_ref().and_then(|s| {
+            let c = s.certificate();
+            let now = now_ms / 1000;
+            (!c.valid_at(now)).then(|| {
+                format!(
+                    "signing.certificate: serial {} is valid from {} to {}, not today: customs refuses what it signs (1002 数字签名过期)",
+                    c.serial(),
+                    crate::subscribe::Date::cst(c.not_before().saturating_mul(1000)),
+                    crate::subscribe::Date::cst(c.not_after().saturating_mul(1000))
+                )
+            })
+        });
         let admin_token = match &config.admin.token_file {
             Some(f) => Some(
                 crate::admin::read_token(f)
@@ -130,6 +142,7 @@ impl Built {
                 })
             })
             .collect();
+        warnings.extend(signer_warning);
         let subscription_changes = match subs {
             Some(subs) => subs.plan_config(&config, now_ms),
             None => {

@@ -66,6 +66,9 @@ pub fn canonicalize(xml: &str, comments: bool) -> Result<Vec<u8>, SigError> {
     } else {
         C14nMode::Inclusive
     };
-    bergshamra_c14n::canonicalize::<&str>(xml, mode, None, &[])
+    // A library outside the pure core: should it panic on some input, that
+    // input is refused rather than the caller brought down.
+    std::panic::catch_unwind(|| bergshamra_c14n::canonicalize::<&str>(xml, mode, None, &[]))
+        .map_err(|_| SigError::C14n("the canonicaliser failed on this document".to_owned()))?
         .map_err(|e| SigError::C14n(e.to_string()))
 }

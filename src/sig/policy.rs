@@ -90,7 +90,22 @@ pub fn check(
             .with_severity(failing),
         ];
     };
-    let by_serial = |serial: &str| registry.and_then(|r| r.certificate_by_serial(serial).cloned());
+    // Without X509Certificate, KeyName picks a registered certificate: one
+    // of the documents' own parties first (serials are unique per issuer only).
+    let own: Vec<String> = business
+        .documents
+        .iter()
+        .flat_map(|d| track::named_parties(business.spec, d))
+        .map(|(_, code)| code)
+        .collect();
+    let by_serial = |serial: &str| {
+        let r = registry?;
+        own.iter()
+            .flat_map(|code| r.certificates(code))
+            .find(|c| c.has_serial(serial))
+            .or_else(|| r.certificate_by_serial(serial))
+            .cloned()
+    };
     let v = verify(&text, &by_serial);
     let lenient = match v.outcome {
         // The XSD requires a signature of some types: validation says so
@@ -125,7 +140,17 @@ pub fn check(
         Outcome::Verified { lenient } => lenient,
     };
     let Some(cert) = v.certificate else {
-        return Vec::new();
+        // Not reachable (a verified signature has its certificate); never
+        // taken as a pass.
+        return vec![
+            Diagnostic::new(
+                rule::SIGNATURE_INVALID,
+                None,
+                PATH_SIGNATURE,
+                "no certificate to check the signature with",
+            )
+            .with_severity(failing),
+        ];
     };
     let mut out = Vec::new();
     for (i, doc) in business.documents.iter().enumerate() {
@@ -156,14 +181,18 @@ pub fn check(
             );
             continue;
         }
+        // Valid when the document was signed (its appTime) and when it is
+        // received: customs refuses an expired certificate on receipt (1002
+        // 数字签名过期), and a sender writes its own appTime.
         let app_time = track::field(doc, spec, "appTime");
         let at = app_time.as_deref().and_then(cst_unix_secs);
-        let secs = at.unwrap_or(now_ms.checked_div(1000).unwrap_or_default());
-        if !cert.valid_at(secs) {
-            let when = match &app_time {
-                Some(t) if at.is_some() => format!("at appTime {t}"),
-                _ => "now".to_owned(),
-            };
+        let now = now_ms.checked_div(1000).unwrap_or_default();
+        let invalid_at = match (at, &app_time) {
+            (Some(t), Some(text)) if !cert.valid_at(t) => Some(format!("at appTime {text}")),
+            _ if !cert.valid_at(now) => Some(format!("now ({})", day(now))),
+            _ => None,
+        };
+        if let Some(when) = invalid_at {
             out.push(
                 Diagnostic::new(
                     rule::SIGNATURE_UNTRUSTED,

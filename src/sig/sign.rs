@@ -151,7 +151,10 @@ impl Signer {
 
     /// A message's bytes, signed, in the charset they were in (UTF-8,
     /// GBK, GB2312 or GB18030; a UTF-8 byte order mark is kept).
+    /// The bytes must be a message the codec reads (no DOCTYPE, bounded
+    /// depth and size) before anything else parses them.
     pub fn sign_bytes(&self, bytes: &[u8]) -> Result<Vec<u8>, SigError> {
+        crate::codec::decode_any(bytes).map_err(|e| SigError::Sign(e.to_string()))?;
         let (text, charset) = crate::codec::text_in(bytes)
             .ok_or_else(|| SigError::Sign("not text in its declared encoding".to_owned()))?;
         let signed = self.sign(&text)?;

@@ -176,6 +176,7 @@ pub(super) struct Parsed {
     transforms: Vec<String>,
     digest_method: Option<String>,
     digest_value: String,
+    has_value: bool,
     signature_value: String,
     key_name: Option<String>,
     certificates: Vec<String>,
@@ -195,9 +196,12 @@ enum Field {
 pub fn body(text: &str) -> &str {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let trimmed = text.trim_start();
-    if trimmed.starts_with("<?xml")
-        && let Some(end) = trimmed.find("?>")
-    {
+    // The XML declaration only (`<?xml` and whitespace), not a processing
+    // instruction whose name starts with `xml`.
+    let declaration = trimmed
+        .strip_prefix("<?xml")
+        .is_some_and(|rest| rest.starts_with([' ', '\t', '\r', '\n']));
+    if declaration && let Some(end) = trimmed.find("?>") {
         return trimmed.get(end.saturating_add(2)..).unwrap_or(trimmed);
     }
     text
@@ -275,6 +279,13 @@ pub fn verify(text: &str, by_serial: &dyn Fn(&str) -> Option<Certificate>) -> Ve
 fn shape(p: &Parsed) -> Vec<Problem> {
     let mut out = Vec::new();
     let si = "ds:Signature/ds:SignedInfo";
+    if p.signed_info == (0, 0) {
+        out.push(Problem::new(
+            si,
+            "missing: ds:Signature has no ds:SignedInfo child",
+        ));
+        return out;
+    }
     match p.c14n.as_deref().map(str::trim) {
         Some(C14N | C14N_COMMENTS) => {}
         Some(other) => out.push(Problem::new(
@@ -290,7 +301,7 @@ fn shape(p: &Parsed) -> Vec<Problem> {
         Some(m) if SigAlg::of(m).is_some() => {}
         Some(m) => out.push(Problem::new(
             format!("{si}/ds:SignatureMethod"),
-            format!("signature method {m} is not one CEB messages use ({RSA_SHA1}, {SM2_SM3} or {SM2_SM3_W3})"),
+            format!("signature method {m} is not one CEB messages use ({RSA_SHA1}, {SM2_SM3} or {SM2_SM3_W3}; {RSA_SHA256} is accepted too)"),
         )),
         None => out.push(Problem::new(format!("{si}/ds:SignatureMethod"), "missing")),
     }
@@ -480,13 +491,12 @@ pub(super) fn signed_info_in_context(text: &str, p: &Parsed) -> String {
     let rest = text.get(p.signed_info_tag_end..end).unwrap_or_default();
     let mut out = String::with_capacity(end.saturating_sub(start).saturating_add(256));
     out.push_str(head);
-    let mut seen: Vec<&str> = p.own.iter().map(String::as_str).collect();
+    let mut seen: std::collections::HashSet<&str> = p.own.iter().map(String::as_str).collect();
     // The nearest declaration of a name wins: walk from the nearest.
     for (name, value) in p.inherited.iter().rev() {
-        if seen.contains(&name.as_str()) {
+        if !seen.insert(name) {
             continue;
         }
-        seen.push(name);
         out.push(' ');
         out.push_str(name);
         out.push_str("=\"");
@@ -498,17 +508,28 @@ pub(super) fn signed_info_in_context(text: &str, p: &Parsed) -> String {
 }
 
 /// Canonical bytes with whitespace-only text between markup removed.
+/// The whitespace-only content of an element that has no child elements
+/// (`<x>  </x>`) is a value and stays.
 fn compact(canonical: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(canonical.len());
     let mut pending: Vec<u8> = Vec::new();
     let mut after_tag = false;
-    for &b in canonical {
+    // Whether the last tag was a start tag (canonical XML has no empty-element tags).
+    let mut last_start = false;
+    let mut bytes = canonical.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
         if after_tag && matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
             pending.push(b);
             continue;
         }
         if b == b'<' {
-            pending.clear();
+            let closing = bytes.peek() == Some(&b'/');
+            if last_start && closing {
+                out.append(&mut pending);
+            } else {
+                pending.clear();
+            }
+            last_start = !closing && !matches!(bytes.peek(), Some(b'?' | b'!'));
         } else {
             out.append(&mut pending);
         }
@@ -646,7 +667,9 @@ struct Scan {
     /// The depth of `ds:Signature` while inside it.
     inside: Option<usize>,
     in_signed_info: bool,
+    in_reference: bool,
     in_transforms: bool,
+    in_key_info: bool,
     field: Option<Field>,
 }
 
@@ -673,11 +696,23 @@ impl Scan {
                 ..Parsed::default()
             });
             self.inside = Some(self.depth);
-        } else if let (Some(_), Some(p), true) = (self.inside, self.found.as_mut(), in_ds) {
+        } else if let (Some(d), Some(p), true) = (self.inside, self.found.as_mut(), in_ds) {
             let attr = |n: &str| attrs.iter().find(|(k, _)| k == n).map(|(_, v)| unescape(v));
             let in_si = self.in_signed_info;
+            // Only the XML-DSig structure counts: SignedInfo, SignatureValue
+            // and KeyInfo as Signature's children, each once.
+            let child = self.depth == d.saturating_add(1);
+            let twice = |what: &str| {
+                Problem::new(
+                    PATH_SIGNATURE,
+                    format!("two ds:{what} elements in ds:Signature: one is expected"),
+                )
+            };
             match local {
-                "SignedInfo" => {
+                "SignedInfo" if child => {
+                    if p.signed_info != (0, 0) {
+                        return Err(twice("SignedInfo"));
+                    }
                     self.in_signed_info = true;
                     p.signed_info = (before, after);
                     let close = if empty { 2 } else { 1 };
@@ -694,19 +729,27 @@ impl Scan {
                 "Reference" if in_si => {
                     p.references = p.references.saturating_add(1);
                     p.uri = attr("URI");
+                    self.in_reference = true;
                 }
-                "Transforms" => self.in_transforms = true,
+                "Transforms" if self.in_reference => self.in_transforms = true,
                 "Transform" if self.in_transforms => {
                     p.transforms.push(attr("Algorithm").unwrap_or_default());
                 }
-                "DigestMethod" if in_si => p.digest_method = attr("Algorithm"),
-                "DigestValue" if in_si => self.field = Some(Field::DigestValue),
-                "SignatureValue" => self.field = Some(Field::SignatureValue),
-                "KeyName" => {
+                "DigestMethod" if self.in_reference => p.digest_method = attr("Algorithm"),
+                "DigestValue" if self.in_reference => self.field = Some(Field::DigestValue),
+                "SignatureValue" if child => {
+                    if p.has_value {
+                        return Err(twice("SignatureValue"));
+                    }
+                    p.has_value = true;
+                    self.field = Some(Field::SignatureValue);
+                }
+                "KeyInfo" if child => self.in_key_info = true,
+                "KeyName" if self.in_key_info => {
                     p.key_name = Some(String::new());
                     self.field = Some(Field::KeyName);
                 }
-                "X509Certificate" => {
+                "X509Certificate" if self.in_key_info => {
                     p.certificates.push(String::new());
                     self.field = Some(Field::Certificate);
                 }
@@ -723,11 +766,17 @@ impl Scan {
             if self.depth == d {
                 p.span.1 = after;
                 self.inside = None;
-            } else if in_ds && local == "SignedInfo" {
-                p.signed_info.1 = after;
-                self.in_signed_info = false;
-            } else if in_ds && local == "Transforms" {
-                self.in_transforms = false;
+            } else if in_ds {
+                match local {
+                    "SignedInfo" if self.depth == d.saturating_add(1) => {
+                        p.signed_info.1 = after;
+                        self.in_signed_info = false;
+                    }
+                    "Reference" => self.in_reference = false,
+                    "Transforms" => self.in_transforms = false,
+                    "KeyInfo" if self.depth == d.saturating_add(1) => self.in_key_info = false,
+                    _ => {}
+                }
             }
         }
         self.field = None;

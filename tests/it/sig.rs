@@ -305,23 +305,39 @@ fn eport_sign_by(
             b64(&digest)
         )
     };
-    // The root's namespace declarations, plus ds, in canonical order.
-    let root_tag = &doc[doc.find("<ceb:").unwrap()..];
+    // The root's namespace declarations (default first, then by prefix),
+    // ds among them, and its xml:* attributes (inherited in Canonical XML).
+    let root_at = doc
+        .match_indices('<')
+        .map(|(i, _)| i)
+        .find(|&i| doc[i + 1..].starts_with(|c: char| c.is_alphabetic()))
+        .unwrap();
+    let root_tag = &doc[root_at..];
     let root_tag = &root_tag[..root_tag.find('>').unwrap()];
     let mut ns: Vec<(String, String)> = root_tag
         .split_whitespace()
-        .filter(|a| a.starts_with("xmlns:"))
+        .filter(|a| a.starts_with("xmlns"))
         .map(|a| {
             let (k, v) = a.split_once('=').unwrap();
             (k.to_owned(), v.trim_matches('"').to_owned())
         })
         .collect();
-    ns.push((
-        "xmlns:ds".to_owned(),
-        "http://www.w3.org/2000/09/xmldsig#".to_owned(),
-    ));
+    if !ns.iter().any(|(k, _)| k == "xmlns:ds") {
+        ns.push((
+            "xmlns:ds".to_owned(),
+            "http://www.w3.org/2000/09/xmldsig#".to_owned(),
+        ));
+    }
     ns.sort();
-    let decls: String = ns.iter().map(|(k, v)| format!(" {k}=\"{v}\"")).collect();
+    let xml_attrs: Vec<&str> = root_tag
+        .split_whitespace()
+        .filter(|a| a.starts_with("xml:"))
+        .collect();
+    let mut decls: String = ns.iter().map(|(k, v)| format!(" {k}=\"{v}\"")).collect();
+    for a in xml_attrs {
+        decls.push(' ');
+        decls.push_str(a);
+    }
     let canonical_si = format!(
         "<ds:SignedInfo{decls}>{}</ds:SignedInfo>",
         inner(&|e, a| format!("<ds:{e} Algorithm=\"{a}\"></ds:{e}>"))
@@ -338,7 +354,7 @@ fn eport_sign_by(
         cert.serial(),
         b64(&id.cert_der)
     );
-    let at = doc.rfind("</ceb:").unwrap();
+    let at = doc.rfind("</").unwrap();
     format!("{}{}{}", &doc[..at], element, &doc[at..])
 }
 
@@ -388,7 +404,7 @@ fn every_algorithm_form_verifies_as_the_eport_signer_makes_it() {
         let cert = cert.unwrap();
         assert_eq!(cert.key().describe(), key);
         assert_eq!(cert.der(), id.cert_der.as_slice());
-        // The same with a BOM and as GBK bytes: the text is what is signed.
+        // The same with a byte order mark (not part of the signed text).
         let (o, _) = outcome(&format!("\u{feff}{signed}"));
         assert_eq!(o, strict(), "{form:?} with a BOM");
     }
@@ -411,6 +427,7 @@ fn a_changed_business_value_fails_the_digest_and_names_its_path() {
             ("<ceb:InventoryHead>", "<ceb:InventoryHead><!-- c -->"),
         ] {
             let tampered = signed.replacen(from, to, 1);
+            assert_ne!(tampered, signed, "{from} is in the document");
             let (o, _) = outcome(&tampered);
             let Outcome::Invalid(problems) = &o else {
                 if from.starts_with("<ceb:InventoryHead>") {
@@ -468,7 +485,9 @@ pub(crate) fn reindent(text: &str) -> String {
         let decl = tag.starts_with("<?");
         if closing {
             depth = depth.saturating_sub(1);
-            if !(inline && has_text) {
+            // An element's own end tag stays on its line (after its text,
+            // or at once when it has none: `<x></x>`).
+            if !inline {
                 out.push('\n');
                 out.push_str(&"  ".repeat(depth));
             }
@@ -758,9 +777,17 @@ fn diagnostics(
     registry: Option<&Registry>,
     mode: Mode,
 ) -> Vec<(String, Severity, String)> {
+    // The set's appTime is 2026-11-21; "now" the day after.
+    diagnostics_at(text, registry, mode, day("2026-11-22") * 1000)
+}
+
+fn diagnostics_at(
+    text: &str,
+    registry: Option<&Registry>,
+    mode: Mode,
+    now_ms: u64,
+) -> Vec<(String, Severity, String)> {
     let decoded = customs_gateway::codec::decode(text.as_bytes()).unwrap();
-    // The set's appTime is 2026-11-21; "now" is later still.
-    let now_ms = day("2027-06-01") * 1000;
     sig::check(&decoded.message, text.as_bytes(), registry, mode, now_ms)
         .into_iter()
         .map(|d| (d.rule.code.to_owned(), d.severity, d.message))
@@ -804,6 +831,19 @@ fn trust_needs_a_certificate_registered_for_the_declaring_enterprise_and_valid_a
         "{}",
         r[0].2
     );
+    // Valid when signed, expired when received: customs refuses it (1002),
+    // and a sender writes its own appTime.
+    let r = diagnostics_at(
+        &signed,
+        Some(&registered),
+        Mode::Require,
+        day("2027-02-01") * 1000,
+    );
+    assert_eq!(
+        codes(r.clone()),
+        [("SIGNATURE_UNTRUSTED".to_owned(), Severity::Error)]
+    );
+    assert!(r[0].2.contains("not now (2027-02-01)"), "{}", r[0].2);
     let r = diagnostics(&signed, None, Mode::Warn);
     assert_eq!(
         codes(r.clone()),
@@ -863,4 +903,130 @@ fn certificates_are_read_from_pem_and_der() {
     let c = sm2.certificate();
     assert_eq!(c.not_before(), day("2024-01-01"));
     assert!(c.valid_at(day("2029-12-31")) && !c.valid_at(day("2030-01-02")));
+}
+
+#[test]
+fn signed_info_is_canonicalised_in_its_context_whatever_the_root_declares() {
+    let sm2 = Identity::sm2(&[0x51], "2024-01-01", "2040-01-01");
+    let rsa = Identity::rsa(1024, &[0x52], "2024-01-01", "2040-01-01");
+    let order =
+        std::fs::read_to_string(util::root().join("samples/set-ok/CEB311-order.xml")).unwrap();
+    let ceb = "xmlns:ceb=\"http://www.chinaport.gov.cn/ceb\"";
+    let variants = [
+        // What the e-port signer's messages declare: xsi and ds on the root.
+        order.replacen(
+            ceb,
+            &format!("{ceb} xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""),
+            1,
+        ),
+        // An xml:lang the SignedInfo inherits.
+        order.replacen(ceb, &format!("{ceb} xml:lang=\"zh\""), 1),
+        // The CEB namespace as the default namespace.
+        order
+            .replace("<ceb:", "<")
+            .replace("</ceb:", "</")
+            .replacen(ceb, "xmlns=\"http://www.chinaport.gov.cn/ceb\"", 1),
+    ];
+    for (i, doc) in variants.iter().enumerate() {
+        assert_ne!(doc, &order);
+        for (id, form, alg) in [
+            (&sm2, SM2_SPEC_FORM, Algorithm::Sm2Sm3),
+            (&rsa, RSA_FORM, Algorithm::RsaSha1),
+        ] {
+            // The hand-made canonical SignedInfo and the gateway's signer agree.
+            let by_hand = eport_sign(doc, id, form);
+            assert_eq!(outcome(&by_hand).0, strict(), "variant {i} {form:?}");
+            let ours = id.signer(alg).sign(doc).unwrap();
+            assert_eq!(outcome(&ours).0, strict(), "variant {i} {alg:?}");
+        }
+    }
+}
+
+#[test]
+fn what_lenient_forms_never_accept() {
+    let sm2 = Identity::sm2(&[0x61], "2024-01-01", "2040-01-01");
+    let doc = unsigned_inventory().replacen(
+        "<ceb:netWeight>1.10</ceb:netWeight>",
+        "<ceb:netWeight>1.10</ceb:netWeight><ceb:note></ceb:note>",
+        1,
+    );
+    let signed = eport_sign(&compact(&doc), &sm2, SM2_SPEC_FORM);
+    assert_eq!(outcome(&signed).0, strict());
+    // A whitespace-only value is a value: changed, it fails every form.
+    for changed in [
+        signed.replacen("<ceb:note></ceb:note>", "<ceb:note>  </ceb:note>", 1),
+        reindent(&signed).replacen("<ceb:note></ceb:note>", "<ceb:note> </ceb:note>", 1),
+    ] {
+        assert!(changed.contains("<ceb:note> "));
+        assert!(
+            matches!(outcome(&changed).0, Outcome::Invalid(_)),
+            "{changed}"
+        );
+    }
+    // A processing instruction before the root is signed content (only the
+    // XML declaration is not).
+    let at = signed.find("<ceb:CEB621Message").unwrap();
+    let with_pi = format!(
+        "{}<?xml-stylesheet href=\"a.xsl\"?>{}",
+        &signed[..at],
+        &signed[at..]
+    );
+    assert!(matches!(outcome(&with_pi).0, Outcome::Invalid(_)));
+    // Two signatures, or a second SignedInfo or SignatureValue, are refused.
+    let start = signed.find("<ds:Signature").unwrap();
+    let end = signed.find("</ds:Signature>").unwrap() + 15;
+    let element = &signed[start..end];
+    let twice = format!("{}{element}{}", &signed[..end], &signed[end..]);
+    let Outcome::Invalid(p) = outcome(&twice).0 else {
+        panic!("two signatures verified")
+    };
+    assert!(p[0].message.contains("two ds:Signature"), "{p:?}");
+    let value_start = signed.find("<ds:SignatureValue>").unwrap();
+    let value_end = signed.find("</ds:SignatureValue>").unwrap() + "</ds:SignatureValue>".len();
+    let value = &signed[value_start..value_end];
+    let two_values = signed.replacen(value, &format!("{value}{value}"), 1);
+    let Outcome::Invalid(p) = outcome(&two_values).0 else {
+        panic!("two signature values verified")
+    };
+    assert!(p[0].message.contains("two ds:SignatureValue"), "{p:?}");
+    // A SignatureValue or KeyName out of place is not read.
+    let misplaced = signed.replacen(value, "", 1).replacen(
+        "</ds:KeyInfo>",
+        &format!("{value}</ds:KeyInfo>"),
+        1,
+    );
+    assert!(matches!(outcome(&misplaced).0, Outcome::Invalid(_)));
+}
+
+#[test]
+fn a_signed_message_in_a_dxp_envelope_is_verified_inside_it() {
+    let sm2 = Identity::sm2(&[0x71], "2024-01-01", "2040-01-01");
+    let order =
+        std::fs::read_to_string(util::root().join("samples/set-ok/CEB311-order.xml")).unwrap();
+    let envelope =
+        std::fs::read_to_string(util::root().join("samples/dxp/DxpMsg-CEB311.xml")).unwrap();
+    let data_at = envelope.find("<dxp:Data>").unwrap() + 10;
+    let data_end = envelope.find("</dxp:Data>").unwrap();
+    let wrap = |inner: &str| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(inner.as_bytes());
+        format!("{}{b64}{}", &envelope[..data_at], &envelope[data_end..])
+    };
+    let signed = eport_sign(&order, &sm2, SM2_SPEC_FORM);
+    let registered = registry_with(vec![sm2.certificate()], "3301960B02");
+    let codes = |text: &str| -> Vec<String> {
+        diagnostics(text, Some(&registered), Mode::Require)
+            .into_iter()
+            .map(|(c, _, _)| c)
+            .collect()
+    };
+    assert_eq!(codes(&wrap(&signed)), ["SIGNATURE_VERIFIED"]);
+    assert_eq!(
+        codes(&wrap(&signed.replacen("3301960A01", "3301960A02", 1))),
+        ["SIGNATURE_INVALID"]
+    );
+    assert_eq!(codes(&wrap(&order)), ["SIGNATURE_MISSING"]);
+    // The inner message's parties are the ones trusted.
+    let foreign = registry_with(vec![sm2.certificate()], "3301960C03");
+    let r = diagnostics(&wrap(&signed), Some(&foreign), Mode::Require);
+    assert_eq!(r[0].0, "SIGNATURE_UNTRUSTED");
 }

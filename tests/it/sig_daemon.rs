@@ -77,9 +77,9 @@ fn the_three_policies_in_the_daemon() {
     let ecom = Identity::sm2(
         &[0x03, 0, 0, 0, 0, 0x0c, 0xde, 0x6f],
         "2026-01-01",
-        "2027-12-31",
+        "2040-01-01",
     );
-    let pay = Identity::rsa(2048, &[0x01, 0x69, 0x1f, 0xe9], "2026-01-01", "2027-12-31");
+    let pay = Identity::rsa(2048, &[0x01, 0x69, 0x1f, 0xe9], "2026-01-01", "2040-01-01");
     let mut gw = Gateway::with_config(
         0,
         r#"
@@ -212,9 +212,9 @@ signature = "warn"
 
 #[test]
 fn the_gateway_signs_what_it_forwards_unsigned_and_never_re_signs() {
-    let gateway = Identity::rsa(2048, &[0x00, 0x9a, 0x01], "2026-01-01", "2027-12-31");
-    let ecom = Identity::sm2(&[0x31], "2026-01-01", "2027-12-31");
-    let pay = Identity::sm2(&[0x32], "2026-01-01", "2027-12-31");
+    let gateway = Identity::rsa(2048, &[0x00, 0x9a, 0x01], "2026-01-01", "2040-01-01");
+    let ecom = Identity::sm2(&[0x31], "2026-01-01", "2040-01-01");
+    let pay = Identity::sm2(&[0x32], "2026-01-01", "2040-01-01");
     let mut gw = Gateway::with_config(
         0,
         r#"
@@ -292,8 +292,8 @@ algorithm = "rsa-sha1"
 
 #[test]
 fn check_verifies_signatures_under_each_policy() {
-    let ecom = Identity::sm2(&[0x41], "2026-01-01", "2027-12-31");
-    let pay = Identity::rsa(1024, &[0x42], "2026-01-01", "2027-12-31");
+    let ecom = Identity::sm2(&[0x41], "2026-01-01", "2040-01-01");
+    let pay = Identity::rsa(1024, &[0x42], "2026-01-01", "2040-01-01");
     let dir = tempfile::tempdir().unwrap();
     registry(dir.path(), &ecom, &pay);
     std::fs::write(
@@ -439,6 +439,18 @@ fn keygen_makes_a_key_and_certificate_the_gateway_signs_with_and_openssl_reads()
             .output()
             .unwrap();
         assert_eq!(again.status.code(), Some(1));
+        assert!(!dir.path().join("other.pem").exists());
+        // Nor a new key beside a certificate that exists (no orphan key).
+        let orphan = dir.path().join(format!("{alg}-orphan.key"));
+        let again = util::gateway()
+            .args(["signature", "keygen", "--algorithm", alg, "--key"])
+            .arg(&orphan)
+            .arg("--certificate")
+            .arg(&cert)
+            .output()
+            .unwrap();
+        assert_eq!(again.status.code(), Some(1));
+        assert!(!orphan.exists());
         // OpenSSL reads the certificate and checks its self-signature.
         let verify = std::process::Command::new("openssl")
             .args(["verify", "-CAfile"])
@@ -504,6 +516,41 @@ fn keygen_makes_a_key_and_certificate_the_gateway_signs_with_and_openssl_reads()
         assert_eq!(again.status.code(), Some(1));
         assert!(String::from_utf8_lossy(&again.stderr).contains("signed already"));
     }
+    // A [signing] certificate that is not valid today: `config check` says so.
+    let out = util::gateway()
+        .args([
+            "signature",
+            "keygen",
+            "--algorithm",
+            "sm2-sm3",
+            "--valid-from",
+            "2020-01-01",
+            "--days",
+            "30",
+            "--key",
+        ])
+        .arg(dir.path().join("old.key"))
+        .arg("--certificate")
+        .arg(dir.path().join("old.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    std::fs::write(
+        dir.path().join("gateway.toml"),
+        "[signing]\nkey = \"old.key\"\ncertificate = \"old.pem\"\nalgorithm = \"sm2-sm3\"\n",
+    )
+    .unwrap();
+    let out = util::gateway()
+        .args(["config", "check", "--config"])
+        .arg(dir.path().join("gateway.toml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("is valid from 2020-01-01 to 2020-01-31, not today"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bad = util::gateway()
         .args([
             "signature",
