@@ -1030,3 +1030,167 @@ fn a_signed_message_in_a_dxp_envelope_is_verified_inside_it() {
     let r = diagnostics(&wrap(&signed), Some(&foreign), Mode::Require);
     assert_eq!(r[0].0, "SIGNATURE_UNTRUSTED");
 }
+
+/// Runs a command, failing with its output when it fails.
+fn run_ok(cmd: &mut std::process::Command) -> Vec<u8> {
+    let out = cmd
+        .output()
+        .expect("the tool is installed by scripts/test.sh");
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn openssl_and_xmllint_verify_the_gateways_signatures_on_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let order =
+        std::fs::read_to_string(util::root().join("samples/set-ok/CEB311-order.xml")).unwrap();
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let between = |text: &str, a: &str, b: &str| -> String {
+        let s = text.find(a).unwrap() + a.len();
+        text[s..s + text[s..].find(b).unwrap()].to_owned()
+    };
+    for (id, alg, dgst) in [
+        (
+            Identity::rsa(2048, &[0x11], "2024-01-01", "2040-01-01"),
+            Algorithm::RsaSha1,
+            "-sha1",
+        ),
+        (
+            Identity::sm2(&[0x12], "2024-01-01", "2040-01-01"),
+            Algorithm::Sm2Sm3,
+            "-sm3",
+        ),
+    ] {
+        let signed = id.signer(alg).sign(&order).unwrap();
+        let path = |n: &str| dir.path().join(format!("{alg:?}-{n}"));
+        // The digest: xmllint canonicalises the document without its
+        // signature, OpenSSL digests it.
+        std::fs::write(path("unsigned.xml"), &order).unwrap();
+        let canonical = run_ok(
+            std::process::Command::new("xmllint")
+                .arg("--c14n")
+                .arg(path("unsigned.xml")),
+        );
+        std::fs::write(path("unsigned.c14n"), &canonical).unwrap();
+        let digest = run_ok(
+            std::process::Command::new("openssl")
+                .args(["dgst", dgst, "-binary"])
+                .arg(path("unsigned.c14n")),
+        );
+        assert_eq!(
+            b64.encode(&digest),
+            between(&signed, "<ds:DigestValue>", "<"),
+            "{alg:?}"
+        );
+        // The signature: xmllint canonicalises the signed document; SignedInfo
+        // in its context carries the root's and ds's namespaces.
+        std::fs::write(path("signed.xml"), &signed).unwrap();
+        let whole = String::from_utf8(run_ok(
+            std::process::Command::new("xmllint")
+                .arg("--c14n")
+                .arg(path("signed.xml")),
+        ))
+        .unwrap();
+        let inner = between(&whole, "<ds:SignedInfo>", "</ds:SignedInfo>");
+        let signed_info = format!(
+            "<ds:SignedInfo xmlns:ceb=\"http://www.chinaport.gov.cn/ceb\" xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\">{inner}</ds:SignedInfo>"
+        );
+        std::fs::write(path("si"), &signed_info).unwrap();
+        std::fs::write(path("cert.pem"), id.cert_pem()).unwrap();
+        let public = run_ok(
+            std::process::Command::new("openssl")
+                .args(["x509", "-pubkey", "-noout", "-in"])
+                .arg(path("cert.pem")),
+        );
+        std::fs::write(path("pub.pem"), public).unwrap();
+        let value = b64
+            .decode(between(&signed, "<ds:SignatureValue>", "<"))
+            .unwrap();
+        if alg == Algorithm::RsaSha1 {
+            std::fs::write(path("sig"), &value).unwrap();
+            run_ok(
+                std::process::Command::new("openssl")
+                    .args(["dgst", "-sha1", "-verify"])
+                    .arg(path("pub.pem"))
+                    .arg("-signature")
+                    .arg(path("sig"))
+                    .arg(path("si")),
+            );
+        } else {
+            // OpenSSL takes SM2 signatures as DER; CEB's is raw r‖s.
+            assert_eq!(value.len(), 64);
+            let int = |b: &[u8]| {
+                let b: Vec<u8> = b.iter().copied().skip_while(|&x| x == 0).collect();
+                let mut v = vec![0x02];
+                if b[0] & 0x80 != 0 {
+                    v.extend([b.len() as u8 + 1, 0]);
+                } else {
+                    v.push(b.len() as u8);
+                }
+                v.extend(b);
+                v
+            };
+            let mut body = int(&value[..32]);
+            body.extend(int(&value[32..]));
+            let mut der = vec![0x30, body.len() as u8];
+            der.extend(body);
+            std::fs::write(path("sig"), &der).unwrap();
+            run_ok(
+                std::process::Command::new("openssl")
+                    .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+                    .arg(path("pub.pem"))
+                    .args([
+                        "-rawin",
+                        "-digest",
+                        "sm3",
+                        "-pkeyopt",
+                        "distid:1234567812345678",
+                        "-in",
+                    ])
+                    .arg(path("si"))
+                    .arg("-sigfile")
+                    .arg(path("sig")),
+            );
+        }
+        // And a changed SignedInfo is refused by OpenSSL too (the check can fail).
+        std::fs::write(
+            path("si"),
+            signed_info.replacen("URI=\"\"", "URI=\"#x\"", 1),
+        )
+        .unwrap();
+        let tampered = if alg == Algorithm::RsaSha1 {
+            std::process::Command::new("openssl")
+                .args(["dgst", "-sha1", "-verify"])
+                .arg(path("pub.pem"))
+                .arg("-signature")
+                .arg(path("sig"))
+                .arg(path("si"))
+                .output()
+                .unwrap()
+        } else {
+            std::process::Command::new("openssl")
+                .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+                .arg(path("pub.pem"))
+                .args([
+                    "-rawin",
+                    "-digest",
+                    "sm3",
+                    "-pkeyopt",
+                    "distid:1234567812345678",
+                    "-in",
+                ])
+                .arg(path("si"))
+                .arg("-sigfile")
+                .arg(path("sig"))
+                .output()
+                .unwrap()
+        };
+        assert!(!tampered.status.success(), "{alg:?}");
+    }
+}

@@ -207,6 +207,35 @@ signature = "warn"
         message.contains("pay.der") && message.contains("3301960C03"),
         "{message}"
     );
+    // Mended, and the payment company's certificate registered for the
+    // e-commerce enterprise too: after the reload its order is trusted.
+    std::fs::write(gw.dir.path().join("certs/pay.der"), &pay.cert_der).unwrap();
+    let text = std::fs::read_to_string(gw.dir.path().join("registry.toml")).unwrap();
+    let text = text.replacen(
+        "certificates = [\"certs/ecom.pem\"]",
+        "certificates = [\"certs/ecom.pem\", \"certs/pay.der\"]",
+        1,
+    );
+    std::fs::write(gw.dir.path().join("registry.toml"), text).unwrap();
+    gw.signal(libc::SIGHUP);
+    wait_for(&gw, 30, "the reload applied", || {
+        crate::push::get(&gw, "/status")["config"]["generation"].as_u64() == Some(2)
+    });
+    gw.drop_file(
+        ECOM,
+        "rotated.xml",
+        eport_sign(&order(108), &pay, RSA_FORM).as_bytes(),
+    );
+    wait_for(
+        &gw,
+        30,
+        "the order signed with the added certificate taken",
+        || names(&gw.sender(ECOM, "SentBox")).contains(&"rotated.xml".to_owned()),
+    );
+    assert_eq!(
+        findings(&gw, &order_no(&order(108))),
+        [("SIGNATURE_VERIFIED".to_owned(), "info".to_owned())]
+    );
     assert_eq!(gw.stop().0, Some(0));
 }
 
