@@ -78,6 +78,17 @@ pub fn post(gw: &Gateway, path: &str, body: &Value) -> (u16, Value) {
     (status, r.body_mut().read_json().unwrap())
 }
 
+/// GET `path` on the admin API (no token), as text.
+pub fn get_text(gw: &Gateway, path: &str) -> String {
+    ureq::get(format!("http://{}{path}", gw.admin))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+}
+
+/// GET `path` on the admin API (no token), as JSON.
 pub fn get(gw: &Gateway, path: &str) -> Value {
     let mut r = ureq::get(format!("http://{}{path}", gw.admin))
         .call()

@@ -215,12 +215,7 @@ fn a_broken_configuration_leaves_the_running_one_and_says_why() {
             .contains("Configuration not reloaded; the running one stays.")
     );
     // Counted in the metrics.
-    let metrics = ureq::get(format!("http://{}/metrics", gw.admin))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = crate::push::get_text(&gw, "/metrics");
     let failures = metrics
         .lines()
         .find_map(|l| l.strip_prefix("customs_gateway_config_reload_failures_total "))

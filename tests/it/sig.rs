@@ -1112,16 +1112,8 @@ fn openssl_and_xmllint_verify_the_gateways_signatures_on_their_own() {
         let value = b64
             .decode(between(&signed, "<ds:SignatureValue>", "<"))
             .unwrap();
-        if alg == Algorithm::RsaSha1 {
-            std::fs::write(path("sig"), &value).unwrap();
-            run_ok(
-                std::process::Command::new("openssl")
-                    .args(["dgst", "-sha1", "-verify"])
-                    .arg(path("pub.pem"))
-                    .arg("-signature")
-                    .arg(path("sig"))
-                    .arg(path("si")),
-            );
+        let sig_file = if alg == Algorithm::RsaSha1 {
+            value.clone()
         } else {
             // OpenSSL takes SM2 signatures as DER; CEB's is raw r‖s.
             assert_eq!(value.len(), 64);
@@ -1140,57 +1132,37 @@ fn openssl_and_xmllint_verify_the_gateways_signatures_on_their_own() {
             body.extend(int(&value[32..]));
             let mut der = vec![0x30, body.len() as u8];
             der.extend(body);
-            std::fs::write(path("sig"), &der).unwrap();
-            run_ok(
-                std::process::Command::new("openssl")
-                    .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+            der
+        };
+        std::fs::write(path("sig"), &sig_file).unwrap();
+        let openssl_verify = || {
+            let mut c = std::process::Command::new("openssl");
+            if alg == Algorithm::RsaSha1 {
+                c.args(["dgst", "-sha1", "-verify"])
                     .arg(path("pub.pem"))
-                    .args([
-                        "-rawin",
-                        "-digest",
-                        "sm3",
-                        "-pkeyopt",
-                        "distid:1234567812345678",
-                        "-in",
-                    ])
+                    .arg("-signature")
+                    .arg(path("sig"))
+                    .arg(path("si"));
+            } else {
+                c.args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+                    .arg(path("pub.pem"))
+                    .args(["-rawin", "-digest", "sm3", "-pkeyopt"])
+                    .arg(format!("distid:{}", sig::SM2_USER_ID))
+                    .arg("-in")
                     .arg(path("si"))
                     .arg("-sigfile")
-                    .arg(path("sig")),
-            );
-        }
+                    .arg(path("sig"));
+            }
+            c
+        };
+        run_ok(&mut openssl_verify());
         // And a changed SignedInfo is refused by OpenSSL too (the check can fail).
         std::fs::write(
             path("si"),
             signed_info.replacen("URI=\"\"", "URI=\"#x\"", 1),
         )
         .unwrap();
-        let tampered = if alg == Algorithm::RsaSha1 {
-            std::process::Command::new("openssl")
-                .args(["dgst", "-sha1", "-verify"])
-                .arg(path("pub.pem"))
-                .arg("-signature")
-                .arg(path("sig"))
-                .arg(path("si"))
-                .output()
-                .unwrap()
-        } else {
-            std::process::Command::new("openssl")
-                .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
-                .arg(path("pub.pem"))
-                .args([
-                    "-rawin",
-                    "-digest",
-                    "sm3",
-                    "-pkeyopt",
-                    "distid:1234567812345678",
-                    "-in",
-                ])
-                .arg(path("si"))
-                .arg("-sigfile")
-                .arg(path("sig"))
-                .output()
-                .unwrap()
-        };
+        let tampered = openssl_verify().output().unwrap();
         assert!(!tampered.status.success(), "{alg:?}");
     }
 }

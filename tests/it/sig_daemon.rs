@@ -177,12 +177,7 @@ signature = "warn"
         [("SIGNATURE_MISSING".to_owned(), "warning".to_owned())]
     );
     // Counted by result.
-    let metrics = ureq::get(format!("http://{}/metrics", gw.admin))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = crate::push::get_text(&gw, "/metrics");
     for (result, n) in [
         ("SIGNATURE_VERIFIED", 1),
         ("SIGNATURE_LENIENT", 1),
