@@ -989,3 +989,32 @@ fn a_reload_revokes_a_platform_given_a_new_token_and_admits_one_added() {
     let (code, _) = t.gw.stop();
     assert_eq!(code, Some(0));
 }
+
+#[test]
+fn a_platform_with_its_own_signature_mode_is_held_to_it() {
+    // `strict` requires signatures; `shop` has the default, `warn`.
+    let mut t = Tcp::with(
+        "",
+        &format!(
+            "[[platform]]\nid = \"strict\"\ntoken_file = \"strict.token\"\ncodes = {ALL}\nsignature = \"require\"\n"
+        ),
+    );
+    std::fs::write(t.gw.path("strict.token"), "strict-secret\n").unwrap();
+    t.start();
+    let mut receipts = Vec::new();
+    let (_, order) = &set_messages(41, true)[0];
+    let mut strict = t.login("strict", "strict-secret", false);
+    strict.submit("order-41", order);
+    let (_, result, stored) = strict.ack(&mut receipts);
+    assert_eq!(result, Outcome::Refused, "{stored:?}");
+    let f = &stored.documents[0].findings;
+    assert_eq!(f[0].rule, "SIGNATURE_MISSING", "{f:?}");
+    assert!(f[0].message.contains("signature mode require"), "{f:?}");
+    let mut shop = t.shop();
+    shop.submit("order-41", order);
+    let (_, result, stored) = shop.ack(&mut receipts);
+    assert_eq!(result, Outcome::Accepted, "{stored:?}");
+    let warned: Vec<&str> = stored.findings.iter().map(|d| d.rule.as_str()).collect();
+    assert_eq!(warned, ["SIGNATURE_MISSING"], "{stored:?}");
+    assert_eq!(t.gw.stop().0, Some(0));
+}
