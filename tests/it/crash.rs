@@ -5,7 +5,8 @@
 //! must be where it belongs exactly once, every document stored once, every
 //! passing set forwarded to customs once, the quota ledger the sum of the
 //! accepted orders, and every failing set's senders must have their receipts,
-//! each once.
+//! each once. The daemon signs what it forwards unsigned (`[signing]`), so a
+//! forward rewritten after a kill is checked to be the same signed bytes.
 //!
 //! Environment: `CRASH_SEED` (else from the clock; printed, and again on
 //! failure), `CRASH_KILLS` (default 20), `CRASH_SETS` (default 60, a quarter
@@ -21,6 +22,7 @@ use customs_gateway::engine::SetKey;
 use customs_gateway::schema::fields::{
     inventory_head as ih, logistics_head as lh, order_head as oh, payment_head as ph,
 };
+use customs_gateway::sig::{Algorithm, Certificate, Signer};
 use customs_gateway::store::{
     DocumentRecord, ForwardRecord, MessageRecord, Store, StoreLedger, key,
 };
@@ -202,10 +204,33 @@ fn sigkill_at_random_moments_loses_nothing_and_doubles_nothing() {
     }
 
     // Kill it again and again while it works.
+    // The gateway signs what it forwards unsigned (the orders, payments and
+    // waybills): a forward rewritten after a kill must be the same bytes
+    // (RSA PKCS#1 v1.5 is deterministic).
     let mut run = Run {
-        gw: Gateway::new(0),
+        gw: Gateway::with_config(
+            0,
+            "[signing]\nkey = \"gateway.key\"\ncertificate = \"gateway.pem\"\nalgorithm = \"rsa-sha1\"\n",
+        ),
         seed,
     };
+    let identity = customs_gateway::keygen::generate(&customs_gateway::keygen::Request {
+        algorithm: Algorithm::RsaSha1,
+        rsa_bits: 2048,
+        serial: &[0x42],
+        subject: "CN=crash test,C=CN",
+        not_before: 1_700_000_000,
+        not_after: 2_200_000_000,
+    })
+    .unwrap();
+    std::fs::write(run.gw.path("gateway.key"), &identity.key_pem).unwrap();
+    std::fs::write(run.gw.path("gateway.pem"), identity.cert_pem()).unwrap();
+    let signer = Signer::new(
+        Algorithm::RsaSha1,
+        identity.key_pem.as_bytes(),
+        Certificate::from_der(&identity.cert_der).unwrap(),
+    )
+    .unwrap();
     let gw = &mut run.gw;
     gw.start();
     let mut next = 0usize;
@@ -362,7 +387,7 @@ fn sigkill_at_random_moments_loses_nothing_and_doubles_nothing() {
     check_files(gw, &files);
     let store = Store::open(&gw.path("store")).unwrap();
     let by_name = check_messages(&store, &files);
-    check_forwards(gw, &store, &files, &by_name, &passes);
+    check_forwards(gw, &store, &files, &by_name, &passes, &signer);
     check_ledger(&store, n_sets, &passes);
     check_receipts(gw, n_sets, &failing);
 
@@ -529,6 +554,7 @@ fn check_forwards(
     files: &[File],
     by_name: &BTreeMap<(String, String), u64>,
     passes: &dyn Fn(u32) -> bool,
+    signer: &Signer,
 ) {
     let limits = Limits::default();
     let by_set: BTreeMap<(u32, usize), &File> =
@@ -545,7 +571,7 @@ fn check_forwards(
         let f = by_set[&(n, kind)];
         assert_eq!(
             bytes,
-            forward_bytes(&f.bytes, &limits, None).unwrap(),
+            forward_bytes(&f.bytes, &limits, Some(signer)).unwrap(),
             "{name}: not the bytes of {}",
             f.name
         );
