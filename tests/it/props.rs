@@ -101,3 +101,86 @@ proptest! {
         prop_assert_eq!(back.documents[0].head.dec(order_head::GOODS_VALUE), Some(value));
     }
 }
+
+/// A signed order (RSA-1024, made once) and the canonical form of the
+/// document it signs.
+fn signed_order() -> &'static (String, Vec<u8>) {
+    static SIGNED: std::sync::OnceLock<(String, Vec<u8>)> = std::sync::OnceLock::new();
+    SIGNED.get_or_init(|| {
+        let id = crate::sig::Identity::rsa(1024, &[0x77], "2024-01-01", "2040-01-01");
+        let text = String::from_utf8(order_bytes()).unwrap();
+        let signed = id
+            .signer(customs_gateway::sig::Algorithm::RsaSha1)
+            .sign(&text)
+            .unwrap();
+        let canonical = customs_gateway::sig::canonicalize(&text, false).unwrap();
+        (signed, canonical)
+    })
+}
+
+/// Verifies damaged signed bytes: never a panic, and a strict pass only
+/// when the signed content is exactly what was signed. Whether it passed.
+fn verify_damaged(bytes: &[u8]) -> bool {
+    let (_, canonical) = signed_order();
+    let mut strict = false;
+    if let Some(text) = codec::text(bytes) {
+        let v = customs_gateway::sig::verify(&text, &|_| None);
+        if v.outcome == (customs_gateway::sig::Outcome::Verified { lenient: vec![] }) {
+            // The document without exactly its signature element.
+            let body = customs_gateway::sig::body(&text);
+            let start = body.find("<ds:Signature").unwrap();
+            let end = body.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
+            let unsigned = format!("{}{}", &body[..start], &body[end..]);
+            let again = customs_gateway::sig::canonicalize(&unsigned, false);
+            assert_eq!(
+                again.as_ref().ok(),
+                Some(canonical),
+                "verified other content"
+            );
+            strict = true;
+        }
+    }
+    if let Ok(decoded) = codec::decode(bytes) {
+        for mode in [
+            customs_gateway::sig::Mode::Warn,
+            customs_gateway::sig::Mode::Require,
+        ] {
+            let _ = customs_gateway::sig::check(&decoded.message, bytes, None, mode, 0);
+        }
+    }
+    strict
+}
+
+#[test]
+fn the_damage_property_sees_a_strict_pass_when_nothing_signed_changed() {
+    let (signed, _) = signed_order();
+    assert!(verify_damaged(signed.as_bytes()));
+    // The XML declaration is not signed content.
+    let declared = signed.replacen("version=\"1.0\" encoding", "version=\"1.0\"  encoding", 1);
+    assert_ne!(&declared, signed);
+    assert!(verify_damaged(declared.as_bytes()));
+    assert!(!verify_damaged(
+        signed.replacen("GW2026", "GW2025", 1).as_bytes()
+    ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Verification never panics on a damaged signed message, and a strict
+    /// pass means the signed content is exactly what was signed.
+    #[test]
+    fn damaged_signed_messages_never_panic_nor_verify_other_content(
+        cut in 0usize..8000,
+        flips in proptest::collection::vec((0usize..8000, any::<u8>()), 1..6),
+    ) {
+        let (signed, _) = signed_order();
+        let mut bytes = signed.as_bytes().to_vec();
+        for (at, b) in flips {
+            let len = bytes.len();
+            bytes[at % len] = b;
+        }
+        bytes.truncate(cut.max(1).min(bytes.len()));
+        verify_damaged(&bytes);
+    }
+}
