@@ -791,6 +791,12 @@ fn keygen(
         not_before: from,
         not_after: from.saturating_add(days.saturating_mul(86_400)),
     })?;
+    if key == certificate {
+        return usage(format!(
+            "--key and --certificate are the same file ({})",
+            key.display()
+        ));
+    }
     for path in [key, certificate] {
         if path.symlink_metadata().is_ok() {
             eprintln!(
@@ -819,6 +825,8 @@ fn keygen(
         return Ok(ExitCode::from(1));
     }
     if let Err(e) = write_new(certificate, &id.cert_pem(), false) {
+        // No key without its certificate.
+        let _ = std::fs::remove_file(key);
         eprintln!("customs-gateway: {e}");
         return Ok(ExitCode::from(1));
     }

@@ -12,7 +12,7 @@
 //!   signature, strictly and then whitespace-leniently;
 //! - [`check`] turns that into diagnostics under a [`Mode`], with the trust
 //!   rule: the certificate must be registered for the enterprise that
-//!   declares the document and valid at its `appTime`;
+//!   declares the document and valid at its `appTime` and on receipt;
 //! - [`Signer`] signs the messages the gateway writes itself.
 //!
 //! Pure: no I/O (certificates and keys are passed in as bytes), no clock.

@@ -54,7 +54,8 @@ impl Mode {
 /// at; for a DXP envelope, the business message inside it. The signer's
 /// certificate must be registered in `registry` for an enterprise one of
 /// each document's sending parties names (as in the sender scope rule), and
-/// valid at the document's `appTime` (else at `now_ms`).
+/// valid both at the document's `appTime` (when it has one) and at `now_ms`,
+/// its receipt.
 pub fn check(
     message: &Message,
     bytes: &[u8],

@@ -177,6 +177,7 @@ pub(super) struct Parsed {
     digest_method: Option<String>,
     digest_value: String,
     has_value: bool,
+    has_key_info: bool,
     signature_value: String,
     key_name: Option<String>,
     certificates: Vec<String>,
@@ -509,27 +510,49 @@ pub(super) fn signed_info_in_context(text: &str, p: &Parsed) -> String {
 
 /// Canonical bytes with whitespace-only text between markup removed.
 /// The whitespace-only content of an element that has no child elements
-/// (`<x>  </x>`) is a value and stays.
+/// (`<x>  </x>`) is a value and stays; processing instructions and comments
+/// are copied as they are, with the whitespace around them.
 fn compact(canonical: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(canonical.len());
     let mut pending: Vec<u8> = Vec::new();
     let mut after_tag = false;
     // Whether the last tag was a start tag (canonical XML has no empty-element tags).
     let mut last_start = false;
-    let mut bytes = canonical.iter().copied().peekable();
-    while let Some(b) = bytes.next() {
+    let mut rest = canonical;
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
         if after_tag && matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
             pending.push(b);
             continue;
         }
         if b == b'<' {
-            let closing = bytes.peek() == Some(&b'/');
+            // A processing instruction or comment: through to its end,
+            // untouched (its data may hold `<` and `>`).
+            let close: Option<&[u8]> = match tail.first() {
+                Some(b'?') => Some(b"?>"),
+                Some(b'!') => Some(b"-->"),
+                _ => None,
+            };
+            if let Some(close) = close {
+                out.append(&mut pending);
+                out.push(b);
+                let end = tail
+                    .windows(close.len())
+                    .position(|w| w == close)
+                    .map_or(tail.len(), |p| p.saturating_add(close.len()));
+                let (inner, after) = tail.split_at(end.min(tail.len()));
+                out.extend_from_slice(inner);
+                rest = after;
+                after_tag = false;
+                continue;
+            }
+            let closing = tail.first() == Some(&b'/');
             if last_start && closing {
                 out.append(&mut pending);
             } else {
                 pending.clear();
             }
-            last_start = !closing && !matches!(bytes.peek(), Some(b'?' | b'!'));
+            last_start = !closing;
         } else {
             out.append(&mut pending);
         }
@@ -744,7 +767,13 @@ impl Scan {
                     p.has_value = true;
                     self.field = Some(Field::SignatureValue);
                 }
-                "KeyInfo" if child => self.in_key_info = true,
+                "KeyInfo" if child => {
+                    if p.has_key_info {
+                        return Err(twice("KeyInfo"));
+                    }
+                    p.has_key_info = true;
+                    self.in_key_info = true;
+                }
                 "KeyName" if self.in_key_info => {
                     p.key_name = Some(String::new());
                     self.field = Some(Field::KeyName);

@@ -964,7 +964,7 @@ fn what_lenient_forms_never_accept() {
         );
     }
     // A processing instruction before the root is signed content (only the
-    // XML declaration is not).
+    // XML declaration is not), with or without a declaration before it.
     let at = signed.find("<ceb:CEB621Message").unwrap();
     let with_pi = format!(
         "{}<?xml-stylesheet href=\"a.xsl\"?>{}",
@@ -972,6 +972,18 @@ fn what_lenient_forms_never_accept() {
         &signed[at..]
     );
     assert!(matches!(outcome(&with_pi).0, Outcome::Invalid(_)));
+    let pi_first = format!("<?xml-stylesheet href=\"a.xsl\"?>{}", sig::body(&signed));
+    assert!(matches!(outcome(&pi_first).0, Outcome::Invalid(_)));
+    assert_eq!(outcome(sig::body(&signed)).0, strict());
+    // Whitespace next to a processing instruction is kept by every form.
+    let with_inner_pi = eport_sign(
+        &compact(&doc).replacen("<ceb:note></ceb:note>", "<ceb:note><?p x?></ceb:note>", 1),
+        &sm2,
+        SM2_SPEC_FORM,
+    );
+    assert_eq!(outcome(&with_inner_pi).0, strict());
+    let spaced = with_inner_pi.replacen("<?p x?>", " <?p x?> ", 1);
+    assert!(matches!(outcome(&spaced).0, Outcome::Invalid(_)));
     // Two signatures, or a second SignedInfo or SignatureValue, are refused.
     let start = signed.find("<ds:Signature").unwrap();
     let end = signed.find("</ds:Signature>").unwrap() + 15;
@@ -996,6 +1008,46 @@ fn what_lenient_forms_never_accept() {
         1,
     );
     assert!(matches!(outcome(&misplaced).0, Outcome::Invalid(_)));
+    let key_name = format!("<ds:KeyName>{}</ds:KeyName>", sm2.certificate().serial());
+    assert!(signed.contains(&key_name));
+    let key_name_out = signed.replacen(&key_name, "", 1).replacen(
+        "</ds:SignatureValue>",
+        &format!("</ds:SignatureValue>{key_name}"),
+        1,
+    );
+    let start = key_name_out.find("<ds:X509Data>").unwrap();
+    let end = key_name_out.find("</ds:X509Data>").unwrap() + "</ds:X509Data>".len();
+    let key_name_out = format!("{}{}", &key_name_out[..start], &key_name_out[end..]);
+    let cert = sm2.certificate();
+    let v = sig::verify(&key_name_out, &|serial| {
+        cert.has_serial(serial).then(|| cert.clone())
+    });
+    let Outcome::Invalid(p) = v.outcome else {
+        panic!("a KeyName outside KeyInfo was read")
+    };
+    assert!(
+        p.iter().any(|p| p.path == "ds:Signature/ds:KeyInfo"),
+        "{p:?}"
+    );
+    // A second SignedInfo or KeyInfo is refused.
+    let si_start = signed.find("<ds:SignedInfo>").unwrap();
+    let si_end = signed.find("</ds:SignedInfo>").unwrap() + "</ds:SignedInfo>".len();
+    let si = &signed[si_start..si_end];
+    for (twice, what) in [
+        (
+            signed.replacen(si, &format!("{si}{si}"), 1),
+            "two ds:SignedInfo",
+        ),
+        (
+            signed.replacen("</ds:KeyInfo>", "</ds:KeyInfo><ds:KeyInfo></ds:KeyInfo>", 1),
+            "two ds:KeyInfo",
+        ),
+    ] {
+        let Outcome::Invalid(p) = outcome(&twice).0 else {
+            panic!("{what} verified")
+        };
+        assert!(p[0].message.contains(what), "{p:?}");
+    }
 }
 
 #[test]
@@ -1025,6 +1077,21 @@ fn a_signed_message_in_a_dxp_envelope_is_verified_inside_it() {
         ["SIGNATURE_INVALID"]
     );
     assert_eq!(codes(&wrap(&order)), ["SIGNATURE_MISSING"]);
+    // Without X509Certificate, KeyName finds the document's own party's
+    // certificate even when another issuer's has the same serial.
+    let other = Identity::sm2(&[0x71], "2024-01-01", "2040-01-01");
+    assert_eq!(other.certificate().serial(), sm2.certificate().serial());
+    let start = signed.find("<ds:X509Data>").unwrap();
+    let end = signed.find("</ds:X509Data>").unwrap() + "</ds:X509Data>".len();
+    let bare = format!("{}{}", &signed[..start], &signed[end..]);
+    let mut both = registry_with(vec![sm2.certificate()], "3301960B02");
+    both.set_certificates("3301960C03", vec![other.certificate()]);
+    for _ in 0..8 {
+        assert_eq!(
+            diagnostics(&bare, Some(&both), Mode::Require)[0].0,
+            "SIGNATURE_VERIFIED"
+        );
+    }
     // The inner message's parties are the ones trusted.
     let foreign = registry_with(vec![sm2.certificate()], "3301960C03");
     let r = diagnostics(&wrap(&signed), Some(&foreign), Mode::Require);
@@ -1165,4 +1232,20 @@ fn openssl_and_xmllint_verify_the_gateways_signatures_on_their_own() {
         let tampered = openssl_verify().output().unwrap();
         assert!(!tampered.status.success(), "{alg:?}");
     }
+}
+
+#[test]
+fn the_signer_signs_only_what_the_codec_reads() {
+    let rsa = Identity::rsa(1024, &[0x81], "2024-01-01", "2040-01-01");
+    let signer = rsa.signer(Algorithm::RsaSha1);
+    let order = std::fs::read(util::root().join("samples/set-ok/CEB311-order.xml")).unwrap();
+    assert!(signer.sign_bytes(&order).is_ok());
+    let text = String::from_utf8(order).unwrap();
+    let with_doctype = text.replacen(
+        "<ceb:CEB311Message",
+        "<!DOCTYPE x [<!ENTITY a \"aaaa\">]><ceb:CEB311Message",
+        1,
+    );
+    let err = signer.sign_bytes(with_doctype.as_bytes()).unwrap_err();
+    assert!(err.to_string().to_lowercase().contains("doctype"), "{err}");
 }
