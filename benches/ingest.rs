@@ -32,6 +32,10 @@
 //! DOCS=1000000 cargo bench --bench ingest
 //! ```
 //!
+//! `SIGNED=rsa` or `SIGNED=sm2`: every file is signed (RSA-2048 or SM2, one
+//! key made for the run, registered for every enterprise of the sets), so
+//! the daemon verifies each under its default signature mode, `warn`.
+//!
 //! `RELOAD_MS=N` adds, after each round, a run of the last binary during which
 //! the configuration file is rewritten every N ms (`customs.retries`
 //! toggled, so every look finds a change and reloads it): the rate under
@@ -104,11 +108,19 @@ scan_interval_ms = {scan_ms}
     );
     let config = root.join("gateway.toml");
     std::fs::write(&config, text).unwrap();
-    std::fs::copy(
+    let registry = std::fs::read_to_string(
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("conf/registry.toml"),
-        root.join("registry.toml"),
     )
     .unwrap();
+    // With SIGNED, the run's certificate is every enterprise's.
+    let registry = match SIGNED_CERT.get() {
+        Some(pem) => {
+            std::fs::write(root.join("signer.pem"), pem).unwrap();
+            registry.replace("roles = [", "certificates = [\"signer.pem\"]\nroles = [")
+        }
+        None => registry,
+    };
+    std::fs::write(root.join("registry.toml"), registry).unwrap();
     for sub in [
         "senders/ecom/OutBox",
         "senders/partners/OutBox",
@@ -121,6 +133,47 @@ scan_interval_ms = {scan_ms}
 
 // ---------------------------------------------------------------------------
 // Ingest.
+
+/// The certificate the files were signed with (`SIGNED`), PEM.
+static SIGNED_CERT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// With `SIGNED=rsa|sm2`, signs every file (the sample inventory's
+/// placeholder signature replaced) with one key made for the run; its
+/// certificate, PEM.
+fn sign_all(files: &mut [DropFile]) -> Option<String> {
+    use customs_gateway::sig::{Algorithm, Certificate, Signer};
+    let algorithm = match std::env::var("SIGNED").ok()?.as_str() {
+        "rsa" => Algorithm::RsaSha1,
+        "sm2" => Algorithm::Sm2Sm3,
+        other => panic!("SIGNED={other}: rsa or sm2"),
+    };
+    let t = Instant::now();
+    let id = customs_gateway::keygen::generate(&customs_gateway::keygen::Request {
+        algorithm,
+        rsa_bits: 2048,
+        serial: &[0x01, 0x69, 0x1f, 0xe9],
+        subject: "CN=ingest bench,C=CN",
+        not_before: 1_700_000_000,
+        not_after: 2_200_000_000,
+    })
+    .unwrap();
+    let cert = Certificate::from_der(&id.cert_der).unwrap();
+    let signer = Signer::new(algorithm, id.key_pem.as_bytes(), cert).unwrap();
+    for f in files.iter_mut() {
+        let text = String::from_utf8(std::mem::take(&mut f.bytes)).unwrap();
+        let text = match (text.find("<ds:Signature"), text.find("</ds:Signature>")) {
+            (Some(a), Some(b)) => format!("{}{}", &text[..a], &text[b + "</ds:Signature>".len()..]),
+            _ => text,
+        };
+        f.bytes = signer.sign(&text).unwrap().into_bytes();
+    }
+    println!(
+        "ingest: every file signed ({}), in {:.1} s",
+        algorithm.name(),
+        t.elapsed().as_secs_f64()
+    );
+    Some(id.cert_pem())
+}
 
 /// One file to drop: which sender, its name, its bytes; set and kind.
 struct DropFile {
@@ -161,6 +214,10 @@ fn ingest(bin: &Path, benching: bool) {
             bytes,
         })
         .collect();
+    let mut files = files;
+    if let Some(cert_pem) = sign_all(&mut files) {
+        let _ = SIGNED_CERT.set(cert_pem);
+    }
     let total_bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
     println!(
         "ingest: {n_files} files ({sets} sets, all passing), {} bytes on average, generated in {:.1} s",
