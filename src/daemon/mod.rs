@@ -1377,6 +1377,26 @@ fn run_batch(
     let mut n_files = 0usize;
     let mut n_claimed = 0usize;
     let busy = !events.is_empty() || !effects.is_empty();
+    // The batch's signatures, verified ahead on every core.
+    {
+        let files: Vec<&Claimed> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Files(list) => Some(list.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let submissions: Vec<&pipeline::Submission> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Submits(list) => Some(list.iter()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        pipeline.preverify(&files, &submissions, now);
+    }
     let mut tx = pipeline.begin();
     for ev in events {
         n_files = n_files.saturating_add(ev.inbound());
@@ -1410,6 +1430,7 @@ fn run_batch(
             Event::Reconfigure(..) => {}
         }
     }
+    pipeline.clear_presigned();
     pipeline.commit(tx)?;
     let processed = Instant::now();
     // Group commit: everything above is durable before anything is

@@ -305,6 +305,10 @@ pub struct Pipeline {
     engine: Engine<StoreLedger>,
     /// The settings in force (their registry handed to the engine).
     settings: Settings,
+    /// Signature diagnostics computed ahead for this batch, in parallel
+    /// ([`Pipeline::preverify`]), by the message's SHA-256 and mode.
+    presigned:
+        std::collections::HashMap<([u8; 32], crate::sig::Mode), Vec<crate::diag::Diagnostic>>,
     /// Sets the engine may have decided since they were last closed: the
     /// sets of the reports applied and the sets brought back from the
     /// store. Every other set the engine holds is undecided, so closing
@@ -422,6 +426,7 @@ impl Pipeline {
         Ok(Pipeline {
             store,
             signer: Arc::new(std::sync::RwLock::new(settings.signer.clone())),
+            presigned: std::collections::HashMap::new(),
             engine,
             settings,
             touched: Vec::new(),
@@ -859,6 +864,83 @@ impl Pipeline {
         own.unwrap_or(self.settings.signature)
     }
 
+    /// Verifies, ahead and on all cores, the signatures of a batch's signed
+    /// messages (claimed files, read here, and TCP submissions): the
+    /// public-key arithmetic is most of a signed message's cost, and it is
+    /// pure. The results wait, by the message's SHA-256 and mode, for the
+    /// message's turn in [`Pipeline::process`] or
+    /// [`Pipeline::submit_message`]; what is not taken by the batch's end is
+    /// dropped ([`Pipeline::clear_presigned`]). Unsigned messages are left to
+    /// the pipeline (their check is a scan).
+    pub fn preverify(&mut self, files: &[&Claimed], submissions: &[&Submission], now_ms: u64) {
+        enum Source<'a> {
+            File(&'a std::path::Path),
+            Bytes(&'a [u8]),
+        }
+        let mut work: Vec<(Source<'_>, crate::sig::Mode)> = Vec::new();
+        for c in files {
+            let mode = self.signature_mode(c.origin);
+            if mode != crate::sig::Mode::Off && !c.recovered {
+                work.push((Source::File(&c.path), mode));
+            }
+        }
+        for s in submissions {
+            let mode = self.signature_mode(Origin::Platform(s.platform));
+            if mode != crate::sig::Mode::Off {
+                work.push((Source::Bytes(&s.bytes), mode));
+            }
+        }
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        if work.len() < 2 || cores < 2 {
+            return;
+        }
+        let registry = self.engine.registry();
+        let limits = &self.settings.limits;
+        let one = |(source, mode): &(Source<'_>, crate::sig::Mode)| {
+            let owned;
+            let bytes: &[u8] = match source {
+                Source::Bytes(b) => b,
+                Source::File(path) => {
+                    let size = std::fs::metadata(path).ok()?.len();
+                    if size > u64::try_from(limits.max_bytes).unwrap_or(u64::MAX) {
+                        return None;
+                    }
+                    owned = std::fs::read(path).ok()?;
+                    &owned
+                }
+            };
+            if !bytes.windows(b"Signature".len()).any(|w| w == b"Signature") {
+                return None;
+            }
+            let Ok(Content::Message(decoded)) = codec::decode_any_with(bytes, limits) else {
+                return None;
+            };
+            let sha: [u8; 32] = Sha256::digest(bytes).into();
+            let found = crate::sig::check(&decoded.message, bytes, registry, *mode, now_ms);
+            Some(((sha, *mode), found))
+        };
+        let per = work.len().div_ceil(cores.min(work.len()));
+        let mut chunks = work.chunks(per);
+        let mine = chunks.next().unwrap_or_default();
+        let done: Vec<_> = std::thread::scope(|scope| {
+            let others: Vec<_> = chunks
+                .map(|chunk| scope.spawn(move || chunk.iter().filter_map(one).collect::<Vec<_>>()))
+                .collect();
+            let mut all: Vec<_> = mine.iter().filter_map(one).collect();
+            for h in others {
+                // A worker that panicked leaves its messages to the pipeline.
+                all.extend(h.join().unwrap_or_default());
+            }
+            all
+        });
+        self.presigned.extend(done);
+    }
+
+    /// Drops what [`Pipeline::preverify`] computed and no message took.
+    pub fn clear_presigned(&mut self) {
+        self.presigned.clear();
+    }
+
     /// The enterprise codes a source may declare for.
     fn codes(&self, origin: Origin) -> &[String] {
         match origin {
@@ -1039,13 +1121,11 @@ impl Pipeline {
         diagnostics.extend(validate::validate(&message, Mode::Read));
         // The signature: its errors (under `require`) refuse below like any
         // other; what it says otherwise stays with the message.
-        let signature = crate::sig::check(
-            &message,
-            bytes,
-            self.engine.registry(),
-            self.signature_mode(origin),
-            now_ms,
-        );
+        let mode = self.signature_mode(origin);
+        let signature = match self.presigned.remove(&(sha, mode)) {
+            Some(done) => done,
+            None => crate::sig::check(&message, bytes, self.engine.registry(), mode, now_ms),
+        };
         for d in signature.iter().filter(|d| !d.is_error()) {
             rec.findings.push(Finding {
                 rule: d.rule.code.to_owned(),

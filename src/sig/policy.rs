@@ -14,7 +14,7 @@ use crate::track;
 
 /// What the gateway does with signatures (`[signature] mode`, and a
 /// sender's or platform's `signature`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Signatures are not looked at.
