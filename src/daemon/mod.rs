@@ -1379,22 +1379,15 @@ fn run_batch(
     let busy = !events.is_empty() || !effects.is_empty();
     // The batch's signatures, verified ahead on every core.
     {
-        let files: Vec<&Claimed> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Files(list) => Some(list.iter()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        let submissions: Vec<&pipeline::Submission> = events
-            .iter()
-            .filter_map(|e| match e {
-                Event::Submits(list) => Some(list.iter()),
-                _ => None,
-            })
-            .flatten()
-            .collect();
+        let (mut files, mut submissions): (Vec<&Claimed>, Vec<&pipeline::Submission>) =
+            (Vec::new(), Vec::new());
+        for e in &events {
+            match e {
+                Event::Files(list) => files.extend(list),
+                Event::Submits(list) => submissions.extend(list),
+                _ => {}
+            }
+        }
         pipeline.preverify(&files, &submissions, now);
     }
     let mut tx = pipeline.begin();

@@ -1813,14 +1813,10 @@ impl Pipeline {
                 use crate::mail::item::MailStatus;
                 use crate::schema::fields::mail_request as mq;
                 let k = key::mail_item(&mail_no);
-                let Some(mut rec) = tx
-                    .get::<MailRecord>(&k)?
-                    .filter(|r| mask::may_see(&phone, &r.phone))
-                else {
-                    return Ok(Err(format!(
-                        "no mail item {mail_no} addressed to {}",
-                        mask::phone(&phone)
-                    )));
+                let what = format!("mail item {mail_no} addressed to");
+                let mut rec = match held(tx, &k, &phone, mail_phone, &what)? {
+                    Ok(rec) => rec,
+                    Err(why) => return Ok(Err(why)),
                 };
                 let to = match kind.trim() {
                     "review" => MailStatus::TaxReview,
@@ -1893,14 +1889,10 @@ impl Pipeline {
                 agreement_no,
             } => {
                 let k = key::agreement(&agreement_no);
-                let Some(mut rec) = tx
-                    .get::<AgreementRecord>(&k)?
-                    .filter(|r| mask::may_see(&phone, &r.agreement.phone))
-                else {
-                    return Ok(Err(format!(
-                        "no agreement {agreement_no} of {}",
-                        mask::phone(&phone)
-                    )));
+                let what = format!("agreement {agreement_no} of");
+                let mut rec = match held(tx, &k, &phone, agreement_phone, &what)? {
+                    Ok(rec) => rec,
+                    Err(why) => return Ok(Err(why)),
                 };
                 if let Err(why) = rec.agreement.apply(&AgreementEvent::Cancel, now_ms) {
                     return Ok(Err(why));
@@ -1925,23 +1917,16 @@ impl Pipeline {
                 agreement_no,
             } => {
                 let ck = key::certificate(&certificate_no);
-                let Some(mut rec) = tx
-                    .get::<CertificateRecord>(&ck)?
-                    .filter(|r| mask::may_see(&phone, &r.certificate.phone))
-                else {
-                    return Ok(Err(format!(
-                        "no certificate {certificate_no} addressed to {}",
-                        mask::phone(&phone)
-                    )));
+                let what = format!("certificate {certificate_no} addressed to");
+                let mut rec = match held(tx, &ck, &phone, certificate_phone, &what)? {
+                    Ok(rec) => rec,
+                    Err(why) => return Ok(Err(why)),
                 };
-                let Some(a) = tx
-                    .get::<AgreementRecord>(&key::agreement(&agreement_no))?
-                    .filter(|r| mask::may_see(&phone, &r.agreement.phone))
-                else {
-                    return Ok(Err(format!(
-                        "no agreement {agreement_no} of {}",
-                        mask::phone(&phone)
-                    )));
+                let ak = key::agreement(&agreement_no);
+                let what = format!("agreement {agreement_no} of");
+                let a = match held(tx, &ak, &phone, agreement_phone, &what)? {
+                    Ok(a) => a,
+                    Err(why) => return Ok(Err(why)),
                 };
                 let serial = format!("JY{}{:06}", time, self.store.next_id()? % 1_000_000);
                 let c = &mut rec.certificate;
@@ -3535,6 +3520,34 @@ impl Pipeline {
             inbox_pending: self.store.count(b"r"),
         })
     }
+}
+
+/// The record under `k` when it belongs to `phone` (the phone access rule),
+/// else the sentence a payer gets: `no {what} {masked phone}`, the same for
+/// a record that does not exist and for another phone's.
+fn held<R: serde::de::DeserializeOwned>(
+    tx: &Tx,
+    k: &[u8],
+    phone: &str,
+    phone_of: fn(&R) -> &str,
+    what: &str,
+) -> Result<Result<R, String>, PipelineError> {
+    Ok(tx
+        .get::<R>(k)?
+        .filter(|r| crate::mail::mask::may_see(phone, phone_of(r)))
+        .ok_or_else(|| format!("no {what} {}", crate::mail::mask::phone(phone))))
+}
+
+fn agreement_phone(r: &AgreementRecord) -> &str {
+    &r.agreement.phone
+}
+
+fn certificate_phone(r: &CertificateRecord) -> &str {
+    &r.certificate.phone
+}
+
+fn mail_phone(r: &MailRecord) -> &str {
+    &r.phone
 }
 
 /// The bytes to write to customs for a stored message: the exact bytes it
