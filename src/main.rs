@@ -639,26 +639,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tax(TaxCommand::Agreement(AgreementCommand::Cancel { no, who })) => {
             recipient(&who.config, &who.phone, who.json, &MailQuery::Cancel { no })
         }
-        Command::Tax(TaxCommand::Certificate(CertificateCommand::Pay(a))) => recipient(
-            &a.who.config,
-            &a.who.phone,
-            a.who.json,
-            &MailQuery::Pay {
-                no: a.no,
-                agreement: a.agreement,
-                repay: false,
-            },
-        ),
-        Command::Tax(TaxCommand::Certificate(CertificateCommand::Repay(a))) => recipient(
-            &a.who.config,
-            &a.who.phone,
-            a.who.json,
-            &MailQuery::Pay {
-                no: a.no,
-                agreement: a.agreement,
-                repay: true,
-            },
-        ),
+        Command::Tax(TaxCommand::Certificate(CertificateCommand::Pay(a))) => pay(a, false),
+        Command::Tax(TaxCommand::Certificate(CertificateCommand::Repay(a))) => pay(a, true),
         Command::Mail(MailCommand::Arrive {
             mail_no,
             name,
@@ -738,6 +720,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(code))
         }
     }
+}
+
+/// `tax certificate pay` and `repay`.
+fn pay(a: PayArgs, repay: bool) -> anyhow::Result<ExitCode> {
+    recipient(
+        &a.who.config,
+        &a.who.phone,
+        a.who.json,
+        &MailQuery::Pay {
+            no: a.no,
+            agreement: a.agreement,
+            repay,
+        },
+    )
 }
 
 /// `signature keygen`.
